@@ -1,0 +1,1 @@
+"""hdbot: hidden-danger reporting for a production-safety rectification campaign."""

@@ -1,0 +1,94 @@
+"""The Application factory: wires settings, storage and handlers into python-telegram-bot."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import Update
+from telegram.error import Forbidden, NetworkError, TelegramError
+from telegram.ext import AIORateLimiter, ApplicationBuilder, CommandHandler, ContextTypes
+from telegram.request import HTTPXRequest
+
+from bot.config import Settings
+from bot.context import BotContext, BotServices, HdApplication
+from bot.i18n import Translator, language_for
+from bot.menu import register_menu
+from handlers.start import help_command, start
+from storage.db import Sessions
+from storage.meta import BOT_USERNAME, remember_setting
+
+logger = logging.getLogger(__name__)
+
+
+def build_application(
+    settings: Settings,
+    *,
+    sessions: Sessions,
+    request_timeout: float = 20.0,
+    rate_limit_retries: int = 3,
+) -> HdApplication:
+    """Build the bot's Application against the configured Bot API server."""
+    context_types = ContextTypes(context=BotContext, bot_data=BotServices)
+    builder: Any = (
+        ApplicationBuilder()
+        .token(settings.require_token())
+        .base_url(settings.base_url)
+        .base_file_url(settings.base_file_url)
+        .context_types(context_types)
+        .rate_limiter(AIORateLimiter(max_retries=rate_limit_retries))
+        .request(HTTPXRequest(connection_pool_size=16, read_timeout=request_timeout))
+        .get_updates_request(HTTPXRequest(read_timeout=request_timeout + 30))
+        .post_init(_post_init)
+        # One person's updates must stay in order for their conversation; see DESIGN.md.
+        .concurrent_updates(False)
+    )
+    application: HdApplication = builder.build()
+    application.bot_data.settings = settings
+    application.bot_data.sessions = sessions
+    add_handlers(application)
+    return application
+
+
+def add_handlers(application: HdApplication) -> None:
+    """Register every handler, in the order they should match."""
+    application.add_handler(CommandHandler("start", start))
+    application.add_handler(CommandHandler("help", help_command))
+    application.add_error_handler(on_error)
+
+
+async def _post_init(application: HdApplication) -> None:
+    services = application.bot_data
+    await register_menu(application.bot, default_language=services.settings.language)
+    if services.sessions is not None and application.bot.username:
+        async with services.sessions() as session:
+            await remember_setting(session, key=BOT_USERNAME, value=application.bot.username)
+
+
+async def on_error(update: object, context: BotContext) -> None:
+    """Log the failure and tell the person something went wrong, so nobody waits in silence."""
+    error = context.error
+    if isinstance(error, NetworkError | Forbidden):
+        logger.warning("Telegram call failed: %s", error)
+    else:
+        logger.error("unhandled error for update %s", update, exc_info=error)
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    tg_user = update.effective_user
+    _ = Translator(
+        language_for(
+            chosen=None,
+            telegram_code=tg_user.language_code if tg_user else None,
+            default=context.settings.language,
+        )
+    )
+    try:
+        await context.bot.send_message(
+            update.effective_chat.id,
+            _(
+                "Sorry, something went wrong on our side. What you sent before this was kept; "
+                "please try again in a moment."
+            ),
+        )
+    except TelegramError:
+        logger.warning("could not tell chat %s about the error", update.effective_chat.id)

@@ -1,0 +1,379 @@
+"""The `hdbot` command line: run the bot and administer the campaign."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import date
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.i18n import Translator
+from bot.tables import TableError, read_table
+from storage import campaigns, migrate, people, tasks, units
+from storage.db import create_engine, make_sessions
+from storage.errors import DomainError
+from storage.meta import BOT_USERNAME, get_setting
+from storage.models import Role, UnitKind
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+ACTOR = "cli"
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    click.echo(f"hdbot: {message}", err=True)
+    sys.exit(code)
+
+
+def _settings(ctx: click.Context) -> Settings:
+    settings = ctx.obj
+    if not isinstance(settings, Settings):
+        raise RuntimeError("settings were not loaded")
+    return settings
+
+
+def _t(settings: Settings) -> Translator:
+    return Translator(settings.language)
+
+
+async def _with_session(settings: Settings, fn: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    engine = create_engine(settings.db_url)
+    try:
+        async with make_sessions(engine)() as session:
+            return await fn(session)
+    finally:
+        await engine.dispose()
+
+
+def _run(settings: Settings, fn: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run one domain operation in its own session, turning its errors into clean exits."""
+    _ensure_data_dir(settings)
+    try:
+        head = migrate.revisions()[-1]
+        if asyncio.run(migrate.current(settings.db_url)) != head:
+            _fail("the database is not set up or out of date: run `hdbot db upgrade` first")
+        return asyncio.run(_with_session(settings, fn))
+    except DomainError as err:
+        _fail(_describe(settings, err))
+    except (OperationalError, ProgrammingError, OSError) as err:
+        _fail(f"cannot use the database {_safe_url(settings.db_url)}: {err}")
+
+
+def _describe(settings: Settings, err: DomainError) -> str:
+    _ = _t(settings)
+    lines = [_.error(err)]
+    if isinstance(err, tasks.TaskImportError):
+        lines += [
+            _("  line {line}: {reason}", line=e.line, reason=_(e.key, **e.params))
+            for e in err.errors
+        ]
+    return "\n".join(lines)
+
+
+def _ensure_data_dir(settings: Settings) -> None:
+    if settings.database_url is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A TOML file with settings (keys as the HDBOT_ variables, without the prefix).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log more.")
+@click.pass_context
+def main(ctx: click.Context, config_file: Path | None, verbose: bool) -> None:
+    """hdbot: log hidden dangers of the safety rectification campaign and follow them to closing.
+
+    Settings come from HDBOT_* environment variables, a .env file and --config.
+    """
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("httpx", "apscheduler", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        ctx.obj = load_settings(config_file=config_file)
+    except ConfigError as err:
+        _fail(str(err), 2)
+
+
+# --- run -------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option(
+    "--webhook-url", help="Receive updates by webhook at this public URL instead of polling."
+)
+@click.option("--listen", default="127.0.0.1", show_default=True, help="Webhook: address to bind.")
+@click.option("--port", default=8443, show_default=True, type=int, help="Webhook: port to bind.")
+@click.option("--secret-token", help="Webhook: the secret Telegram must send with each update.")
+@click.pass_context
+def run(
+    ctx: click.Context,
+    webhook_url: str | None,
+    listen: str,
+    port: int,
+    secret_token: str | None,
+) -> None:
+    """Run the bot (long polling, or a webhook with --webhook-url)."""
+    settings = _settings(ctx)
+    try:
+        settings.require_token()
+    except ConfigError as err:
+        _fail(str(err), 2)
+    _ensure_data_dir(settings)
+    head = migrate.revisions()[-1]
+    if asyncio.run(migrate.current(settings.db_url)) != head:
+        _fail("the database is not set up or out of date: run `hdbot db upgrade` first")
+
+    from bot.app import build_application
+
+    engine = create_engine(settings.db_url)
+    application = build_application(settings, sessions=make_sessions(engine))
+
+    async def dispose(_app: Any) -> None:
+        await engine.dispose()
+
+    application.post_shutdown = dispose
+    if webhook_url:
+        application.run_webhook(
+            listen=listen,
+            port=port,
+            webhook_url=webhook_url,
+            secret_token=secret_token,
+            url_path=webhook_url.rstrip("/").rsplit("/", 1)[-1] if "/" in webhook_url else "",
+        )
+    else:
+        application.run_polling()
+
+
+# --- db --------------------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """The database schema."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+@click.pass_context
+def db_upgrade(ctx: click.Context, revision: str) -> None:
+    """Create or migrate the database to the latest schema (or REVISION)."""
+    settings = _settings(ctx)
+    _ensure_data_dir(settings)
+    try:
+        asyncio.run(migrate.upgrade(settings.db_url, revision))
+        now = asyncio.run(migrate.current(settings.db_url))
+    except (OperationalError, OSError) as err:
+        _fail(f"cannot use the database {_safe_url(settings.db_url)}: {err}")
+    click.echo(f"database {_safe_url(settings.db_url)} at revision {now}")
+
+
+@db.command("current")
+@click.pass_context
+def db_current(ctx: click.Context) -> None:
+    """Print the database's schema revision."""
+    settings = _settings(ctx)
+    click.echo(asyncio.run(migrate.current(settings.db_url)) or "(empty)")
+
+
+# --- campaign --------------------------------------------------------------------------------
+
+
+@main.group()
+def campaign() -> None:
+    """The campaign: name, closing date, time zone."""
+
+
+def _parse_iso_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not a date like 2026-12-31") from exc
+
+
+@campaign.command("set")
+@click.option("--name", required=True, help="The campaign's name.")
+@click.option(
+    "--closing-date",
+    required=True,
+    callback=_parse_iso_date,
+    help="The closing date the countdown counts to, YYYY-MM-DD.",
+)
+@click.option("--timezone", default=None, help="IANA time zone (default: HDBOT_TIMEZONE).")
+@click.pass_context
+def campaign_set(ctx: click.Context, name: str, closing_date: date, timezone: str | None) -> None:
+    """Create the campaign or change it."""
+    settings = _settings(ctx)
+    info = _run(
+        settings,
+        lambda s: campaigns.set_campaign(
+            s,
+            name=name,
+            closing_date=closing_date,
+            timezone=timezone or settings.timezone,
+            actor=ACTOR,
+        ),
+    )
+    click.echo(f"campaign {info.name!r}: closes {info.closing_date.isoformat()} ({info.timezone})")
+
+
+@campaign.command("show")
+@click.pass_context
+def campaign_show(ctx: click.Context) -> None:
+    """Print the campaign."""
+    info = _run(_settings(ctx), campaigns.require_campaign)
+    click.echo(f"{info.name}\ncloses {info.closing_date.isoformat()} ({info.timezone})")
+
+
+# --- units -----------------------------------------------------------------------------------
+
+
+@main.group()
+def unit() -> None:
+    """Units: regions and departments, as a tree."""
+
+
+@unit.command("add")
+@click.argument("name")
+@click.option("--parent", help="The unit above this one.")
+@click.option(
+    "--kind",
+    type=click.Choice([k.value for k in UnitKind]),
+    default=UnitKind.REGION.value,
+    show_default=True,
+)
+@click.pass_context
+def unit_add(ctx: click.Context, name: str, parent: str | None, kind: str) -> None:
+    """Add a unit (adding one that exists, the same way, changes nothing)."""
+    info, created = _run(
+        _settings(ctx),
+        lambda s: units.add_unit(s, name=name, kind=kind, parent=parent, actor=ACTOR),
+    )
+    where = f" under {info.parent_name}" if info.parent_name else ""
+    click.echo(f"{'added' if created else 'exists'}: {info.name} ({info.kind}){where}")
+
+
+@unit.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def unit_list(ctx: click.Context, as_json: bool) -> None:
+    """List the units as a tree."""
+    rows = _run(_settings(ctx), units.list_units)
+    if as_json:
+        click.echo(
+            json.dumps(
+                [{"name": u.name, "kind": u.kind, "parent": u.parent_name} for u in rows],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    if not rows:
+        click.echo("no units yet: add them with `hdbot unit add`")
+    for u in rows:
+        click.echo(f"{'  ' * u.depth}{u.name} ({u.kind})")
+
+
+# --- tasks -----------------------------------------------------------------------------------
+
+
+@main.command("import-tasks")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+def import_tasks(ctx: click.Context, file: Path) -> None:
+    """Import campaign tasks from a CSV or XLSX file, upserting by code.
+
+    Columns: code, title, source, field, unit, due_date. A file with any bad row imports
+    nothing and lists every bad row.
+    """
+    settings = _settings(ctx)
+    try:
+        rows = read_table(file)
+    except TableError as err:
+        _fail(str(err))
+    result = _run(settings, lambda s: tasks.import_tasks(s, rows=rows, actor=ACTOR))
+    click.echo(
+        f"{file.name}: {result.total} tasks — {result.created} added, "
+        f"{result.updated} updated, {result.unchanged} unchanged"
+    )
+
+
+# --- people ----------------------------------------------------------------------------------
+
+
+@main.group()
+def admin() -> None:
+    """Administrators."""
+
+
+@admin.command("add")
+@click.argument("telegram_id", type=int)
+@click.option("--unit", help="The unit the admin belongs to (optional: none means the city).")
+@click.pass_context
+def admin_add(ctx: click.Context, telegram_id: int, unit: str | None) -> None:
+    """Make a Telegram user (by numeric id) an administrator."""
+    info, changed = _run(
+        _settings(ctx),
+        lambda s: people.add_admin(s, telegram_id=telegram_id, unit=unit, actor=ACTOR),
+    )
+    click.echo(f"{'added' if changed else 'already'} admin: {info.telegram_id}")
+
+
+@main.command()
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option(
+    "--unit", help="The unit the new person joins (required for inspectors and supervisors)."
+)
+@click.option("--uses", default=1, show_default=True, type=int, help="How many people may use it.")
+@click.option("--expires", default=7, show_default=True, type=int, help="Days until it expires.")
+@click.pass_context
+def invite(ctx: click.Context, role: str, unit: str | None, uses: int, expires: int) -> None:
+    """Create an invite code and print its deep link."""
+    settings = _settings(ctx)
+
+    async def create(session: AsyncSession) -> tuple[people.InviteInfo, str | None]:
+        info = await people.create_invite(
+            session, role=role, unit=unit, uses=uses, expires_days=expires, actor=ACTOR
+        )
+        return info, settings.bot_username or await get_setting(session, BOT_USERNAME)
+
+    info, username = _run(settings, create)
+    click.echo(f"code: {info.code}")
+    if username:
+        click.echo(f"link: https://t.me/{username}?start={info.code}")
+    else:
+        click.echo(
+            "link: https://t.me/<bot>?start=" + info.code + "  (the bot's username is learnt "
+            "when `hdbot run` first starts, or set HDBOT_BOT_USERNAME)"
+        )
+    expiry = info.expires_at.date().isoformat() if info.expires_at else "never"
+    click.echo(
+        f"role {info.role}, unit {info.unit_name or '-'}, {info.max_uses} use(s), expires {expiry}"
+    )
+
+
+if __name__ == "__main__":
+    main()

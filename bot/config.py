@@ -1,0 +1,135 @@
+"""Settings, read once at the entry point into one frozen object and passed down."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import dotenv_values
+
+ENV_PREFIX = "HDBOT_"
+LANGUAGES = ("zh_CN", "en")
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything hdbot reads from its environment."""
+
+    token: str | None = None
+    database_url: str | None = None
+    base_url: str = "https://api.telegram.org/bot"
+    base_file_url: str = "https://api.telegram.org/file/bot"
+    timezone: str = "Asia/Shanghai"
+    language: str = "zh_CN"
+    data_dir: Path = Path("data")
+    wecom_base_url: str = "https://qyapi.weixin.qq.com"
+    bot_username: str | None = None
+    number_prefix: str = "DL"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def db_url(self) -> str:
+        """The database URL, defaulting to a SQLite file under the data dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'hdbot.sqlite3').resolve()}"
+
+    @property
+    def photo_dir(self) -> Path:
+        return self.data_dir / "photos"
+
+    def require_token(self) -> str:
+        """Return the bot token or fail with the name of the variable to set."""
+        if not self.token:
+            raise ConfigError(f"{ENV_PREFIX}TOKEN is not set: give the bot token from @BotFather")
+        return self.token
+
+
+_KEYS = {f.name for f in fields(Settings)}
+
+
+def _normalise(raw: Mapping[str, object], source: str) -> dict[str, object]:
+    """Map HDBOT_X / x keys to field names, rejecting unknown keys from files."""
+    out: dict[str, object] = {}
+    for key, value in raw.items():
+        name = key.lower()
+        if name.startswith(ENV_PREFIX.lower()):
+            name = name[len(ENV_PREFIX) :]
+        if name not in _KEYS:
+            if source != "environment":
+                raise ConfigError(f"{source}: unknown setting {key!r}")
+            continue
+        if value is None or value == "":
+            continue
+        out[name] = value
+    return out
+
+
+def load_settings(
+    *,
+    environ: Mapping[str, str] | None = None,
+    config_file: Path | None = None,
+    dotenv_file: Path | None = Path(".env"),
+) -> Settings:
+    """Read settings: the TOML file, then a .env file, then the environment (last wins)."""
+    environ = os.environ if environ is None else environ
+    merged: dict[str, object] = {}
+    if config_file is not None:
+        try:
+            with open(config_file, "rb") as fh:
+                data = tomllib.load(fh)
+        except FileNotFoundError as exc:
+            raise ConfigError(f"config file not found: {config_file}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{config_file}: not valid TOML: {exc}") from exc
+        section = data.get("hdbot", data)
+        if not isinstance(section, dict):
+            raise ConfigError(f"{config_file}: [hdbot] must be a table")
+        merged.update(_normalise(section, str(config_file)))
+    if dotenv_file is not None and dotenv_file.is_file():
+        dot = {k: v for k, v in dotenv_values(dotenv_file).items() if k.startswith(ENV_PREFIX)}
+        merged.update(_normalise(dot, str(dotenv_file)))
+    merged.update(
+        _normalise({k: v for k, v in environ.items() if k.startswith(ENV_PREFIX)}, "environment")
+    )
+    return _validated(replace(Settings(), **_coerce(merged)))
+
+
+def _coerce(values: dict[str, object]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        if name == "data_dir":
+            out[name] = Path(str(value)).expanduser()
+        else:
+            out[name] = str(value).strip()
+    return out
+
+
+def _validated(settings: Settings) -> Settings:
+    try:
+        ZoneInfo(settings.timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"{ENV_PREFIX}TIMEZONE: unknown time zone {settings.timezone!r}") from exc
+    if settings.language not in LANGUAGES:
+        raise ConfigError(
+            f"{ENV_PREFIX}LANGUAGE: {settings.language!r} is not one of {', '.join(LANGUAGES)}"
+        )
+    for name in ("base_url", "base_file_url", "wecom_base_url"):
+        value = getattr(settings, name)
+        if not value.startswith(("http://", "https://")):
+            raise ConfigError(f"{ENV_PREFIX}{name.upper()}: {value!r} is not an http(s) URL")
+    if not settings.number_prefix.isalnum():
+        raise ConfigError(f"{ENV_PREFIX}NUMBER_PREFIX: use letters and digits only")
+    return settings

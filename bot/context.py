@@ -1,0 +1,42 @@
+"""Typed context for handlers: the settings and sessions every callback needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
+
+from bot.config import Settings
+from storage.db import Sessions
+
+
+@dataclass
+class BotServices:
+    """What the Application carries for its handlers; filled in by the factory."""
+
+    settings: Settings = field(default_factory=Settings)
+    sessions: Sessions | None = None
+
+
+UserData = dict[object, object]
+ChatData = dict[object, object]
+
+
+class BotContext(CallbackContext[ExtBot[None], UserData, ChatData, BotServices]):
+    """CallbackContext with typed access to hdbot's services."""
+
+    @property
+    def settings(self) -> Settings:
+        return self.bot_data.settings
+
+    @property
+    def sessions(self) -> Sessions:
+        sessions = self.bot_data.sessions
+        if sessions is None:
+            raise RuntimeError("the Application was built without a database")
+        return sessions
+
+
+HdApplication = Application[
+    ExtBot[None], BotContext, UserData, ChatData, BotServices, JobQueue[BotContext]
+]

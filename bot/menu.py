@@ -1,0 +1,41 @@
+"""The command menu Telegram shows, per chat type and language."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Bot, BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats
+
+from bot.i18n import N_, Translator
+
+logger = logging.getLogger(__name__)
+
+PRIVATE_COMMANDS = [
+    ("start", N_("Start, or register with an invite")),
+    ("help", N_("What this bot does and how")),
+]
+
+GROUP_COMMANDS = [
+    ("help", N_("What this bot does in a group")),
+]
+
+# Telegram picks the list whose language_code matches the person's app language.
+MENU_LANGUAGES = {"zh": "zh_CN", "en": "en"}
+
+
+async def register_menu(bot: Bot, *, default_language: str) -> None:
+    """Set the command menu for private chats and groups, in each language."""
+    targets: list[tuple[str | None, str]] = [(None, default_language)]
+    targets += list(MENU_LANGUAGES.items())
+    for code, language in targets:
+        _ = Translator(language)
+        for scope, commands in (
+            (BotCommandScopeAllPrivateChats(), PRIVATE_COMMANDS),
+            (BotCommandScopeAllGroupChats(), GROUP_COMMANDS),
+        ):
+            await bot.set_my_commands(
+                [BotCommand(name, _(text)) for name, text in commands],
+                scope=scope,
+                language_code=code,
+            )
+    logger.info("command menu registered")

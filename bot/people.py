@@ -1,0 +1,41 @@
+"""Who is writing: a plain view of the Telegram user, their registration and their language."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from telegram import Update
+
+from bot.context import BotContext
+from bot.i18n import Translator, language_for
+from storage.dto import UserInfo
+from storage.people import get_user
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The person behind an update, as the handlers need them."""
+
+    telegram_id: int
+    first_name: str
+    user: UserInfo | None
+    _: Translator
+
+    @property
+    def registered(self) -> bool:
+        return self.user is not None and self.user.active
+
+
+async def identify(update: Update, context: BotContext) -> Caller:
+    """Look the sender up and choose the language to answer in."""
+    tg_user = update.effective_user
+    if tg_user is None:
+        raise ValueError("update without a sender")
+    async with context.sessions() as session:
+        user = await get_user(session, tg_user.id)
+    language = language_for(
+        chosen=user.language if user else None,
+        telegram_code=tg_user.language_code,
+        default=context.settings.language,
+    )
+    return Caller(tg_user.id, tg_user.first_name or "", user, Translator(language))

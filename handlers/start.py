@@ -1,0 +1,72 @@
+"""/start and /help: the first things a person sees."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.constants import ChatType
+
+from bot.context import BotContext
+from bot.people import identify
+from bot.render import role_name
+from storage.campaigns import get_campaign
+
+
+async def start(update: Update, context: BotContext) -> None:
+    """Greet the person; explain how to get an invite when they are not registered."""
+    caller = await identify(update, context)
+    _ = caller._
+    message = update.effective_message
+    if message is None:
+        return
+    async with context.sessions() as session:
+        campaign = await get_campaign(session)
+    title = campaign.name if campaign else _("the safety rectification campaign")
+    if caller.registered and caller.user is not None:
+        text = _(
+            "Hello, {name}. You are registered as {role} of {unit} in {campaign}.\n"
+            "Send /help to see what you can do.",
+            name=caller.user.name or caller.first_name,
+            role=role_name(_, caller.user.role),
+            unit=caller.user.unit_name or _("the whole campaign"),
+            campaign=title,
+        )
+    else:
+        text = _(
+            "Welcome to hdbot, the hidden-danger reporting bot of {campaign}.\n\n"
+            "To use it you need an invite link from your unit's administrator. "
+            "Ask them for one and open it on this phone: it registers you with your role "
+            "and unit.",
+            campaign=title,
+        )
+    await message.reply_text(text)
+
+
+async def help_command(update: Update, context: BotContext) -> None:
+    """Explain what this person can do here, by who they are and where they write."""
+    caller = await identify(update, context)
+    _ = caller._
+    message = update.effective_message
+    chat = update.effective_chat
+    if message is None or chat is None:
+        return
+    if chat.type != ChatType.PRIVATE:
+        text = _(
+            "In a group, hdbot posts new hidden-danger reports, the daily countdown to the "
+            "campaign's close and overdue digests for the unit the group is bound to.\n"
+            "Write to me privately to report a hidden danger."
+        )
+    elif not caller.registered:
+        text = _(
+            "hdbot logs hidden dangers found in the production-safety rectification campaign "
+            "and follows each one until it is rectified, verified and closed.\n\n"
+            "/start — register with the invite link from your unit's administrator\n"
+            "/help — this message"
+        )
+    else:
+        text = _(
+            "hdbot logs hidden dangers and follows each one until it is rectified, verified "
+            "and closed.\n\n"
+            "/start — who you are registered as\n"
+            "/help — this message"
+        )
+    await message.reply_text(text)

@@ -1,0 +1,1 @@
+"""Models, domain operations and migrations. Never imports telegram."""

@@ -1,0 +1,65 @@
+"""Plain objects that domain operations return: no ORM rows leave storage/."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignInfo:
+    id: int
+    name: str
+    closing_date: date
+    timezone: str
+
+
+@dataclass(frozen=True, slots=True)
+class UnitInfo:
+    id: int
+    name: str
+    kind: str
+    parent_id: int | None
+    parent_name: str | None = None
+    depth: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class FieldInfo:
+    id: int
+    code: str
+    name_zh: str
+    name_en: str
+
+
+@dataclass(frozen=True, slots=True)
+class UserInfo:
+    id: int
+    telegram_id: int
+    name: str
+    role: str
+    unit_id: int | None
+    unit_name: str | None
+    language: str | None
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class InviteInfo:
+    code: str
+    role: str
+    unit_name: str | None
+    max_uses: int
+    uses: int
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    created: int
+    updated: int
+    unchanged: int
+
+    @property
+    def total(self) -> int:
+        return self.created + self.updated + self.unchanged

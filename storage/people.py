@@ -1,0 +1,118 @@
+"""People: admins, invites, and the registered users who redeem them."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.audit import record_event
+from storage.dto import InviteInfo, UserInfo
+from storage.errors import N_, Invalid
+from storage.models import Invite, Role, Unit, User, utcnow
+from storage.units import find_unit
+
+# 16 URL-safe characters carry 96 random bits and fit Telegram's deep-link alphabet.
+INVITE_BYTES = 12
+MAX_INVITE_USES = 1000
+MAX_INVITE_DAYS = 365
+
+
+async def _user_info(session: AsyncSession, row: User) -> UserInfo:
+    unit = await session.get(Unit, row.unit_id) if row.unit_id else None
+    return UserInfo(
+        id=row.id,
+        telegram_id=row.telegram_id,
+        name=row.name,
+        role=row.role,
+        unit_id=row.unit_id,
+        unit_name=unit.name if unit else None,
+        language=row.language,
+        active=row.active,
+    )
+
+
+async def get_user(session: AsyncSession, telegram_id: int) -> UserInfo | None:
+    """Return the registered person with this Telegram id, or None."""
+    row = (await session.scalars(select(User).where(User.telegram_id == telegram_id))).first()
+    return await _user_info(session, row) if row else None
+
+
+async def add_admin(
+    session: AsyncSession, *, telegram_id: int, actor: str, unit: str | None = None
+) -> tuple[UserInfo, bool]:
+    """Make a Telegram account an admin, registering it if needed; True when anything changed."""
+    if telegram_id <= 0:
+        raise Invalid(
+            N_("A Telegram user id is a positive number, not {value}."), value=telegram_id
+        )
+    unit_id = (await find_unit(session, unit)).id if unit else None
+    row = (await session.scalars(select(User).where(User.telegram_id == telegram_id))).first()
+    changed = False
+    if row is None:
+        row = User(telegram_id=telegram_id, role=Role.ADMIN, unit_id=unit_id)
+        session.add(row)
+        changed = True
+    elif row.role != Role.ADMIN or not row.active or (unit_id and row.unit_id != unit_id):
+        row.role, row.active = Role.ADMIN, True
+        row.unit_id = unit_id or row.unit_id
+        changed = True
+    if changed:
+        await session.flush()
+        record_event(
+            session,
+            action="user.admin_added",
+            actor=actor,
+            subject=str(telegram_id),
+            detail={"unit": unit},
+        )
+        await session.commit()
+    return await _user_info(session, row), changed
+
+
+async def create_invite(
+    session: AsyncSession,
+    *,
+    role: str,
+    unit: str | None,
+    uses: int = 1,
+    expires_days: int | None = 7,
+    actor: str,
+    now: datetime | None = None,
+) -> InviteInfo:
+    """Create an unguessable invite code for a role in a unit."""
+    if role not in set(Role):
+        raise Invalid(N_("A role is inspector, supervisor or admin, not {role}."), role=role)
+    if role != Role.ADMIN and not unit:
+        raise Invalid(N_("An invite for the role {role} needs a unit."), role=role)
+    if not 1 <= uses <= MAX_INVITE_USES:
+        raise Invalid(N_("Uses must be between 1 and {max}."), max=MAX_INVITE_USES)
+    if expires_days is not None and not 1 <= expires_days <= MAX_INVITE_DAYS:
+        raise Invalid(N_("Expiry must be between 1 and {max} days."), max=MAX_INVITE_DAYS)
+    unit_info = await find_unit(session, unit) if unit else None
+    now = now or utcnow()
+    expires_at = now + timedelta(days=expires_days) if expires_days else None
+    code = secrets.token_urlsafe(INVITE_BYTES)
+    session.add(
+        Invite(
+            code=code,
+            role=role,
+            unit_id=unit_info.id if unit_info else None,
+            max_uses=uses,
+            expires_at=expires_at,
+            created_at=now,
+        )
+    )
+    record_event(
+        session,
+        action="invite.created",
+        actor=actor,
+        subject=unit_info.name if unit_info else "",
+        # The code itself stays out of the trail: anyone reading the log could redeem it.
+        detail={"role": role, "uses": uses, "expires_at": expires_at and expires_at.isoformat()},
+        now=now,
+    )
+    await session.commit()
+    return InviteInfo(code, role, unit_info.name if unit_info else None, uses, 0, expires_at)

@@ -1,0 +1,103 @@
+"""Units: the regions and departments of the campaign, as a tree (city → district)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.audit import record_event
+from storage.dto import UnitInfo
+from storage.errors import N_, Invalid, NotFound
+from storage.models import Unit, UnitKind
+
+MAX_NAME = 200
+
+
+async def find_unit(session: AsyncSession, name: str) -> UnitInfo:
+    """Return the unit with this exact name, or fail naming it."""
+    row = (await session.scalars(select(Unit).where(Unit.name == name.strip()))).first()
+    if row is None:
+        raise NotFound(N_("No unit is named {name}."), name=name)
+    parent = await session.get(Unit, row.parent_id) if row.parent_id else None
+    return UnitInfo(row.id, row.name, row.kind, row.parent_id, parent.name if parent else None)
+
+
+async def add_unit(
+    session: AsyncSession,
+    *,
+    name: str,
+    kind: str,
+    parent: str | None = None,
+    actor: str,
+) -> tuple[UnitInfo, bool]:
+    """Add a unit under an optional parent; adding the same unit again changes nothing."""
+    name = " ".join(name.split())
+    if not name or len(name) > MAX_NAME:
+        raise Invalid(N_("A unit name must be 1 to {max} characters."), max=MAX_NAME)
+    if kind not in set(UnitKind):
+        raise Invalid(N_("A unit kind is region or department, not {kind}."), kind=kind)
+    parent_info = await find_unit(session, parent) if parent else None
+    parent_id = parent_info.id if parent_info else None
+    existing = (await session.scalars(select(Unit).where(Unit.name == name))).first()
+    if existing is not None:
+        if existing.parent_id != parent_id or existing.kind != kind:
+            raise Invalid(N_("Unit {name} already exists with another parent or kind."), name=name)
+        return UnitInfo(existing.id, name, kind, parent_id, parent), False
+    row = Unit(name=name, kind=kind, parent_id=parent_id)
+    session.add(row)
+    await session.flush()
+    record_event(
+        session,
+        action="unit.added",
+        actor=actor,
+        subject=name,
+        detail={"kind": kind, "parent": parent_info.name if parent_info else None},
+    )
+    await session.commit()
+    return UnitInfo(row.id, name, kind, parent_id, parent_info.name if parent_info else None), True
+
+
+async def list_units(session: AsyncSession) -> list[UnitInfo]:
+    """Return every unit in tree order, each with its depth below the top."""
+    rows = list(await session.scalars(select(Unit).order_by(Unit.name)))
+    names = {row.id: row.name for row in rows}
+    children: dict[int | None, list[Unit]] = defaultdict(list)
+    for row in rows:
+        children[row.parent_id].append(row)
+    out: list[UnitInfo] = []
+
+    def walk(parent_id: int | None, depth: int) -> None:
+        for row in children.get(parent_id, []):
+            out.append(
+                UnitInfo(
+                    row.id,
+                    row.name,
+                    row.kind,
+                    row.parent_id,
+                    names.get(row.parent_id) if row.parent_id else None,
+                    depth,
+                )
+            )
+            walk(row.id, depth + 1)
+
+    walk(None, 0)
+    return out
+
+
+async def unit_and_descendants(session: AsyncSession, unit_id: int) -> set[int]:
+    """Return the ids of a unit and every unit below it."""
+    pairs = (await session.execute(select(Unit.id, Unit.parent_id))).all()
+    children: dict[int, list[int]] = defaultdict(list)
+    for child, parent in pairs:
+        if parent is not None:
+            children[parent].append(child)
+    found, stack = set(), [unit_id]
+    while stack:
+        current = stack.pop()
+        if current in found:
+            continue
+        found.add(current)
+        stack.extend(children.get(current, []))
+    return found

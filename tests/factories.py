@@ -1,0 +1,42 @@
+"""Test object factories: a campaign with the article's units, built by the domain operations."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from storage import campaigns, units
+from storage.db import Sessions
+
+CITY = "大连市"
+DISTRICTS = ["甘井子区", "庄河市", "长海县"]
+DEPARTMENTS = ["市工业和信息化局", "市民政局", "市海洋发展局", "市消防救援支队"]
+
+
+async def make_campaign(
+    sessions: Sessions, *, closing_date: date = date(2026, 12, 31), name: str = "三年行动"
+) -> None:
+    """Set up the campaign and the city with its districts and departments."""
+    async with sessions() as s:
+        await campaigns.set_campaign(s, name=name, closing_date=closing_date, actor="test")
+    async with sessions() as s:
+        await units.add_unit(s, name=CITY, kind="region", actor="test")
+    for name in DISTRICTS:
+        async with sessions() as s:
+            await units.add_unit(s, name=name, kind="region", parent=CITY, actor="test")
+    for name in DEPARTMENTS:
+        async with sessions() as s:
+            await units.add_unit(s, name=name, kind="department", parent=CITY, actor="test")
+
+
+def task_row(line: int, code: str, **overrides: object) -> tuple[int, dict[str, object]]:
+    """One row of a task file, valid unless overridden."""
+    row: dict[str, object] = {
+        "code": code,
+        "title": f"任务 {code}",
+        "source": "municipal",
+        "field": "hazardous_chemicals",
+        "unit": "甘井子区",
+        "due_date": "2026-12-15",
+    }
+    row.update(overrides)
+    return line, row
