@@ -7,13 +7,22 @@ from typing import Any
 
 from telegram import Update
 from telegram.error import Forbidden, NetworkError, TelegramError
-from telegram.ext import AIORateLimiter, ApplicationBuilder, CommandHandler, ContextTypes
+from telegram.ext import (
+    AIORateLimiter,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    TypeHandler,
+)
 from telegram.request import HTTPXRequest
 
 from bot.config import Settings
 from bot.context import BotContext, BotServices, HdApplication
 from bot.i18n import Translator, language_for
 from bot.menu import register_menu
+from handlers.access import registered_only
+from handlers.language import lang_chosen, lang_command
 from handlers.start import help_command, start
 from storage.db import Sessions
 from storage.meta import BOT_USERNAME, remember_setting
@@ -52,8 +61,11 @@ def build_application(
 
 def add_handlers(application: HdApplication) -> None:
     """Register every handler, in the order they should match."""
+    application.add_handler(TypeHandler(Update, registered_only), group=-1)
     application.add_handler(CommandHandler("start", start))
     application.add_handler(CommandHandler("help", help_command))
+    application.add_handler(CommandHandler("lang", lang_command))
+    application.add_handler(CallbackQueryHandler(lang_chosen, pattern=r"^lang:"))
     application.add_error_handler(on_error)
 
 

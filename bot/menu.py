@@ -13,6 +13,7 @@ logger = logging.getLogger(__name__)
 PRIVATE_COMMANDS = [
     ("start", N_("Start, or register with an invite")),
     ("help", N_("What this bot does and how")),
+    ("lang", N_("中文 / English")),
 ]
 
 GROUP_COMMANDS = [

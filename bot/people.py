@@ -9,7 +9,7 @@ from telegram import Update
 from bot.context import BotContext
 from bot.i18n import Translator, language_for
 from storage.dto import UserInfo
-from storage.people import get_user
+from storage.people import chosen_language, get_user
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +25,10 @@ class Caller:
     def registered(self) -> bool:
         return self.user is not None and self.user.active
 
+    @property
+    def display_name(self) -> str:
+        return (self.user.name if self.user else "") or self.first_name
+
 
 async def identify(update: Update, context: BotContext) -> Caller:
     """Look the sender up and choose the language to answer in."""
@@ -33,9 +37,8 @@ async def identify(update: Update, context: BotContext) -> Caller:
         raise ValueError("update without a sender")
     async with context.sessions() as session:
         user = await get_user(session, tg_user.id)
+        chosen = await chosen_language(session, tg_user.id)
     language = language_for(
-        chosen=user.language if user else None,
-        telegram_code=tg_user.language_code,
-        default=context.settings.language,
+        chosen=chosen, telegram_code=tg_user.language_code, default=context.settings.language
     )
     return Caller(tg_user.id, tg_user.first_name or "", user, Translator(language))

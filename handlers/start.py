@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from telegram import Update
 from telegram.constants import ChatType
 
@@ -9,15 +11,33 @@ from bot.context import BotContext
 from bot.people import identify
 from bot.render import role_name
 from storage.campaigns import get_campaign
+from storage.errors import DomainError
+from storage.people import redeem_invite
 
 
 async def start(update: Update, context: BotContext) -> None:
-    """Greet the person; explain how to get an invite when they are not registered."""
+    """Register with an invite code, or greet; explain how to get an invite to strangers."""
     caller = await identify(update, context)
     _ = caller._
     message = update.effective_message
-    if message is None:
+    tg_user = update.effective_user
+    if message is None or tg_user is None:
         return
+    code = context.args[0] if context.args else None
+    if code and message.chat.type == ChatType.PRIVATE:
+        try:
+            async with context.sessions() as session:
+                user = await redeem_invite(
+                    session,
+                    code=code,
+                    telegram_id=tg_user.id,
+                    name=tg_user.full_name,
+                    username=tg_user.username,
+                )
+        except DomainError as err:
+            await message.reply_text(_.error(err))
+            return
+        caller = replace(caller, user=user)
     async with context.sessions() as session:
         campaign = await get_campaign(session)
     title = campaign.name if campaign else _("the safety rectification campaign")
@@ -25,7 +45,7 @@ async def start(update: Update, context: BotContext) -> None:
         text = _(
             "Hello, {name}. You are registered as {role} of {unit} in {campaign}.\n"
             "Send /help to see what you can do.",
-            name=caller.user.name or caller.first_name,
+            name=caller.display_name,
             role=role_name(_, caller.user.role),
             unit=caller.user.unit_name or _("the whole campaign"),
             campaign=title,
@@ -60,6 +80,7 @@ async def help_command(update: Update, context: BotContext) -> None:
             "hdbot logs hidden dangers found in the production-safety rectification campaign "
             "and follows each one until it is rectified, verified and closed.\n\n"
             "/start — register with the invite link from your unit's administrator\n"
+            "/lang — 中文 / English\n"
             "/help — this message"
         )
     else:
@@ -67,6 +88,7 @@ async def help_command(update: Update, context: BotContext) -> None:
             "hdbot logs hidden dangers and follows each one until it is rectified, verified "
             "and closed.\n\n"
             "/start — who you are registered as\n"
+            "/lang — 中文 / English\n"
             "/help — this message"
         )
     await message.reply_text(text)

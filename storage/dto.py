@@ -40,7 +40,6 @@ class UserInfo:
     role: str
     unit_id: int | None
     unit_name: str | None
-    language: str | None
     active: bool
 
 

@@ -193,9 +193,18 @@ class User(Base):
     username: Mapped[str | None] = mapped_column(String(64))
     role: Mapped[str] = mapped_column(String(20))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
-    language: Mapped[str | None] = mapped_column(String(10))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LanguageChoice(Base):
+    """The language a person chose with /lang; kept apart from User so visitors can choose too."""
+
+    __tablename__ = "language_choice"
+
+    telegram_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    language: Mapped[str] = mapped_column(String(10))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class Invite(Base):

@@ -5,19 +5,20 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.audit import record_event
 from storage.dto import InviteInfo, UserInfo
-from storage.errors import N_, Invalid
-from storage.models import Invite, Role, Unit, User, utcnow
+from storage.errors import N_, Invalid, NotFound
+from storage.models import Invite, LanguageChoice, Role, Unit, User, utcnow
 from storage.units import find_unit
 
 # 16 URL-safe characters carry 96 random bits and fit Telegram's deep-link alphabet.
 INVITE_BYTES = 12
 MAX_INVITE_USES = 1000
 MAX_INVITE_DAYS = 365
+LANGUAGES = ("zh_CN", "en")
 
 
 async def _user_info(session: AsyncSession, row: User) -> UserInfo:
@@ -29,7 +30,6 @@ async def _user_info(session: AsyncSession, row: User) -> UserInfo:
         role=row.role,
         unit_id=row.unit_id,
         unit_name=unit.name if unit else None,
-        language=row.language,
         active=row.active,
     )
 
@@ -116,3 +116,80 @@ async def create_invite(
     )
     await session.commit()
     return InviteInfo(code, role, unit_info.name if unit_info else None, uses, 0, expires_at)
+
+
+async def redeem_invite(
+    session: AsyncSession,
+    *,
+    code: str,
+    telegram_id: int,
+    name: str,
+    username: str | None,
+    now: datetime | None = None,
+) -> UserInfo:
+    """Register a person with the invite's role and unit; each use is counted once, atomically."""
+    now = now or utcnow()
+    invite = (await session.scalars(select(Invite).where(Invite.code == code.strip()))).first()
+    if invite is None or invite.revoked:
+        raise NotFound(
+            N_("This invite link is not valid. Ask your unit's administrator for a new one.")
+        )
+    if invite.expires_at is not None and invite.expires_at <= now:
+        raise Invalid(N_("This invite link expired. Ask your unit's administrator for a new one."))
+    row = (await session.scalars(select(User).where(User.telegram_id == telegram_id))).first()
+    if row is not None and row.active and row.role == invite.role and row.unit_id == invite.unit_id:
+        return await _user_info(session, row)  # opening the same link again changes nothing
+    claimed = await session.execute(
+        update(Invite)
+        .where(Invite.id == invite.id, Invite.uses < Invite.max_uses)
+        .values(uses=Invite.uses + 1)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        await session.rollback()
+        raise Invalid(
+            N_("This invite link has been used up. Ask your unit's administrator for a new one.")
+        )
+    before = None
+    if row is None:
+        row = User(telegram_id=telegram_id, role=invite.role, unit_id=invite.unit_id)
+        session.add(row)
+    else:
+        before = {"role": row.role, "unit_id": row.unit_id, "active": row.active}
+        row.role, row.unit_id, row.active = invite.role, invite.unit_id, True
+    row.name = name[:200]
+    row.username = username
+    await session.flush()
+    record_event(
+        session,
+        action="user.registered",
+        actor=str(telegram_id),
+        actor_id=row.id,
+        subject=name[:200],
+        detail={
+            "role": invite.role,
+            "unit_id": invite.unit_id,
+            "invite_id": invite.id,
+            "before": before,
+        },
+        now=now,
+    )
+    await session.commit()
+    return await _user_info(session, row)
+
+
+async def chosen_language(session: AsyncSession, telegram_id: int) -> str | None:
+    """Return the language this person chose with /lang, if any."""
+    row = await session.get(LanguageChoice, telegram_id)
+    return row.language if row else None
+
+
+async def choose_language(session: AsyncSession, *, telegram_id: int, language: str) -> None:
+    """Remember a person's language (registered or not)."""
+    if language not in LANGUAGES:
+        raise Invalid(N_("Unknown language {language}."), language=language)
+    row = await session.get(LanguageChoice, telegram_id)
+    if row is None:
+        session.add(LanguageChoice(telegram_id=telegram_id, language=language))
+    else:
+        row.language = language
+    await session.commit()

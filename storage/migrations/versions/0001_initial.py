@@ -49,6 +49,13 @@ def upgrade() -> None:
         sa.UniqueConstraint("code", name=op.f("uq_field_code")),
     )
     op.create_table(
+        "language_choice",
+        sa.Column("telegram_id", sa.BigInteger(), nullable=False),
+        sa.Column("language", sa.String(length=10), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("telegram_id", name=op.f("pk_language_choice")),
+    )
+    op.create_table(
         "number_sequence",
         sa.Column("name", sa.String(length=40), nullable=False),
         sa.Column("last", sa.Integer(), nullable=False),
@@ -105,7 +112,6 @@ def upgrade() -> None:
         sa.Column("username", sa.String(length=64), nullable=True),
         sa.Column("role", sa.String(length=20), nullable=False),
         sa.Column("unit_id", sa.Integer(), nullable=True),
-        sa.Column("language", sa.String(length=10), nullable=True),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["unit_id"], ["unit.id"], name=op.f("fk_app_user_unit_id_unit")),
@@ -329,5 +335,6 @@ def downgrade() -> None:
 
     op.drop_table("outbox")
     op.drop_table("number_sequence")
+    op.drop_table("language_choice")
     op.drop_table("field")
     op.drop_table("campaign")

@@ -1,0 +1,40 @@
+"""/lang: switch between 中文 and English."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from bot.context import BotContext
+from bot.i18n import Translator
+from bot.people import identify
+from storage.people import choose_language
+
+CHOICES = (("zh_CN", "中文"), ("en", "English"))
+
+
+async def lang_command(update: Update, context: BotContext) -> None:
+    """Offer the languages as buttons."""
+    caller = await identify(update, context)
+    message = update.effective_message
+    if message is None:
+        return
+    keyboard = InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=f"lang:{code}") for code, label in CHOICES]]
+    )
+    await message.reply_text(caller._("Choose your language:"), reply_markup=keyboard)
+
+
+async def lang_chosen(update: Update, context: BotContext) -> None:
+    """Store the choice and answer in the new language."""
+    query = update.callback_query
+    if query is None or update.effective_user is None:
+        return
+    language = (query.data or "").removeprefix("lang:")
+    if language not in dict(CHOICES):
+        await query.answer()
+        return
+    async with context.sessions() as session:
+        await choose_language(session, telegram_id=update.effective_user.id, language=language)
+    _ = Translator(language)
+    await query.answer()
+    await query.edit_message_text(_("Language set: English."))
