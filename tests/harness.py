@@ -1,0 +1,60 @@
+"""Run the real hdbot Application against the fake Bot API, in the test's own event loop."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.app import build_application
+from bot.config import Settings
+from bot.context import HdApplication
+from storage.db import Sessions, create_engine, make_sessions
+from tests.fakebotapi import FakeBotAPI
+
+
+@dataclass
+class RunningBot:
+    application: HdApplication
+    settings: Settings
+    sessions: Sessions
+
+
+def settings_for(
+    server: FakeBotAPI, *, db_url: str, data_dir: Path, **overrides: object
+) -> Settings:
+    """Settings pointing the bot at the fake server and a test database."""
+    values: dict[str, object] = {
+        "token": server.token,
+        "database_url": db_url,
+        "base_url": server.base_url,
+        "base_file_url": server.base_file_url,
+        "data_dir": data_dir,
+        "language": "zh_CN",
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@asynccontextmanager
+async def running_bot(settings: Settings) -> AsyncIterator[RunningBot]:
+    """Start the bot as `hdbot run` does (post_init included) and stop it cleanly."""
+    engine = create_engine(settings.db_url)
+    sessions = make_sessions(engine)
+    application = build_application(settings, sessions=sessions, request_timeout=5.0)
+    await application.initialize()
+    if application.post_init is not None:
+        await application.post_init(application)
+    await application.start()
+    assert application.updater is not None
+    await application.updater.start_polling(poll_interval=0.0, timeout=1)
+    try:
+        yield RunningBot(application, settings, sessions)
+    finally:
+        await application.updater.stop()
+        await application.stop()
+        await application.shutdown()
+        await engine.dispose()
+        await asyncio.sleep(0)
