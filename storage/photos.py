@@ -1,0 +1,425 @@
+"""The photo store: check untrusted image bytes, keep them content-addressed, make thumbnails.
+
+Synchronous on purpose: Pillow's work is CPU-bound, so callers run it with asyncio.to_thread.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import math
+import os
+import re
+import tempfile
+import threading
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from pathlib import Path, PurePosixPath
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from PIL import ExifTags, Image
+
+from storage.errors import N_, Invalid
+
+logger = logging.getLogger(__name__)
+
+# Telegram's cloud Bot API serves files up to 20 MB through getFile.
+MAX_PHOTO_BYTES = 20 * 1024 * 1024
+# Below Pillow's own bomb limit (about 89 MP), and above any phone camera's photo.
+MAX_PIXELS = 80_000_000
+THUMB_SIDE = 320
+THUMB_QUALITY = 80
+DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
+
+# Pillow format name → file extension. Photos from phones and cameras, and the common screenshots;
+# HEIF is only recognised when the pillow-heif plugin is installed (see _register_heif).
+ACCEPTED_FORMATS: Mapping[str, str] = {
+    "JPEG": "jpg",
+    "MPO": "jpg",  # Pillow's name for the JPEGs many phones write (with a depth or preview frame)
+    "PNG": "png",
+    "WEBP": "webp",
+    "HEIF": "heic",
+    "AVIF": "avif",
+    "GIF": "gif",
+    "BMP": "bmp",
+    "TIFF": "tif",
+}
+
+EMPTY = N_("The file is empty.")
+TOO_BIG = N_("The image is larger than {limit_mb} MB.")
+UNREADABLE = N_("This is not an image I can read.")
+DAMAGED = N_("The image file is damaged.")
+TOO_MANY_PIXELS = N_("The image is too large in pixels ({pixels} megapixels).")
+NOT_ACCEPTED = N_("Images of type {format} are not accepted.")
+
+# EXIF orientation → the transpose that turns the pixels upright (as ImageOps.exif_transpose does,
+# without its rewriting of the EXIF block, which can fail on malformed data).
+_UPRIGHT: Mapping[int, Image.Transpose] = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+_GPS_LAT_REF, _GPS_LAT, _GPS_LON_REF, _GPS_LON = 1, 2, 3, 4
+_EXIF_TIME = re.compile(r"(\d{4})[:-](\d{2})[:-](\d{2})[ T](\d{2}):(\d{2}):(\d{2})")
+_EXIF_OFFSET = re.compile(r"([+-])(\d{2}):(\d{2})")
+_BOMB_PIXELS = re.compile(r"\((\d+) pixels\)")
+_MASK64 = (1 << 64) - 1
+
+# warnings.catch_warnings swaps process-wide state; serialise our own uses across threads.
+_OPEN_LOCK = threading.Lock()
+
+
+def _register_heif() -> None:
+    """Let Pillow read HEIC photos when the optional pillow-heif plugin is installed."""
+    try:
+        from pillow_heif import register_heif_opener
+    except ImportError:
+        return
+    register_heif_opener()
+
+
+_register_heif()
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    """An accepted image: digest, pixel size after EXIF orientation, EXIF time and place, dHash."""
+
+    sha256: str
+    size: int
+    width: int
+    height: int
+    format: str
+    exif_time: datetime | None
+    exif_lat: float | None
+    exif_lon: float | None
+    phash: int
+
+
+@dataclass(frozen=True)
+class StoredPhoto(ImageFacts):
+    """An image kept in the store; paths are relative to the store's root."""
+
+    path: str
+    thumb_path: str
+
+
+@dataclass(frozen=True)
+class _Decoded:
+    facts: ImageFacts
+    upright: Image.Image  # decoded, EXIF orientation applied, flattened to RGB
+
+
+def inspect_image(data: bytes, *, local_tz: tzinfo = DEFAULT_TZ) -> ImageFacts:
+    """Check untrusted image bytes and describe them; raise Invalid when they are refused."""
+    return _decode(data, local_tz).facts
+
+
+def perceptual_hash(data_or_path: bytes | str | os.PathLike[str]) -> int:
+    """Return the 64-bit difference hash of an image, as a signed int that fits a BIGINT."""
+    data = data_or_path if isinstance(data_or_path, bytes) else Path(data_or_path).read_bytes()
+    return _decode(data, DEFAULT_TZ).facts.phash
+
+
+def hamming(a: int, b: int) -> int:
+    """Count the bits in which two 64-bit hashes differ (signed or unsigned alike)."""
+    return ((a ^ b) & _MASK64).bit_count()
+
+
+class PhotoStore:
+    """Image files under one root: originals by sha256, JPEG thumbnails beside them."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def save(self, data: bytes, *, local_tz: tzinfo = DEFAULT_TZ) -> StoredPhoto:
+        """Check an image and keep it with a thumbnail; the same bytes twice are kept once."""
+        decoded = _decode(data, local_tz)
+        facts = decoded.facts
+        sha = facts.sha256
+        path = f"{sha[:2]}/{sha[2:4]}/{sha}.{ACCEPTED_FORMATS[facts.format]}"
+        thumb_path = f"thumbs/{sha[:2]}/{sha}.jpg"
+        original = self.root / path
+        if not original.exists():
+            _write_atomic(original, data)
+        thumb = self.root / thumb_path
+        if not thumb.exists():
+            _write_atomic(thumb, _thumbnail_jpeg(decoded.upright))
+        logger.debug("stored photo %s (%d bytes)", sha, facts.size)
+        return StoredPhoto(**vars(facts), path=path, thumb_path=thumb_path)
+
+    def open_path(self, relative: str) -> Path:
+        """Turn a stored relative path into a path under root; ValueError if it would leave root."""
+        rel = PurePosixPath(relative)
+        if (
+            not relative
+            or "\\" in relative
+            or "\x00" in relative
+            or rel.is_absolute()
+            or ".." in rel.parts
+            or not rel.parts
+        ):
+            raise ValueError(f"not a path inside the photo store: {relative!r}")
+        path = self.root / rel
+        # A symlink inside root could still point outside it.
+        if not path.resolve().is_relative_to(self.root.resolve()):
+            raise ValueError(f"not a path inside the photo store: {relative!r}")
+        return path
+
+
+def _decode(data: bytes, local_tz: tzinfo) -> _Decoded:
+    """Validate image bytes step by step, cheapest refusals first, and decode them once."""
+    if not data:
+        raise Invalid(EMPTY)
+    if len(data) > MAX_PHOTO_BYTES:
+        raise Invalid(TOO_BIG, limit_mb=MAX_PHOTO_BYTES // (1024 * 1024))
+
+    # First pass: header only, then verify(); Pillow needs a fresh open after verify().
+    with _open(data) as probe:
+        image_format = _accepted_format(probe)
+        width, height = probe.size
+        if width <= 0 or height <= 0:
+            raise Invalid(DAMAGED)
+        if width * height > MAX_PIXELS:
+            raise Invalid(TOO_MANY_PIXELS, pixels=round(width * height / 1_000_000, 1))
+        try:
+            probe.verify()
+        except Exception as exc:
+            raise Invalid(DAMAGED) from exc
+
+    with _open(data) as image:
+        if image.size != (width, height) or image.format != image_format:
+            raise Invalid(DAMAGED)
+        # JPEG can decode at 1/2–1/8 scale: still every byte is read (so damage shows), with far
+        # less memory; twice the thumbnail side keeps the thumbnail sharp.
+        scale = 2 * THUMB_SIDE / max(width, height)
+        if scale < 1:
+            image.draft(None, (max(1, int(width * scale)), max(1, int(height * scale))))
+        try:
+            image.load()
+        except Image.DecompressionBombError as exc:
+            # A GIF frame or TIFF tile bigger than the header said.
+            raise _too_many_pixels(exc) from exc
+        except Exception as exc:
+            raise Invalid(DAMAGED) from exc
+        exif = _exif(image)
+        orientation = _orientation(exif)
+        upright = _flatten_rgb(image)
+    if orientation in _UPRIGHT:
+        upright = upright.transpose(_UPRIGHT[orientation])
+    if orientation in (5, 6, 7, 8):
+        width, height = height, width
+    lat, lon = _gps(exif)
+    facts = ImageFacts(
+        sha256=hashlib.sha256(data).hexdigest(),
+        size=len(data),
+        width=width,
+        height=height,
+        format=image_format,
+        exif_time=_exif_time(exif, local_tz),
+        exif_lat=lat,
+        exif_lon=lon,
+        phash=_dhash(upright),
+    )
+    return _Decoded(facts, upright)
+
+
+def _open(data: bytes) -> Image.Image:
+    """Open image bytes lazily (header only), refusing decompression bombs."""
+    try:
+        with _OPEN_LOCK, warnings.catch_warnings():
+            # Pillow only warns between its limit and twice that; a warning would not stop it.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            return Image.open(io.BytesIO(data))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise _too_many_pixels(exc) from exc
+    except Exception as exc:
+        # Pillow's many parsers fail on hostile input with many exception types.
+        raise Invalid(UNREADABLE) from exc
+
+
+def _too_many_pixels(exc: Exception) -> Invalid:
+    """Word Pillow's decompression-bomb refusal as ours, with the pixel count it found."""
+    match = _BOMB_PIXELS.search(str(exc))
+    pixels = int(match.group(1)) if match else 2 * (Image.MAX_IMAGE_PIXELS or MAX_PIXELS)
+    return Invalid(TOO_MANY_PIXELS, pixels=round(pixels / 1_000_000, 1))
+
+
+def _accepted_format(image: Image.Image) -> str:
+    """Return the image's format if it is one we keep; raise Invalid otherwise."""
+    image_format = image.format or ""
+    if image_format not in ACCEPTED_FORMATS:
+        raise Invalid(NOT_ACCEPTED, format=image_format or "?")
+    return image_format
+
+
+def _flatten_rgb(image: Image.Image) -> Image.Image:
+    """Return the image as RGB, transparent parts laid on white (as a chat shows them)."""
+    try:
+        has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
+            image.mode == "P" and "transparency" in image.info
+        )
+        if not has_alpha:
+            return image.convert("RGB")
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    except Exception as exc:
+        # A mode Pillow decodes but cannot convert (rare scientific TIFFs): nothing to show.
+        raise Invalid(UNREADABLE) from exc
+
+
+def _dhash(image: Image.Image) -> int:
+    """Compute a difference hash: grayscale 9×8, one bit per left-brighter-than-right pair."""
+    small = image.convert("L").resize((9, 8), Image.Resampling.LANCZOS)
+    pixels = small.tobytes()
+    value = 0
+    for row in range(8):
+        for col in range(8):
+            left, right = pixels[row * 9 + col], pixels[row * 9 + col + 1]
+            value = (value << 1) | (left > right)
+    # PostgreSQL's BIGINT is signed: store the same 64 bits in the signed range.
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def _thumbnail_jpeg(upright: Image.Image) -> bytes:
+    """Encode a JPEG preview whose long side is at most THUMB_SIDE."""
+    thumb = upright.copy()
+    thumb.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    thumb.save(out, "JPEG", quality=THUMB_QUALITY, optimize=True)
+    return out.getvalue()
+
+
+def _write_atomic(target: Path, data: bytes) -> None:
+    """Write a file so that readers see all of it or none of it, even after a crash."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    # The rename lives in the directory: sync it too, or a crash can forget the file.
+    try:
+        dir_fd = os.open(target.parent, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass  # some file systems refuse fsync on a directory; the data itself is synced
+    finally:
+        os.close(dir_fd)
+
+
+# EXIF: every value below comes from the sender, so each reader returns None rather than fail.
+
+
+def _exif(image: Image.Image) -> Image.Exif:
+    """Return the image's EXIF, or an empty one when it is missing or unreadable."""
+    try:
+        return image.getexif()
+    except Exception:
+        return Image.Exif()
+
+
+def _ifd(exif: Image.Exif, tag: int) -> Mapping[int, Any]:
+    try:
+        return exif.get_ifd(tag)
+    except Exception:
+        return {}
+
+
+def _orientation(exif: Image.Exif) -> int:
+    try:
+        value = exif.get(ExifTags.Base.Orientation, 1)
+        return value if isinstance(value, int) else 1
+    except Exception:
+        return 1
+
+
+def _text(value: Any) -> str | None:
+    """Return an EXIF ASCII value as str without padding, or None if it is not text."""
+    if isinstance(value, bytes):
+        value = value.decode("latin-1")
+    if not isinstance(value, str):
+        return None
+    return value.strip("\x00 ")
+
+
+def _exif_time(exif: Image.Exif, local_tz: tzinfo) -> datetime | None:
+    """Return when the photo was taken, in UTC, from DateTimeOriginal and its offset."""
+    sub = _ifd(exif, ExifTags.IFD.Exif)
+    stamp = _text(sub.get(ExifTags.Base.DateTimeOriginal))
+    match = _EXIF_TIME.fullmatch(stamp) if stamp else None
+    if match is None:
+        return None
+    year, month, day, hour, minute, second = (int(part) for part in match.groups())
+    try:
+        taken = datetime(year, month, day, hour, minute, second)
+    except ValueError:  # "0000:00:00 00:00:00" and other impossible dates
+        return None
+    zone = _offset(_text(sub.get(ExifTags.Base.OffsetTimeOriginal))) or local_tz
+    try:
+        return taken.replace(tzinfo=zone).astimezone(UTC)
+    except (OverflowError, ValueError):  # a year-1 stamp east of UTC
+        return None
+
+
+def _offset(text: str | None) -> timezone | None:
+    """Parse an EXIF offset such as "+08:00"; None when absent or malformed."""
+    match = _EXIF_OFFSET.fullmatch(text) if text else None
+    if match is None:
+        return None
+    sign, hours, minutes = match.groups()
+    if int(hours) > 14 or int(minutes) >= 60:
+        return None
+    delta = timedelta(hours=int(hours), minutes=int(minutes))
+    return timezone(-delta if sign == "-" else delta)
+
+
+def _gps(exif: Image.Exif) -> tuple[float | None, float | None]:
+    """Return the photo's latitude and longitude in decimal degrees, or (None, None)."""
+    gps = _ifd(exif, ExifTags.IFD.GPSInfo)
+    lat = _coordinate(gps.get(_GPS_LAT), gps.get(_GPS_LAT_REF), "N", "S", 90)
+    lon = _coordinate(gps.get(_GPS_LON), gps.get(_GPS_LON_REF), "E", "W", 180)
+    # 0/0 is what a camera writes when it has no fix, not a place in the Gulf of Guinea.
+    if lat is None or lon is None or (lat == 0 and lon == 0):
+        return None, None
+    return lat, lon
+
+
+def _coordinate(value: Any, ref: Any, positive: str, negative: str, limit: float) -> float | None:
+    """Turn EXIF degrees/minutes/seconds and a hemisphere letter into signed degrees."""
+    hemisphere = _text(ref)
+    if hemisphere is None or hemisphere.upper() not in (positive, negative):
+        return None
+    # A well-formed value is three rationals; some writers give one (decimal degrees) or two.
+    parts = value if isinstance(value, tuple | list) else (value,)
+    if not 1 <= len(parts) <= 3:
+        return None
+    try:
+        numbers = [float(part) for part in parts]
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+        return None
+    if not all(math.isfinite(n) and n >= 0 for n in numbers):
+        return None
+    if any(n > 60 for n in numbers[1:]):
+        return None
+    degrees = sum(n / 60**i for i, n in enumerate(numbers))
+    if degrees > limit:
+        return None
+    return -degrees if hemisphere.upper() == negative else degrees
