@@ -13,7 +13,9 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
+    MessageHandler,
     TypeHandler,
+    filters,
 )
 from telegram.request import HTTPXRequest
 
@@ -21,8 +23,11 @@ from bot.config import Settings
 from bot.context import BotContext, BotServices, HdApplication
 from bot.i18n import Translator, language_for
 from bot.menu import register_menu
+from bot.sender import start_sender
 from handlers.access import registered_only
+from handlers.groups import bind_command, subscribe_command, unsubscribe_command
 from handlers.language import lang_chosen, lang_command
+from handlers.report import cancel_command, on_button, on_message, report_command
 from handlers.start import help_command, start
 from storage.db import Sessions
 from storage.meta import BOT_USERNAME, remember_setting
@@ -56,6 +61,7 @@ def build_application(
     application.bot_data.settings = settings
     application.bot_data.sessions = sessions
     add_handlers(application)
+    start_sender(application)
     return application
 
 
@@ -66,6 +72,17 @@ def add_handlers(application: HdApplication) -> None:
     application.add_handler(CommandHandler("help", help_command))
     application.add_handler(CommandHandler("lang", lang_command))
     application.add_handler(CallbackQueryHandler(lang_chosen, pattern=r"^lang:"))
+    private = filters.ChatType.PRIVATE
+    groups = filters.ChatType.GROUPS
+    application.add_handler(CommandHandler("report", report_command, filters=private))
+    application.add_handler(CommandHandler("cancel", cancel_command, filters=private))
+    application.add_handler(CallbackQueryHandler(on_button, pattern=r"^r:"))
+    application.add_handler(CommandHandler("bind", bind_command, filters=groups))
+    application.add_handler(CommandHandler("subscribe", subscribe_command, filters=groups))
+    application.add_handler(CommandHandler("unsubscribe", unsubscribe_command, filters=groups))
+    application.add_handler(
+        MessageHandler(private & ~filters.COMMAND & ~filters.StatusUpdate.ALL, on_message)
+    )
     application.add_error_handler(on_error)
 
 

@@ -34,6 +34,8 @@ class Settings:
     wecom_base_url: str = "https://qyapi.weixin.qq.com"
     bot_username: str | None = None
     number_prefix: str = "DL"
+    # The campaign's area (lat_min, lon_min, lat_max, lon_max); a report outside it is flagged.
+    area: str = "38.5,120.5,40.5,123.8"
 
     @property
     def tz(self) -> ZoneInfo:
@@ -45,6 +47,14 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'hdbot.sqlite3').resolve()}"
+
+    @property
+    def area_box(self) -> tuple[float, float, float, float] | None:
+        """The area as four floats, or None when it is switched off (empty)."""
+        if not self.area.strip():
+            return None
+        south, west, north, east = (float(v) for v in self.area.split(","))
+        return south, west, north, east
 
     @property
     def photo_dir(self) -> Path:
@@ -130,6 +140,15 @@ def _validated(settings: Settings) -> Settings:
         value = getattr(settings, name)
         if not value.startswith(("http://", "https://")):
             raise ConfigError(f"{ENV_PREFIX}{name.upper()}: {value!r} is not an http(s) URL")
+    if settings.area.strip():
+        try:
+            south, west, north, east = (float(v) for v in settings.area.split(","))
+        except ValueError as exc:
+            raise ConfigError(
+                f"{ENV_PREFIX}AREA: give lat_min,lon_min,lat_max,lon_max, not {settings.area!r}"
+            ) from exc
+        if not (-90 <= south < north <= 90 and -180 <= west < east <= 180):
+            raise ConfigError(f"{ENV_PREFIX}AREA: {settings.area!r} is not a box on Earth")
     if not settings.number_prefix.isalnum():
         raise ConfigError(f"{ENV_PREFIX}NUMBER_PREFIX: use letters and digits only")
     return settings

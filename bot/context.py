@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import cast
 
 from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
@@ -28,6 +29,14 @@ class BotContext(CallbackContext[ExtBot[None], UserData, ChatData, BotServices])
     @property
     def settings(self) -> Settings:
         return self.bot_data.settings
+
+    @property
+    def jobs(self) -> JobQueue[BotContext]:
+        """The job queue, typed for hdbot's context (it exists: the job-queue extra is required)."""
+        queue = self.job_queue
+        if queue is None:
+            raise RuntimeError("python-telegram-bot was installed without the job-queue extra")
+        return cast("JobQueue[BotContext]", queue)
 
     @property
     def sessions(self) -> Sessions:

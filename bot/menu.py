@@ -11,12 +11,17 @@ from bot.i18n import N_, Translator
 logger = logging.getLogger(__name__)
 
 PRIVATE_COMMANDS = [
+    ("report", N_("Report a hidden danger")),
+    ("cancel", N_("Cancel the report in progress")),
     ("start", N_("Start, or register with an invite")),
     ("help", N_("What this bot does and how")),
     ("lang", N_("中文 / English")),
 ]
 
 GROUP_COMMANDS = [
+    ("bind", N_("Bind this group to a unit")),
+    ("subscribe", N_("Subscribe: countdown, overdue or reports")),
+    ("unsubscribe", N_("Stop a subscription")),
     ("help", N_("What this bot does in a group")),
 ]
 

@@ -1,8 +1,9 @@
-"""Words for the campaign's codes (roles, statuses, levels) in a person's language."""
+"""Words for the campaign's codes (roles, fields, levels, statuses) in a person's language."""
 
 from __future__ import annotations
 
 from bot.i18n import N_, Translator
+from storage.dto import FieldInfo
 
 ROLE_NAMES = {
     "inspector": N_("inspector"),
@@ -10,7 +11,49 @@ ROLE_NAMES = {
     "admin": N_("administrator"),
 }
 
+LEVEL_NAMES = {
+    "general": N_("General hidden danger"),
+    "major": N_("Major hidden danger"),
+    "red": N_("🔴 Red (major risk)"),
+    "orange": N_("🟠 Orange (high risk)"),
+    "yellow": N_("🟡 Yellow (moderate risk)"),
+    "blue": N_("🔵 Blue (low risk)"),
+}
+
+STATUS_NAMES = {
+    "reported": N_("reported"),
+    "rectifying": N_("rectifying"),
+    "submitted": N_("awaiting verification"),
+    "closed": N_("closed"),
+}
+
+KIND_NAMES = {
+    "hidden_danger": N_("Hidden danger"),
+    "problem": N_("Outstanding problem"),
+    "risk": N_("Risk"),
+}
+
 
 def role_name(_: Translator, role: str) -> str:
     """Return the role's name in the translator's language."""
     return _(ROLE_NAMES[role]) if role in ROLE_NAMES else role
+
+
+def level_name(_: Translator, level: str) -> str:
+    """Return a hidden danger's or risk's level in words."""
+    return _(LEVEL_NAMES[level]) if level in LEVEL_NAMES else level
+
+
+def status_name(_: Translator, status: str) -> str:
+    """Return a hidden danger's status in words."""
+    return _(STATUS_NAMES[status]) if status in STATUS_NAMES else status
+
+
+def kind_name(_: Translator, kind: str) -> str:
+    """Return the record kind in words."""
+    return _(KIND_NAMES[kind]) if kind in KIND_NAMES else kind
+
+
+def field_name(_: Translator, field: FieldInfo) -> str:
+    """Return the field's name in the translator's language (stored in both)."""
+    return field.name_zh if _.language == "zh_CN" else field.name_en

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -101,6 +102,18 @@ class DangerStatus(StrEnum):
     RECTIFYING = "rectifying"
     SUBMITTED = "submitted"
     CLOSED = "closed"
+
+
+class DraftStatus(StrEnum):
+    OPEN = "open"
+    SUBMITTED = "submitted"
+    DISCARDED = "discarded"
+
+
+class SubscriptionKind(StrEnum):
+    COUNTDOWN = "countdown"
+    OVERDUE = "overdue"
+    REPORTS = "reports"
 
 
 class PhotoStage(StrEnum):
@@ -270,11 +283,63 @@ class HiddenDanger(Base):
     closed_at: Mapped[datetime | None]
 
 
+class Draft(Base):
+    """A report being written: its step and answers, saved with every step it answers."""
+
+    __tablename__ = "draft"
+    __table_args__ = (
+        # At most one open draft per person, enforced by the database itself.
+        Index(
+            "uq_draft_open_user",
+            "user_id",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20), default=RecordKind.HIDDEN_DANGER)
+    status: Mapped[str] = mapped_column(String(20), default=DraftStatus.OPEN)
+    step: Mapped[str] = mapped_column(String(20))
+    data: Mapped[dict[str, Any]] = mapped_column(default=_empty)
+    danger_id: Mapped[int | None] = mapped_column(ForeignKey("hidden_danger.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ProcessedUpdate(Base):
+    """Telegram update ids already acted on, so a redelivered update changes nothing."""
+
+    __tablename__ = "processed_update"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class Subscription(Base):
+    """A group's wish to receive one kind of push (reports, countdown, overdue)."""
+
+    __tablename__ = "subscription"
+    __table_args__ = (UniqueConstraint("group_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("group_chat.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    at_time: Mapped[str | None] = mapped_column(String(5))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
 class Photo(Base):
     __tablename__ = "photo"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     danger_id: Mapped[int | None] = mapped_column(ForeignKey("hidden_danger.id"), index=True)
+    draft_id: Mapped[int | None] = mapped_column(ForeignKey("draft.id"), index=True)
+    phash: Mapped[int | None] = mapped_column(BigInteger)
     stage: Mapped[str] = mapped_column(String(10), default=PhotoStage.BEFORE)
     file_id: Mapped[str] = mapped_column(String(255))
     file_unique_id: Mapped[str] = mapped_column(String(64))

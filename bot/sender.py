@@ -1,0 +1,128 @@
+"""The outbox sender: drains queued pushes to Telegram, once each, retrying what can be retried."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from datetime import timedelta
+
+from telegram import Bot, InputMediaPhoto
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
+
+from bot.cards import report_card
+from bot.context import BotContext, HdApplication
+from bot.i18n import Translator
+from storage.dangers import danger_card
+from storage.db import Sessions
+from storage.outbox import (
+    OutboxItem,
+    claim_due,
+    deactivate_chat,
+    mark_failed,
+    mark_retry,
+    mark_sent,
+    retarget,
+)
+
+logger = logging.getLogger(__name__)
+
+SENDER_JOB = "outbox-sender"
+DRAIN_INTERVAL = 2.0
+WORKER = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def start_sender(application: HdApplication) -> None:
+    """Drain the outbox every few seconds for as long as the bot runs."""
+    if application.job_queue is None:
+        raise RuntimeError("python-telegram-bot was installed without the job-queue extra")
+    application.job_queue.run_repeating(
+        _drain_job, interval=DRAIN_INTERVAL, first=1.0, name=SENDER_JOB
+    )
+
+
+def wake_sender(context: BotContext) -> None:
+    """Drain now rather than at the next tick (a reporter's card should not wait)."""
+    context.jobs.run_once(_drain_job, 0.05)
+
+
+async def _drain_job(context: BotContext) -> None:
+    await drain(context.bot, context.sessions, Translator(context.settings.language))
+
+
+async def drain(bot: Bot, sessions: Sessions, _: Translator) -> int:
+    """Send every due push this worker can claim; return how many went out."""
+    sent = 0
+    while True:
+        async with sessions() as session:
+            items = await claim_due(session, worker=WORKER)
+        if not items:
+            return sent
+        for item in items:
+            sent += await _deliver(bot, sessions, _, item)
+
+
+async def _deliver(bot: Bot, sessions: Sessions, _: Translator, item: OutboxItem) -> int:
+    chat_id = int(item.target)
+    try:
+        if item.kind == "report_card":
+            await _send_report_card(bot, sessions, _, chat_id, int(item.payload["danger_id"]))
+        else:
+            async with sessions() as session:
+                await mark_failed(session, item_id=item.id, error=f"unknown kind {item.kind}")
+            return 0
+    except RetryAfter as err:
+        delay = (
+            err.retry_after
+            if isinstance(err.retry_after, timedelta)
+            else timedelta(seconds=float(err.retry_after))
+        )
+        async with sessions() as session:
+            await mark_retry(session, item_id=item.id, error=str(err), delay=delay)
+        return 0
+    except ChatMigrated as err:
+        async with sessions() as session:
+            await retarget(
+                session, item_id=item.id, old_chat_id=chat_id, new_chat_id=err.new_chat_id
+            )
+        return 0
+    except Forbidden as err:
+        logger.warning("bot can no longer write to %s: %s", chat_id, err)
+        async with sessions() as session:
+            await mark_failed(session, item_id=item.id, error=str(err))
+            await deactivate_chat(session, chat_id=chat_id)
+        return 0
+    except BadRequest as err:
+        logger.warning("push %s refused: %s", item.key, err)
+        async with sessions() as session:
+            await mark_failed(session, item_id=item.id, error=str(err))
+            if "chat not found" in str(err).lower():
+                await deactivate_chat(session, chat_id=chat_id)
+        return 0
+    except NetworkError as err:  # includes TimedOut; a 5xx arrives as NetworkError too
+        delay = timedelta(seconds=min(300, 2 ** (item.attempts + 1)))
+        async with sessions() as session:
+            await mark_retry(session, item_id=item.id, error=str(err), delay=delay)
+        return 0
+    async with sessions() as session:
+        await mark_sent(session, item_id=item.id)
+    return 1
+
+
+async def _send_report_card(
+    bot: Bot, sessions: Sessions, _: Translator, chat_id: int, danger_id: int
+) -> None:
+    async with sessions() as session:
+        card = await danger_card(session, danger_id)
+    caption = report_card(_, card)
+    photos = card.before_photos[:10]
+    if len(photos) >= 2:
+        media = [
+            InputMediaPhoto(file_id, caption=caption if i == 0 else None)
+            for i, file_id in enumerate(photos)
+        ]
+        await bot.send_media_group(chat_id, media)
+    elif photos:
+        await bot.send_photo(chat_id, photos[0], caption=caption)
+    else:
+        await bot.send_message(chat_id, caption)

@@ -1,0 +1,381 @@
+"""/report, /cancel and every answer of the report conversation.
+
+The conversation's state is the draft in the database (see storage/reports.py), not PTB's
+ConversationHandler: a draft survives a crash or restart, and another bot process can carry
+on with it. These handlers only turn Telegram messages into `ReportInput` and render replies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime
+
+from telegram import Message, ReplyKeyboardRemove, Update
+from telegram.error import BadRequest, TelegramError
+
+from bot.context import BotContext
+from bot.i18n import Translator
+from bot.people import identify
+from bot.report_view import (
+    LABEL_PHOTO_LOCATION,
+    LABEL_SKIP,
+    STEP_TITLES,
+    Prompt,
+    confirm_keyboard,
+    discarded_text,
+    edit_keyboard,
+    parse_button,
+    prompt_for,
+    resume_keyboard,
+    task_keyboard,
+)
+from bot.sender import wake_sender
+from storage.errors import N_, DomainError, Invalid
+from storage.photos import MAX_PHOTO_BYTES, PhotoStore
+from storage.reports import (
+    Area,
+    InputKind,
+    NewPhoto,
+    ReportInput,
+    ReportReply,
+    ReportRules,
+    Step,
+    answer_report,
+    begin_report,
+    current_step,
+    discard_report,
+    resume_report,
+)
+
+logger = logging.getLogger(__name__)
+
+ALBUM_QUIET_SECONDS = 1.5
+IMAGE_SUFFIXES = (
+    ".jpg",
+    ".jpeg",
+    ".png",
+    ".webp",
+    ".heic",
+    ".heif",
+    ".gif",
+    ".bmp",
+    ".tif",
+    ".tiff",
+)
+
+
+def _rules(context: BotContext) -> ReportRules:
+    box = context.settings.area_box
+    return ReportRules(
+        area=Area(*box) if box else None, number_prefix=context.settings.number_prefix
+    )
+
+
+def _today(context: BotContext) -> datetime:
+    return datetime.now(context.settings.tz)
+
+
+async def report_command(update: Update, context: BotContext) -> None:
+    """Start a report, or offer to resume the open one."""
+    caller = await identify(update, context)
+    try:
+        async with context.sessions() as session:
+            reply = await begin_report(
+                session, telegram_id=caller.telegram_id, update_id=update.update_id
+            )
+    except DomainError as err:
+        await _say(update, caller._.error(err))
+        return
+    await show(update, context, caller._, reply)
+
+
+async def cancel_command(update: Update, context: BotContext) -> None:
+    """Throw the open draft away and say what was in it."""
+    caller = await identify(update, context)
+    try:
+        async with context.sessions() as session:
+            reply = await discard_report(
+                session, telegram_id=caller.telegram_id, update_id=update.update_id
+            )
+    except DomainError as err:
+        await _say(update, caller._.error(err))
+        return
+    await show(update, context, caller._, reply)
+
+
+async def on_button(update: Update, context: BotContext) -> None:
+    """A press on one of the report's inline buttons."""
+    query = update.callback_query
+    if query is None:
+        return
+    caller = await identify(update, context)
+    _ = caller._
+    parsed = parse_button(query.data or "")
+    if parsed is None:
+        await query.answer(_("This button is not valid."), show_alert=True)
+        return
+    draft_id, action = parsed
+    if action in ("editmenu", "back"):
+        await _swap_keyboard(query.message, _, draft_id, action)
+        await query.answer()
+        return
+    try:
+        async with context.sessions() as session:
+            if action == "resume":
+                reply = await resume_report(
+                    session, telegram_id=caller.telegram_id, update_id=update.update_id
+                )
+            elif action == "discard":
+                reply = await discard_report(
+                    session, telegram_id=caller.telegram_id, update_id=update.update_id
+                )
+            else:
+                reply = await answer_report(
+                    session,
+                    telegram_id=caller.telegram_id,
+                    update_id=update.update_id,
+                    given=ReportInput(InputKind.BUTTON, button=action),
+                    rules=_rules(context),
+                    draft_id=draft_id,
+                )
+    except DomainError as err:
+        await query.answer(_.error(err), show_alert=True)
+        return
+    await query.answer()
+    if action.startswith(("page:", "all")) and reply.tasks is not None and not reply.notices:
+        # Paging edits the list in place instead of sending a new one.
+        try:
+            await query.edit_message_reply_markup(task_keyboard(_, draft_id, reply.tasks))
+        except BadRequest as err:
+            if "not modified" not in str(err):
+                raise
+        return
+    if not reply.notices and isinstance(query.message, Message):
+        # The answer is taken: its buttons must not be pressed again.
+        with contextlib.suppress(BadRequest):
+            await query.edit_message_reply_markup(None)
+    await show(update, context, _, reply)
+
+
+async def _swap_keyboard(message: object, _: Translator, draft_id: int, action: str) -> None:
+    if not isinstance(message, Message):
+        return
+    markup = edit_keyboard(_, draft_id) if action == "editmenu" else confirm_keyboard(_, draft_id)
+    try:
+        await message.edit_reply_markup(markup)
+    except BadRequest as err:
+        if "not modified" not in str(err):
+            raise
+
+
+async def on_message(update: Update, context: BotContext) -> None:
+    """Any private message that is not a command: an answer to the open draft's step."""
+    message = update.effective_message
+    if message is None:
+        return
+    caller = await identify(update, context)
+    _ = caller._
+    async with context.sessions() as session:
+        step = await current_step(session, telegram_id=caller.telegram_id)
+    if step is None:
+        await message.reply_text(
+            _("To log a hidden danger, send /report. /help shows everything I can do.")
+        )
+        return
+    try:
+        given = await _input_from(message, step, _, context)
+    except DomainError as err:
+        await message.reply_text(_.error(err))
+        return
+    try:
+        async with context.sessions() as session:
+            reply = await answer_report(
+                session,
+                telegram_id=caller.telegram_id,
+                update_id=update.update_id,
+                given=given,
+                rules=_rules(context),
+            )
+    except DomainError as err:
+        await message.reply_text(_.error(err))
+        return
+    if step == Step.LOCATION and reply.draft is not None and reply.draft.step != Step.LOCATION:
+        await message.reply_text(_("✓ Location noted."), reply_markup=ReplyKeyboardRemove())
+    if given.kind == InputKind.PHOTO and message.media_group_id and not reply.notices:
+        _answer_album_later(context, message, caller.telegram_id, _.language)
+        return
+    await show(update, context, _, reply)
+
+
+def _label_is(text: str, label: str) -> bool:
+    """Reply-keyboard labels come back as text in whichever language the keyboard was sent."""
+    return text in {Translator(language)(label) for language in ("zh_CN", "en")}
+
+
+async def _input_from(
+    message: Message, step: Step, _: Translator, context: BotContext
+) -> ReportInput:
+    """Turn a Telegram message into a plain report input (downloading photos when wanted)."""
+    if message.location is not None:
+        venue = message.venue
+        address = None
+        if venue is not None:
+            address = ", ".join(p for p in (venue.title, venue.address) if p)
+        return ReportInput(
+            InputKind.LOCATION,
+            latitude=message.location.latitude,
+            longitude=message.location.longitude,
+            address=address,
+        )
+    if message.photo or (message.document and _is_image(message)):
+        if step != Step.PHOTOS:
+            return ReportInput(InputKind.PHOTO)
+        return ReportInput(InputKind.PHOTO, photo=await _download_photo(message, context))
+    if message.text is not None:
+        text = message.text
+        if step == Step.LOCATION and _label_is(text, LABEL_SKIP):
+            return ReportInput(InputKind.BUTTON, button="skip")
+        if step == Step.LOCATION and _label_is(text, LABEL_PHOTO_LOCATION):
+            return ReportInput(InputKind.BUTTON, button="photo")
+        return ReportInput(InputKind.TEXT, text=text)
+    if message.document is not None:
+        return ReportInput(InputKind.OTHER, what="document")
+    return ReportInput(InputKind.OTHER, what="other")
+
+
+def _is_image(message: Message) -> bool:
+    document = message.document
+    if document is None:
+        return False
+    mime = (document.mime_type or "").lower()
+    name = (document.file_name or "").lower()
+    return mime.startswith("image/") or name.endswith(IMAGE_SUFFIXES)
+
+
+async def _download_photo(message: Message, context: BotContext) -> NewPhoto:
+    """Fetch the photo's bytes from Telegram and keep them in the photo store."""
+    if message.photo:
+        best = message.photo[-1]
+        file_id, unique_id, size = best.file_id, best.file_unique_id, best.file_size
+    else:
+        assert message.document is not None
+        file_id = message.document.file_id
+        unique_id = message.document.file_unique_id
+        size = message.document.file_size
+    if size is not None and size > MAX_PHOTO_BYTES:
+        raise Invalid(N_("The image is larger than {limit_mb} MB."), limit_mb=MAX_PHOTO_BYTES >> 20)
+    try:
+        tg_file = await context.bot.get_file(file_id)
+        data = bytes(await tg_file.download_as_bytearray())
+    except BadRequest as err:
+        if "too big" in str(err).lower():
+            raise Invalid(
+                N_("The image is larger than {limit_mb} MB."), limit_mb=MAX_PHOTO_BYTES >> 20
+            ) from err
+        raise
+    store = PhotoStore(context.settings.photo_dir)
+    stored = await asyncio.to_thread(store.save, data, local_tz=context.settings.tz)
+    return NewPhoto(
+        file_id=file_id,
+        file_unique_id=unique_id,
+        sha256=stored.sha256,
+        path=stored.path,
+        thumb_path=stored.thumb_path,
+        size=stored.size,
+        width=stored.width,
+        height=stored.height,
+        exif_time=stored.exif_time,
+        exif_lat=stored.exif_lat,
+        exif_lon=stored.exif_lon,
+        phash=stored.phash,
+    )
+
+
+def _answer_album_later(
+    context: BotContext, message: Message, telegram_id: int, language: str
+) -> None:
+    """An album arrives as separate updates with no end marker: answer once it goes quiet."""
+    job_queue = context.jobs
+    name = f"album:{message.chat_id}:{message.media_group_id}"
+    for job in job_queue.get_jobs_by_name(name):
+        job.schedule_removal()
+    job_queue.run_once(
+        _album_done,
+        ALBUM_QUIET_SECONDS,
+        chat_id=message.chat_id,
+        user_id=telegram_id,
+        name=name,
+        data=language,
+    )
+
+
+async def _album_done(context: BotContext) -> None:
+    job = context.job
+    if job is None or job.chat_id is None or job.user_id is None:
+        return
+    async with context.sessions() as session:
+        reply = await resume_report(session, telegram_id=job.user_id, update_id=None)
+    await _send_prompt(context, job.chat_id, Translator(str(job.data)), reply)
+
+
+async def _say(update: Update, text: str) -> None:
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(text)
+
+
+async def show(update: Update, context: BotContext, _: Translator, reply: ReportReply) -> None:
+    """Send what the reply asks for: notices, outcome, then the prompt of the current step."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    for notice in reply.notices:
+        await context.bot.send_message(chat.id, _(notice.key, **notice.params))
+    if reply.submitted is not None:
+        await context.bot.send_message(
+            chat.id,
+            _(
+                "✅ Submitted as {number}. The groups of your unit are told. "
+                "Send /report to log another.",
+                number=reply.submitted.number,
+            ),
+            reply_markup=ReplyKeyboardRemove(),
+        )
+        wake_sender(context)
+        return
+    if reply.discarded and reply.draft is not None:
+        await context.bot.send_message(
+            chat.id, discarded_text(_, reply.draft), reply_markup=ReplyKeyboardRemove()
+        )
+        return
+    if reply.resume_offer and reply.draft is not None:
+        title = _(STEP_TITLES[reply.draft.step])
+        await context.bot.send_message(
+            chat.id,
+            _(
+                "You have a report in progress (stopped at: {step}). Resume it or discard it?",
+                step=title,
+            ),
+            reply_markup=resume_keyboard(_, reply.draft.id),
+        )
+        return
+    if reply.prompt or reply.duplicate_update:
+        await _send_prompt(context, chat.id, _, reply)
+
+
+async def _send_prompt(
+    context: BotContext, chat_id: int, _: Translator, reply: ReportReply
+) -> None:
+    prompt: Prompt | None = prompt_for(_, reply, today=_today(context).date())
+    if prompt is None:
+        return
+    if prompt.photo is not None:
+        try:
+            await context.bot.send_photo(
+                chat_id, prompt.photo, caption=prompt.text, reply_markup=prompt.keyboard
+            )
+            return
+        except TelegramError:
+            logger.warning("summary photo could not be sent to %s; sending text", chat_id)
+    await context.bot.send_message(chat_id, prompt.text, reply_markup=prompt.keyboard)

@@ -1,0 +1,197 @@
+"""Group chats: binding a group to a unit, and what it subscribes to."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.audit import record_event
+from storage.errors import N_, Invalid, NotFound
+from storage.models import GroupChat, Role, Subscription, SubscriptionKind, Unit, User
+from storage.units import find_unit, unit_and_descendants
+
+TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+@dataclass(frozen=True, slots=True)
+class GroupInfo:
+    chat_id: int
+    title: str
+    unit_name: str | None
+    subscriptions: dict[str, str | None]
+
+
+class NotAllowed(Invalid):
+    """The person may not do this here."""
+
+
+async def _manager(session: AsyncSession, *, telegram_id: int, is_chat_admin: bool) -> User:
+    """Return the person if they may manage a group: a chat admin and a supervisor or admin."""
+    user = (
+        await session.scalars(
+            select(User).where(User.telegram_id == telegram_id, User.active.is_(True))
+        )
+    ).first()
+    if not is_chat_admin or user is None or user.role not in (Role.SUPERVISOR, Role.ADMIN):
+        raise NotAllowed(
+            N_(
+                "Only a chat administrator who is a registered supervisor or administrator "
+                "can change this."
+            )
+        )
+    return user
+
+
+async def _group(session: AsyncSession, chat_id: int, title: str) -> GroupChat:
+    group = (await session.scalars(select(GroupChat).where(GroupChat.chat_id == chat_id))).first()
+    if group is None:
+        group = GroupChat(chat_id=chat_id, title=title[:255])
+        session.add(group)
+        await session.flush()
+    elif title and group.title != title[:255]:
+        group.title = title[:255]
+    return group
+
+
+async def group_info(session: AsyncSession, chat_id: int) -> GroupInfo | None:
+    """Return a group's unit and subscriptions, or None when the bot does not know it."""
+    group = (await session.scalars(select(GroupChat).where(GroupChat.chat_id == chat_id))).first()
+    if group is None:
+        return None
+    unit = await session.get(Unit, group.unit_id) if group.unit_id else None
+    subs = await session.scalars(
+        select(Subscription).where(Subscription.group_id == group.id, Subscription.active)
+    )
+    return GroupInfo(
+        group.chat_id, group.title, unit.name if unit else None, {s.kind: s.at_time for s in subs}
+    )
+
+
+async def bind_group(
+    session: AsyncSession,
+    *,
+    chat_id: int,
+    title: str,
+    unit: str,
+    telegram_id: int,
+    is_chat_admin: bool,
+) -> GroupInfo:
+    """Bind a group to a unit; a supervisor may bind only to their own unit or one below it."""
+    user = await _manager(session, telegram_id=telegram_id, is_chat_admin=is_chat_admin)
+    target = await find_unit(session, unit)
+    if user.role != Role.ADMIN:
+        allowed = await unit_and_descendants(session, user.unit_id) if user.unit_id else set()
+        if target.id not in allowed:
+            raise NotAllowed(N_("You can bind a group only to your own unit or a unit below it."))
+    group = await _group(session, chat_id, title)
+    before = group.unit_id
+    group.unit_id, group.active = target.id, True
+    record_event(
+        session,
+        action="group.bound",
+        actor=str(telegram_id),
+        actor_id=user.id,
+        subject=str(chat_id),
+        detail={"unit": target.name, "before_unit_id": before, "title": title},
+    )
+    await session.commit()
+    info = await group_info(session, chat_id)
+    assert info is not None
+    return info
+
+
+def parse_time(text: str | None) -> str | None:
+    """Return HH:MM from a typed time, or None when none was given."""
+    if text is None or not text.strip():
+        return None
+    match = TIME_RE.match(text.strip().replace("：", ":"))
+    if not match:
+        raise Invalid(N_("“{text}” is not a time like 09:00."), text=text[:20])
+    return f"{int(match[1]):02d}:{match[2]}"
+
+
+DEFAULT_TIMES = {SubscriptionKind.COUNTDOWN: "09:00", SubscriptionKind.OVERDUE: "09:30"}
+
+
+async def subscribe(
+    session: AsyncSession,
+    *,
+    chat_id: int,
+    title: str,
+    kind: str,
+    at_time: str | None,
+    telegram_id: int,
+    is_chat_admin: bool,
+) -> GroupInfo:
+    """Subscribe a bound group to one kind of push, at a time of day for the daily ones."""
+    user = await _manager(session, telegram_id=telegram_id, is_chat_admin=is_chat_admin)
+    if kind not in set(SubscriptionKind):
+        raise Invalid(N_("Subscribe to countdown, overdue or reports."))
+    when = parse_time(at_time)
+    if kind == SubscriptionKind.REPORTS:
+        when = None
+    else:
+        when = when or DEFAULT_TIMES[SubscriptionKind(kind)]
+    group = await _group(session, chat_id, title)
+    if group.unit_id is None:
+        raise NotFound(N_("Bind this group to a unit first: /bind UNIT."))
+    sub = (
+        await session.scalars(
+            select(Subscription).where(Subscription.group_id == group.id, Subscription.kind == kind)
+        )
+    ).first()
+    if sub is None:
+        session.add(Subscription(group_id=group.id, kind=kind, at_time=when, active=True))
+    else:
+        sub.at_time, sub.active = when, True
+    record_event(
+        session,
+        action="group.subscribed",
+        actor=str(telegram_id),
+        actor_id=user.id,
+        subject=str(chat_id),
+        detail={"kind": kind, "at": when},
+    )
+    await session.commit()
+    info = await group_info(session, chat_id)
+    assert info is not None
+    return info
+
+
+async def unsubscribe(
+    session: AsyncSession,
+    *,
+    chat_id: int,
+    kind: str,
+    telegram_id: int,
+    is_chat_admin: bool,
+) -> GroupInfo:
+    """Stop one kind of push to a group."""
+    user = await _manager(session, telegram_id=telegram_id, is_chat_admin=is_chat_admin)
+    if kind not in set(SubscriptionKind):
+        raise Invalid(N_("Subscribe to countdown, overdue or reports."))
+    group = (await session.scalars(select(GroupChat).where(GroupChat.chat_id == chat_id))).first()
+    if group is None:
+        raise NotFound(N_("This group is not bound to a unit."))
+    sub = (
+        await session.scalars(
+            select(Subscription).where(Subscription.group_id == group.id, Subscription.kind == kind)
+        )
+    ).first()
+    if sub is not None and sub.active:
+        sub.active = False
+        record_event(
+            session,
+            action="group.unsubscribed",
+            actor=str(telegram_id),
+            actor_id=user.id,
+            subject=str(chat_id),
+            detail={"kind": kind},
+        )
+    await session.commit()
+    info = await group_info(session, chat_id)
+    assert info is not None
+    return info

@@ -1,0 +1,353 @@
+"""The report conversation as domain operations, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from storage import people, tasks
+from storage.db import Sessions
+from storage.errors import NotFound
+from storage.groups import bind_group, subscribe
+from storage.models import Draft, Event, HiddenDanger, Outbox, Photo, Task
+from storage.reports import (
+    Area,
+    InputKind,
+    NewPhoto,
+    ReportInput,
+    ReportReply,
+    ReportRules,
+    Step,
+    answer_report,
+    begin_report,
+    discard_report,
+    parse_deadline,
+    resume_report,
+)
+from tests.factories import make_campaign, task_row
+
+NOW = datetime(2026, 11, 29, 2, 0, tzinfo=UTC)  # 10:00 in Dalian
+RULES = ReportRules(area=Area(38.5, 120.5, 40.5, 123.8), number_prefix="DL")
+INSPECTOR = 5001
+SUPERVISOR = 5002
+
+
+def photo(n: int, gps: tuple[float, float] | None = None) -> NewPhoto:
+    digest = hashlib.sha256(str(n).encode()).hexdigest()
+    return NewPhoto(
+        file_id=f"file-{n}",
+        file_unique_id=f"u{n}",
+        sha256=digest,
+        path=f"{digest[:2]}/{digest}.jpg",
+        thumb_path=None,
+        size=1000 + n,
+        width=800,
+        height=600,
+        exif_time=None,
+        exif_lat=gps[0] if gps else None,
+        exif_lon=gps[1] if gps else None,
+    )
+
+
+async def setup(sessions: Sessions) -> None:
+    await make_campaign(sessions)
+    rows = [
+        task_row(2, "MU-01", title="危化品企业专项检查", due_date="2026-12-20"),
+        task_row(3, "MU-02", title="燃气管道排查", field="town_gas", due_date="2027-01-10"),
+        task_row(4, "MU-03", title="长海渔船检查", unit="长海县", field="fishing_vessels"),
+    ]
+    for n in range(5, 15):
+        rows.append(
+            task_row(n, f"GJZ-{n:02d}", title=f"甘井子任务{n}", due_date=f"2026-12-{n:02d}")
+        )
+    async with sessions() as s:
+        await tasks.import_tasks(s, rows=rows, actor="t")
+    async with sessions() as s:
+        i = await people.create_invite(s, role="inspector", unit="甘井子区", actor="t")
+        v = await people.create_invite(s, role="supervisor", unit="甘井子区", actor="t")
+    async with sessions() as s:
+        await people.redeem_invite(
+            s, code=i.code, telegram_id=INSPECTOR, name="王检查", username=None
+        )
+        await people.redeem_invite(
+            s, code=v.code, telegram_id=SUPERVISOR, name="李监管", username=None
+        )
+
+
+class Walker:
+    """Drives one person's report like a front would, numbering updates as Telegram does."""
+
+    def __init__(self, sessions: Sessions, telegram_id: int = INSPECTOR) -> None:
+        self.sessions = sessions
+        self.telegram_id = telegram_id
+        self.update_id = 1000
+
+    def next_id(self) -> int:
+        self.update_id += 1
+        return self.update_id
+
+    async def begin(self) -> ReportReply:
+        async with self.sessions() as s:
+            return await begin_report(s, telegram_id=self.telegram_id, update_id=self.next_id())
+
+    async def send(
+        self, given: ReportInput, *, update_id: int | None = None, draft_id: int | None = None
+    ) -> ReportReply:
+        async with self.sessions() as s:
+            return await answer_report(
+                s,
+                telegram_id=self.telegram_id,
+                update_id=update_id if update_id is not None else self.next_id(),
+                given=given,
+                rules=RULES,
+                draft_id=draft_id,
+                now=NOW,
+            )
+
+    async def text(self, text: str) -> ReportReply:
+        return await self.send(ReportInput(InputKind.TEXT, text=text))
+
+    async def press(self, action: str) -> ReportReply:
+        return await self.send(ReportInput(InputKind.BUTTON, button=action))
+
+
+async def fill_to_confirm(w: Walker) -> ReportReply:
+    reply = await w.begin()
+    assert reply.draft is not None and reply.draft.step == Step.TASK
+    assert reply.tasks is not None
+    task_id = reply.tasks.items[0].id
+    await w.press(f"task:{task_id}")
+    await w.text("大连某化工有限公司")
+    await w.press("field:hazardous_chemicals")
+    await w.text("储罐区防火堤破损，未及时修复")
+    await w.send(ReportInput(InputKind.PHOTO, photo=photo(1, gps=(38.95, 121.55))))
+    await w.send(ReportInput(InputKind.PHOTO, photo=photo(2)))
+    await w.press("done")
+    await w.press("photo")
+    await w.press("level:major")
+    return await w.press("days:7")
+
+
+async def test_full_report_gets_a_number_and_a_card_for_subscribed_groups(
+    sessions: Sessions,
+) -> None:
+    await setup(sessions)
+    async with sessions() as s:
+        await bind_group(
+            s,
+            chat_id=-100,
+            title="甘井子群",
+            unit="甘井子区",
+            telegram_id=SUPERVISOR,
+            is_chat_admin=True,
+        )
+        await subscribe(
+            s,
+            chat_id=-100,
+            title="甘井子群",
+            kind="reports",
+            at_time=None,
+            telegram_id=SUPERVISOR,
+            is_chat_admin=True,
+        )
+    w = Walker(sessions)
+    reply = await fill_to_confirm(w)
+    draft = reply.draft
+    assert draft is not None and draft.step == Step.CONFIRM
+    assert draft.latitude == pytest.approx(38.95) and draft.location_source == "photo"
+    assert draft.level == "major" and draft.deadline == date(2026, 12, 6)
+    assert len(draft.photos) == 2 and draft.field is not None
+    submitted = await w.press("submit")
+    assert submitted.submitted is not None
+    assert submitted.submitted.number == "DL-2026-000001"
+    async with sessions() as s:
+        danger = (await s.scalars(select(HiddenDanger))).one()
+        assert danger.status == "reported" and danger.site == "大连某化工有限公司"
+        assert (
+            await s.scalar(
+                select(func.count()).select_from(Photo).where(Photo.danger_id == danger.id)
+            )
+            == 2
+        )
+        outbox = list(await s.scalars(select(Outbox)))
+        assert [o.target for o in outbox] == ["-100"]
+        assert outbox[0].key == "tg:-100:report:DL-2026-000001"
+        events = list(await s.scalars(select(Event).where(Event.danger_id == danger.id)))
+        assert [e.action for e in events] == ["danger.reported"]
+    second = await w.press("submit")  # pressed twice
+    assert second.submitted is None
+    async with sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(HiddenDanger)) == 1
+
+
+async def test_submit_button_of_a_submitted_draft_names_its_number(sessions: Sessions) -> None:
+    await setup(sessions)
+    w = Walker(sessions)
+    reply = await fill_to_confirm(w)
+    assert reply.draft is not None
+    draft_id = reply.draft.id
+    await w.send(ReportInput(InputKind.BUTTON, button="submit"), draft_id=draft_id)
+    again = await w.send(ReportInput(InputKind.BUTTON, button="submit"), draft_id=draft_id)
+    assert again.notices[0].key == "Already submitted as {number}."
+    assert again.notices[0].params == {"number": "DL-2026-000001"}
+
+
+async def test_a_redelivered_update_changes_nothing(sessions: Sessions) -> None:
+    await setup(sessions)
+    w = Walker(sessions)
+    reply = await w.begin()
+    assert reply.tasks is not None
+    await w.press(f"task:{reply.tasks.items[0].id}")
+    first = await w.send(ReportInput(InputKind.TEXT, text="甲工厂"), update_id=77)
+    assert first.draft is not None and first.draft.step == Step.FIELD
+    again = await w.send(ReportInput(InputKind.TEXT, text="甲工厂"), update_id=77)
+    assert again.duplicate_update
+    assert again.draft is not None and again.draft.step == Step.FIELD
+    assert again.draft.site == "甲工厂"
+
+
+async def test_wrong_kind_of_input_gives_a_hint_and_stays(sessions: Sessions) -> None:
+    await setup(sessions)
+    w = Walker(sessions)
+    await w.begin()
+    sticker = await w.send(ReportInput(InputKind.OTHER, what="sticker"))
+    assert sticker.draft is not None and sticker.draft.step == Step.TASK
+    assert sticker.notices[0].key == "Please choose with the buttons below."
+    reply = await w.text("燃气")  # typing searches
+    assert reply.tasks is not None and [t.code for t in reply.tasks.items] == ["MU-02"]
+    await w.press(f"task:{reply.tasks.items[0].id}")
+    assert (await w.send(ReportInput(InputKind.PHOTO, photo=photo(3)))).notices
+    long = await w.text("x" * 500)
+    assert long.draft is not None and long.draft.step == Step.SITE and long.notices
+    await w.text("某燃气站")
+    field = await w.text("construction")
+    assert field.draft is not None and field.draft.step == Step.FIELD
+    assert field.draft.field is not None and field.draft.field.code == "town_gas"  # preselected
+    await w.press("field:town_gas")
+    assert (await w.text("短")).notices  # too short a description
+    await w.text("燃气管道腐蚀严重")
+    assert (await w.text("here is a photo")).notices
+    done_early = await w.press("done")
+    assert done_early.notices and done_early.draft is not None
+    assert done_early.draft.step == Step.PHOTOS
+    await w.send(ReportInput(InputKind.PHOTO, photo=photo(4)))
+    dup = await w.send(ReportInput(InputKind.PHOTO, photo=photo(4)))
+    assert dup.notices[0].key == "You already sent this photo."
+    await w.press("done")
+    no_gps = await w.press("photo")
+    assert no_gps.notices and no_gps.draft is not None and no_gps.draft.step == Step.LOCATION
+    far = await w.send(ReportInput(InputKind.LOCATION, latitude=31.23, longitude=121.47))
+    assert far.draft is not None and far.draft.location_far and far.notices
+    assert (await w.text("major")).notices
+    await w.press("level:general")
+    past = await w.text("2026-11-01")
+    assert past.notices and past.draft is not None and past.draft.step == Step.DEADLINE
+    assert (await w.text("明天吧")).notices
+    late = await w.text("2027-01-05")
+    assert late.draft is not None and late.draft.step == Step.CONFIRM
+    assert "after the campaign closes" in late.notices[0].key
+
+
+async def test_photos_limit_and_edit_returns_to_confirm(sessions: Sessions) -> None:
+    await setup(sessions)
+    w = Walker(sessions)
+    reply = await fill_to_confirm(w)
+    assert reply.draft is not None
+    edit = await w.press("edit:photos")
+    assert edit.draft is not None and edit.draft.step == Step.PHOTOS and edit.draft.editing
+    for n in range(10, 18):
+        await w.send(ReportInput(InputKind.PHOTO, photo=photo(n)))
+    full = await w.send(ReportInput(InputKind.PHOTO, photo=photo(99)))
+    assert full.notices and "10 photos" in full.notices[0].key.replace("{max}", "10")
+    back = await w.press("done")
+    assert back.draft is not None and back.draft.step == Step.CONFIRM
+    assert len(back.draft.photos) == 10
+    site = await w.press("edit:site")
+    assert site.draft is not None and site.draft.step == Step.SITE
+    after = await w.text("乙公司")
+    assert after.draft is not None and after.draft.step == Step.CONFIRM
+    assert after.draft.site == "乙公司" and not after.draft.editing
+
+
+async def test_possible_duplicate_is_named_at_confirm(sessions: Sessions) -> None:
+    await setup(sessions)
+    w = Walker(sessions)
+    await fill_to_confirm(w)
+    await w.press("submit")
+    second = await fill_to_confirm(w)
+    assert second.possible_duplicates == ["DL-2026-000001"]
+    await w.press("submit")
+    async with sessions() as s:
+        numbers = sorted(await s.scalars(select(HiddenDanger.number)))
+    assert numbers == ["DL-2026-000001", "DL-2026-000002"]
+
+
+async def test_begin_with_a_draft_open_offers_resume_and_discard_says_what(
+    sessions: Sessions,
+) -> None:
+    await setup(sessions)
+    w = Walker(sessions)
+    reply = await w.begin()
+    assert reply.tasks is not None
+    await w.press(f"task:{reply.tasks.items[0].id}")
+    await w.text("丙仓库")
+    again = await w.begin()
+    assert again.resume_offer and again.draft is not None and again.draft.step == Step.FIELD
+    async with sessions() as s:
+        resumed = await resume_report(s, telegram_id=INSPECTOR, update_id=w.next_id())
+    assert resumed.draft is not None and resumed.draft.site == "丙仓库"
+    async with sessions() as s:
+        gone = await discard_report(s, telegram_id=INSPECTOR, update_id=w.next_id())
+    assert gone.discarded and gone.draft is not None and gone.draft.site == "丙仓库"
+    async with sessions() as s:
+        assert (
+            await s.scalar(select(func.count()).select_from(Draft).where(Draft.status == "open"))
+            == 0
+        )
+
+
+async def test_task_list_is_scoped_paged_and_sorted(sessions: Sessions) -> None:
+    await setup(sessions)
+    w = Walker(sessions)
+    reply = await w.begin()
+    assert reply.tasks is not None
+    assert reply.tasks.total == 12  # 甘井子区 owns 12; 长海县's task is not offered
+    assert reply.tasks.pages == 2
+    dues = [t.due_date for t in reply.tasks.items]
+    assert dues == sorted(dues, reverse=True) and dues[0] == date(2027, 1, 10)
+    nxt = await w.press("page:1")
+    assert nxt.tasks is not None and nxt.tasks.page == 1 and len(nxt.tasks.items) == 6
+    async with sessions() as s:
+        mu03 = await s.scalar(select(Task.id).where(Task.code == "MU-03"))
+    foreign = await w.press(f"task:{mu03}")  # MU-03 belongs to 长海县
+    assert foreign.notices and foreign.draft is not None and foreign.draft.step == Step.TASK
+
+
+async def test_strangers_cannot_report(sessions: Sessions) -> None:
+    await setup(sessions)
+    async with sessions() as s:
+        with pytest.raises(NotFound):
+            await begin_report(s, telegram_id=999, update_id=1)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-12-05", date(2026, 12, 5)),
+        ("2026/12/5", date(2026, 12, 5)),
+        ("12-05", date(2026, 12, 5)),
+        ("12/5", date(2026, 12, 5)),
+        ("12月5日", date(2026, 12, 5)),
+        ("2027年1月3日", date(2027, 1, 3)),
+        ("1-3", date(2027, 1, 3)),  # early January typed in late November: next year
+        ("11-29", date(2026, 11, 29)),
+        ("13-01", None),
+        ("2026-02-30", None),
+        ("soon", None),
+    ],
+)
+def test_parse_deadline(text: str, expected: date | None) -> None:
+    assert parse_deadline(text, today=date(2026, 11, 29)) == expected
