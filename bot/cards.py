@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from bot.i18n import Translator
 from bot.render import field_name, kind_name, level_name
 from storage.dangers import DangerCard
+from storage.dto import PhotoRef
 
 CAPTION_LIMIT = 1024
+# Telegram refuses photo uploads over 10 MB; a bigger original goes as its thumbnail.
+PHOTO_UPLOAD_LIMIT = 10 * 1024 * 1024
+
+
+def telegram_photo(ref: PhotoRef, photo_dir: Path) -> str | bytes:
+    """What to hand sendPhoto: the photo's file id, or a file's bytes from the store."""
+    if ref.source == "photo":
+        return ref.file_id
+    path = photo_dir / ref.path
+    if path.is_file() and path.stat().st_size <= PHOTO_UPLOAD_LIMIT:
+        return path.read_bytes()
+    if ref.thumb_path and (photo_dir / ref.thumb_path).is_file():
+        return (photo_dir / ref.thumb_path).read_bytes()
+    return ref.file_id
 
 
 def _short(text: str, limit: int) -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from telegram import Update
+from telegram import CallbackQuery, Update
+from telegram.error import BadRequest
 
 from bot.context import BotContext
 from bot.i18n import Translator, language_for
@@ -42,3 +43,18 @@ async def identify(update: Update, context: BotContext) -> Caller:
         chosen=chosen, telegram_code=tg_user.language_code, default=context.settings.language
     )
     return Caller(tg_user.id, tg_user.first_name or "", user, Translator(language))
+
+
+async def answer_query(
+    query: CallbackQuery, text: str | None = None, *, alert: bool = False
+) -> None:
+    """Answer a button press; a press replayed after a restart is too old to answer, and that
+    is fine: what it asked for was already done or refused."""
+    try:
+        await query.answer(text, show_alert=alert)
+    except BadRequest as err:
+        if (
+            "query is too old" not in str(err).lower()
+            and "query id is invalid" not in str(err).lower()
+        ):
+            raise

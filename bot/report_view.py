@@ -14,7 +14,7 @@ from telegram import (
 
 from bot.i18n import N_, Translator
 from bot.render import field_name, level_name
-from storage.dto import FieldInfo
+from storage.dto import FieldInfo, PhotoRef
 from storage.models import DangerLevel, RecordKind
 from storage.reports import QUICK_DEADLINES, DraftView, ReportReply, Step, TaskPage
 
@@ -46,7 +46,7 @@ class Prompt:
 
     text: str
     keyboard: InlineKeyboardMarkup | ReplyKeyboardMarkup | None = None
-    photo: str | None = None
+    photo: PhotoRef | None = None
 
 
 def button(draft_id: int, action: str) -> str:
@@ -311,7 +311,7 @@ def prompt_for(_: Translator, reply: ReportReply, *, today: date) -> Prompt | No
     return Prompt(
         summary(_, draft, reply.possible_duplicates),
         confirm_keyboard(_, draft.id),
-        photo=draft.photos[0].file_id if draft.photos else None,
+        photo=draft.photos[0].ref if draft.photos else None,
     )
 
 

@@ -10,7 +10,8 @@ from datetime import timedelta
 from telegram import Bot, InputMediaPhoto
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
-from bot.cards import report_card
+from bot.cards import report_card, telegram_photo
+from bot.config import Settings
 from bot.context import BotContext, HdApplication
 from bot.i18n import Translator
 from storage.dangers import danger_card
@@ -47,10 +48,10 @@ def wake_sender(context: BotContext) -> None:
 
 
 async def _drain_job(context: BotContext) -> None:
-    await drain(context.bot, context.sessions, Translator(context.settings.language))
+    await drain(context.bot, context.sessions, context.settings)
 
 
-async def drain(bot: Bot, sessions: Sessions, _: Translator) -> int:
+async def drain(bot: Bot, sessions: Sessions, settings: Settings) -> int:
     """Send every due push this worker can claim; return how many went out."""
     sent = 0
     while True:
@@ -59,14 +60,16 @@ async def drain(bot: Bot, sessions: Sessions, _: Translator) -> int:
         if not items:
             return sent
         for item in items:
-            sent += await _deliver(bot, sessions, _, item)
+            sent += await _deliver(bot, sessions, settings, item)
 
 
-async def _deliver(bot: Bot, sessions: Sessions, _: Translator, item: OutboxItem) -> int:
+async def _deliver(bot: Bot, sessions: Sessions, settings: Settings, item: OutboxItem) -> int:
     chat_id = int(item.target)
     try:
         if item.kind == "report_card":
-            await _send_report_card(bot, sessions, _, chat_id, int(item.payload["danger_id"]))
+            await _send_report_card(
+                bot, sessions, settings, chat_id, int(item.payload["danger_id"])
+            )
         else:
             async with sessions() as session:
                 await mark_failed(session, item_id=item.id, error=f"unknown kind {item.kind}")
@@ -110,16 +113,17 @@ async def _deliver(bot: Bot, sessions: Sessions, _: Translator, item: OutboxItem
 
 
 async def _send_report_card(
-    bot: Bot, sessions: Sessions, _: Translator, chat_id: int, danger_id: int
+    bot: Bot, sessions: Sessions, settings: Settings, chat_id: int, danger_id: int
 ) -> None:
     async with sessions() as session:
         card = await danger_card(session, danger_id)
-    caption = report_card(_, card)
-    photos = card.before_photos[:10]
+    # Groups read the deployment's language: their members may each use another.
+    caption = report_card(Translator(settings.language), card)
+    photos = [telegram_photo(ref, settings.photo_dir) for ref in card.before_photos[:10]]
     if len(photos) >= 2:
         media = [
-            InputMediaPhoto(file_id, caption=caption if i == 0 else None)
-            for i, file_id in enumerate(photos)
+            InputMediaPhoto(photo, caption=caption if i == 0 else None)
+            for i, photo in enumerate(photos)
         ]
         await bot.send_media_group(chat_id, media)
     elif photos:

@@ -7,7 +7,7 @@ from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop
 
 from bot.context import BotContext
-from bot.people import identify
+from bot.people import answer_query, identify
 
 OPEN_COMMANDS = frozenset({"start", "help", "lang"})
 OPEN_CALLBACK_PREFIXES = ("lang:",)
@@ -41,7 +41,7 @@ async def registered_only(update: Update, context: BotContext) -> None:
         "or send /help."
     )
     if update.callback_query is not None:
-        await update.callback_query.answer(text, show_alert=True)
+        await answer_query(update.callback_query, text, alert=True)
     elif update.effective_message is not None:
         await update.effective_message.reply_text(text)
     raise ApplicationHandlerStop

@@ -6,7 +6,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.context import BotContext
 from bot.i18n import Translator
-from bot.people import identify
+from bot.people import answer_query, identify
 from storage.people import choose_language
 
 CHOICES = (("zh_CN", "中文"), ("en", "English"))
@@ -31,10 +31,10 @@ async def lang_chosen(update: Update, context: BotContext) -> None:
         return
     language = (query.data or "").removeprefix("lang:")
     if language not in dict(CHOICES):
-        await query.answer()
+        await answer_query(query)
         return
     async with context.sessions() as session:
         await choose_language(session, telegram_id=update.effective_user.id, language=language)
     _ = Translator(language)
-    await query.answer()
+    await answer_query(query)
     await query.edit_message_text(_("Language set: English."))

@@ -15,9 +15,10 @@ from datetime import datetime
 from telegram import Message, ReplyKeyboardRemove, Update
 from telegram.error import BadRequest, TelegramError
 
+from bot.cards import telegram_photo
 from bot.context import BotContext
 from bot.i18n import Translator
-from bot.people import identify
+from bot.people import answer_query, identify
 from bot.report_view import (
     LABEL_PHOTO_LOCATION,
     LABEL_SKIP,
@@ -114,12 +115,12 @@ async def on_button(update: Update, context: BotContext) -> None:
     _ = caller._
     parsed = parse_button(query.data or "")
     if parsed is None:
-        await query.answer(_("This button is not valid."), show_alert=True)
+        await answer_query(query, _("This button is not valid."), alert=True)
         return
     draft_id, action = parsed
     if action in ("editmenu", "back"):
         await _swap_keyboard(query.message, _, draft_id, action)
-        await query.answer()
+        await answer_query(query)
         return
     try:
         async with context.sessions() as session:
@@ -141,9 +142,9 @@ async def on_button(update: Update, context: BotContext) -> None:
                     draft_id=draft_id,
                 )
     except DomainError as err:
-        await query.answer(_.error(err), show_alert=True)
+        await answer_query(query, _.error(err), alert=True)
         return
-    await query.answer()
+    await answer_query(query)
     if action.startswith(("page:", "all")) and reply.tasks is not None and not reply.notices:
         # Paging edits the list in place instead of sending a new one.
         try:
@@ -256,10 +257,12 @@ def _is_image(message: Message) -> bool:
 
 async def _download_photo(message: Message, context: BotContext) -> NewPhoto:
     """Fetch the photo's bytes from Telegram and keep them in the photo store."""
+    source = "photo"
     if message.photo:
         best = message.photo[-1]
         file_id, unique_id, size = best.file_id, best.file_unique_id, best.file_size
     else:
+        source = "document"
         assert message.document is not None
         file_id = message.document.file_id
         unique_id = message.document.file_unique_id
@@ -290,6 +293,7 @@ async def _download_photo(message: Message, context: BotContext) -> NewPhoto:
         exif_lat=stored.exif_lat,
         exif_lon=stored.exif_lon,
         phash=stored.phash,
+        source=source,
     )
 
 
@@ -373,7 +377,10 @@ async def _send_prompt(
     if prompt.photo is not None:
         try:
             await context.bot.send_photo(
-                chat_id, prompt.photo, caption=prompt.text, reply_markup=prompt.keyboard
+                chat_id,
+                telegram_photo(prompt.photo, context.settings.photo_dir),
+                caption=prompt.text,
+                reply_markup=prompt.keyboard,
             )
             return
         except TelegramError:

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.dto import FieldInfo
+from storage.dto import FieldInfo, PhotoRef
 from storage.errors import N_, NotFound
 from storage.models import Field, HiddenDanger, Photo, PhotoStage, Task, Unit, User
 
@@ -34,8 +34,12 @@ class DangerCard:
     deadline: date
     reporter_name: str
     created_at: datetime
-    before_photos: list[str]
-    after_photos: list[str]
+    before_photos: list[PhotoRef]
+    after_photos: list[PhotoRef]
+
+
+def _ref(photo: Photo) -> PhotoRef:
+    return PhotoRef(photo.file_id, photo.source, photo.path, photo.thumb_path)
 
 
 async def danger_card(session: AsyncSession, danger_id: int) -> DangerCard:
@@ -69,6 +73,6 @@ async def danger_card(session: AsyncSession, danger_id: int) -> DangerCard:
         deadline=danger.deadline,
         reporter_name=reporter.name if reporter else "",
         created_at=danger.created_at,
-        before_photos=[p.file_id for p in photos if p.stage == PhotoStage.BEFORE],
-        after_photos=[p.file_id for p in photos if p.stage == PhotoStage.AFTER],
+        before_photos=[_ref(p) for p in photos if p.stage == PhotoStage.BEFORE],
+        after_photos=[_ref(p) for p in photos if p.stage == PhotoStage.AFTER],
     )

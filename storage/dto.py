@@ -33,6 +33,16 @@ class FieldInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class PhotoRef:
+    """Where a stored photo can be found: on Telegram's servers and in the photo store."""
+
+    file_id: str
+    source: str
+    path: str
+    thumb_path: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class UserInfo:
     id: int
     telegram_id: int

@@ -340,6 +340,9 @@ class Photo(Base):
     danger_id: Mapped[int | None] = mapped_column(ForeignKey("hidden_danger.id"), index=True)
     draft_id: Mapped[int | None] = mapped_column(ForeignKey("draft.id"), index=True)
     phash: Mapped[int | None] = mapped_column(BigInteger)
+    # "photo" (Telegram compressed it) or "document" (sent as a file, EXIF kept); Telegram
+    # will not send a document's file id as a photo, so cards upload those from the store.
+    source: Mapped[str] = mapped_column(String(10), default="photo")
     stage: Mapped[str] = mapped_column(String(10), default=PhotoStage.BEFORE)
     file_id: Mapped[str] = mapped_column(String(255))
     file_unique_id: Mapped[str] = mapped_column(String(64))

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.audit import record_event
 from storage.campaigns import require_campaign
-from storage.dto import CampaignInfo, FieldInfo
+from storage.dto import CampaignInfo, FieldInfo, PhotoRef
 from storage.errors import N_, DomainError, Invalid, NotFound
 from storage.models import (
     Channel,
@@ -105,6 +105,7 @@ class NewPhoto:
     exif_lat: float | None
     exif_lon: float | None
     phash: int | None = None
+    source: str = "photo"
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +150,7 @@ class TaskPage:
 @dataclass(frozen=True, slots=True)
 class PhotoView:
     id: int
-    file_id: str
+    ref: PhotoRef
     sha256: str
     exif_lat: float | None
     exif_lon: float | None
@@ -294,7 +295,16 @@ async def _view(session: AsyncSession, draft: Draft) -> DraftView:
         field=_fields_of([field_row])[0] if field_row else None,
         task_field=_fields_of([task_field])[0] if task_field else None,
         description=data.get("description"),
-        photos=[PhotoView(p.id, p.file_id, p.sha256, p.exif_lat, p.exif_lon) for p in photos],
+        photos=[
+            PhotoView(
+                p.id,
+                PhotoRef(p.file_id, p.source, p.path, p.thumb_path),
+                p.sha256,
+                p.exif_lat,
+                p.exif_lon,
+            )
+            for p in photos
+        ],
         latitude=lat,
         longitude=lon,
         address=data.get("address"),
@@ -505,9 +515,13 @@ async def _replay(session: AsyncSession, user: User) -> ReportReply:
     """A redelivered update: change nothing, show where the draft stands."""
     user_id = user.id  # rollback expires the row; keep the id
     await session.rollback()
+    user = await session.get(User, user_id) or user
     draft = await _open_draft(session, user_id)
-    view = await _view(session, draft) if draft else None
-    return ReportReply(view, duplicate_update=True, prompt=False)
+    if draft is None:
+        return ReportReply(None, duplicate_update=True, prompt=False)
+    campaign = await require_campaign(session)
+    reply = await _reply(session, draft, user, campaign)
+    return replace(reply, duplicate_update=True)
 
 
 async def _reply(
@@ -735,6 +749,7 @@ async def _step_photos(
             exif_lat=new.exif_lat,
             exif_lon=new.exif_lon,
             phash=new.phash,
+            source=new.source,
         )
     )
     await session.flush()

@@ -60,7 +60,8 @@ def make_jpeg(
         gps[3] = "E" if lon >= 0 else "W"
         gps[4] = _dms(abs(lon))
     out = io.BytesIO()
-    if len(exif):
+    # len(exif) counts only the top-level tags; a GPS-only EXIF lives in a sub-IFD.
+    if exif_gps is not None or exif_time is not None:
         image.save(out, "JPEG", quality=quality, exif=exif.tobytes())
     else:
         image.save(out, "JPEG", quality=quality)

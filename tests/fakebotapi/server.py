@@ -275,6 +275,10 @@ class FakeBotAPI:
         with self.state.lock:
             self.state.faults.clear()
 
+    def redeliver_last_update(self) -> dict[str, object]:
+        """Deliver the last update again with its id, as after a bot died before confirming it."""
+        return self.state.redeliver_last()
+
     # --- reading --------------------------------------------------------------------------
 
     def requests(

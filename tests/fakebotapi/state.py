@@ -131,6 +131,7 @@ class State:
         self.files_by_path: dict[str, FileRecord] = {}
         self.photo_sets: dict[str, list[FileRecord]] = {}
         self.updates: list[JSON] = []
+        self.pushed: list[JSON] = []  # every update ever queued, for redelivery
         self.allowed_updates: frozenset[str] = DEFAULT_ALLOWED_UPDATES
         self.callback_queries: dict[str, CallbackPress] = {}
         self.faults: list[Fault] = []
@@ -220,7 +221,20 @@ class State:
         """Queue an update for the bot and wake whoever waits for one."""
         with self.lock:
             update = {"update_id": next(self._update_ids), kind: payload}
+            self.pushed.append(update)
             self.updates.append(update)
+            self.updates_changed.notify()
+            return update
+
+    def redeliver_last(self) -> JSON:
+        """Queue the last update again, same id: what a bot sees when it died before confirming."""
+        with self.lock:
+            if not self.pushed:
+                raise LookupError("no update was ever queued")
+            update = self.pushed[-1]
+            if all(u["update_id"] != update["update_id"] for u in self.updates):
+                self.updates.append(update)
+                self.updates.sort(key=lambda u: int(u["update_id"]))
             self.updates_changed.notify()
             return update
 

@@ -76,6 +76,9 @@ def upgrade() -> None:
     with op.batch_alter_table("photo", schema=None) as batch_op:
         batch_op.add_column(sa.Column("draft_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("phash", sa.BigInteger(), nullable=True))
+        batch_op.add_column(
+            sa.Column("source", sa.String(length=10), nullable=False, server_default="photo")
+        )
         batch_op.create_index(batch_op.f("ix_photo_draft_id"), ["draft_id"], unique=False)
         batch_op.create_foreign_key(
             batch_op.f("fk_photo_draft_id_draft"), "draft", ["draft_id"], ["id"]
@@ -87,6 +90,7 @@ def downgrade() -> None:
     with op.batch_alter_table("photo", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("fk_photo_draft_id_draft"), type_="foreignkey")
         batch_op.drop_index(batch_op.f("ix_photo_draft_id"))
+        batch_op.drop_column("source")
         batch_op.drop_column("phash")
         batch_op.drop_column("draft_id")
 

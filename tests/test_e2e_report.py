@@ -1,0 +1,200 @@
+"""End to end: a new inspector, from invite link to a submitted hidden danger, as on a phone."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from storage import people, tasks
+from storage.models import HiddenDanger, Photo
+from tests.factories import make_campaign, task_row
+from tests.fakebotapi import Chat, FakeBotAPI, Message, Person, make_jpeg
+from tests.harness import RunningBot, running_bot, settings_for
+
+pytestmark = pytest.mark.e2e
+
+DALIAN = (38.914, 121.614)
+
+
+@pytest.fixture
+def server() -> Iterator[FakeBotAPI]:
+    with FakeBotAPI() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def bot(server: FakeBotAPI, sqlite_url: str, tmp_path: Path) -> AsyncIterator[RunningBot]:
+    settings = settings_for(server, db_url=sqlite_url, data_dir=tmp_path)
+    async with running_bot(settings) as running:
+        await make_campaign(running.sessions)
+        rows = [
+            task_row(2, "MU-01", title="危险化学品重大危险源企业专项检查", due_date="2026-12-20"),
+            task_row(3, "MU-02", title="城镇燃气管网隐患排查", field="town_gas"),
+        ]
+        async with running.sessions() as s:
+            await tasks.import_tasks(s, rows=rows, actor="test")
+        yield running
+
+
+async def invite(bot: RunningBot, role: str, unit: str) -> str:
+    async with bot.sessions() as s:
+        return (await people.create_invite(s, role=role, unit=unit, actor="test")).code
+
+
+async def next_text(chat: Chat, contains: str = "") -> Message:
+    message = await chat.next_message(lambda m: contains in (m.text or m.caption or ""))
+    return message
+
+
+async def register(person: Person, code: str) -> Message:
+    person.send_text(f"/start {code}")
+    return await person.private_chat.next_message()
+
+
+async def test_invite_to_submitted_report_with_album_file_and_location(
+    server: FakeBotAPI, bot: RunningBot
+) -> None:
+    # A supervisor binds the district's group and subscribes it to new reports.
+    li = server.user(first_name="李", last_name="监管", language_code="zh-hans")
+    welcome = await register(li, await invite(bot, "supervisor", "甘井子区"))
+    assert "监管人员" in (welcome.text or "")
+    group = server.group("甘井子区安全生产群", members=[li], admins=[li])
+    li.send_text("/bind 甘井子区", chat=group)
+    assert "已绑定到甘井子区" in ((await group.next_message()).text or "")
+    li.send_text("/subscribe reports", chat=group)
+    assert "新上报" in ((await group.next_message()).text or "")
+
+    # A new inspector opens the invite link on the phone.
+    wang = server.user(first_name="王", last_name="检查", language_code="zh-hans")
+    chat = wang.private_chat
+    welcome = await register(wang, await invite(bot, "inspector", "甘井子区"))
+    assert welcome.text is not None and "检查员" in welcome.text and "甘井子区" in welcome.text
+
+    wang.send_text("/report")
+    tasks_prompt = await chat.next_message()
+    assert tasks_prompt.text is not None and tasks_prompt.text.startswith("第 1/9 步 · 任务")
+    labels = [text for row in tasks_prompt.inline_keyboard for text, _ in row]
+    assert labels[0].startswith("MU-01") and labels[1].startswith("MU-02")  # latest due first
+    wang.press(tasks_prompt, labels[0])
+    assert "第 2/9 步" in ((await chat.next_message()).text or "")
+    await chat.wait_until(lambda: not tasks_prompt.inline_keyboard)  # buttons taken away
+
+    wang.send_text("大连某化工有限公司")
+    field_prompt = await chat.next_message()
+    assert "✓ 危险化学品" in [t for row in field_prompt.inline_keyboard for t, _ in row]
+    wang.press(field_prompt, "✓ 危险化学品")
+    assert "第 4/9 步" in ((await chat.next_message()).text or "")
+
+    wang.send_text("储罐区防火堤破损，未设置可燃气体报警装置")
+    photos_prompt = await chat.next_message()
+    assert "第 5/9 步" in (photos_prompt.text or "")
+
+    wang.send_album([make_jpeg(color=(200, 30 * i, 40)) for i in range(3)])
+    after_album = await chat.next_message()
+    assert "已收到 3 张照片" in (after_album.text or "")
+    await chat.expect_silence(0.3)  # one answer for the album, not one per picture
+
+    wang.send_document(
+        make_jpeg(color=(10, 120, 200), exif_gps=DALIAN),
+        file_name="IMG_0042.jpg",
+        mime_type="image/jpeg",
+    )
+    after_file = await chat.next_message()
+    assert "已收到 4 张照片" in (after_file.text or "")
+    wang.press(after_file, "✅ 完成")
+
+    location_prompt = await chat.next_message()
+    assert "第 6/9 步" in (location_prompt.text or "")
+    assert chat.reply_keyboard is not None
+    assert ["📷 使用照片的位置"] in chat.reply_keyboard  # the file's GPS is offered
+    wang.tap("📍 发送我的位置", location=(38.921, 121.630))
+    assert "位置已记录" in ((await chat.next_message()).text or "")
+
+    level_prompt = await chat.next_message()
+    wang.press(level_prompt, "重大隐患")
+    deadline_prompt = await chat.next_message()
+    assert "第 8/9 步" in (deadline_prompt.text or "")
+    seven = next(
+        t for row in deadline_prompt.inline_keyboard for t, _ in row if t.startswith("7 天")
+    )
+    wang.press(deadline_prompt, seven)
+
+    card = await chat.next_message()
+    assert card.photo, "the summary card shows the first photo"
+    caption = card.caption or ""
+    for expected in (
+        "大连某化工有限公司",
+        "危险化学品",
+        "重大隐患",
+        "照片：4 张",
+        "MU-01",
+        "38.92100",
+    ):
+        assert expected in caption
+    wang.press(card, "✅ 提交")
+    done = await next_text(chat, "已提交")
+    assert "DL-2026-000001" in (done.text or "") or "DL-" in (done.text or "")
+
+    # The group gets one album: four photos, the card as the first caption.
+    album = await group.next_message(lambda m: bool(m.media_group_id))
+    assert (
+        album.caption is not None
+        and "重大隐患" in album.caption
+        and "大连某化工有限公司" in album.caption
+    )
+    await group.wait_until(
+        lambda: (
+            len([m for m in group.bot_messages if m.media_group_id == album.media_group_id]) == 4
+        )
+    )
+
+    async with bot.sessions() as s:
+        danger = (await s.scalars(select(HiddenDanger))).one()
+        assert danger.level == "major" and danger.latitude == pytest.approx(38.921)
+        photos = list(await s.scalars(select(Photo).where(Photo.danger_id == danger.id)))
+        assert len(photos) == 4
+        with_gps = [p for p in photos if p.exif_lat is not None]
+        assert len(with_gps) == 1 and with_gps[0].exif_lat == pytest.approx(DALIAN[0], abs=1e-4)
+        for p in photos:
+            assert (bot.settings.photo_dir / p.path).is_file()
+
+
+async def test_wrong_input_gets_hints_and_cancel_says_what_was_dropped(
+    server: FakeBotAPI, bot: RunningBot
+) -> None:
+    zhao = server.user(first_name="Zhao", language_code="en")
+    chat = zhao.private_chat
+    await register(zhao, await invite(bot, "inspector", "甘井子区"))
+    zhao.send_text("/report")
+    prompt = await chat.next_message()
+    zhao.send_sticker()
+    assert (await chat.next_message()).text == "Please choose with the buttons below."
+    await chat.next_message()  # the prompt again
+    zhao.press(
+        prompt, next(t for row in prompt.inline_keyboard for t, _ in row if t.startswith("MU-01"))
+    )
+    await chat.next_message()
+    zhao.send_voice()
+    assert (await chat.next_message()).text == "Please answer with text."
+    await chat.next_message()
+    zhao.send_photo(make_jpeg())
+    assert (await chat.next_message()).text == "Please answer with text."
+    await chat.next_message()
+    zhao.send_text("Warehouse 7")
+    await chat.next_message()
+    zhao.send_text("/cancel")
+    dropped = await chat.next_message()
+    assert dropped.text == "Report discarded (MU-01, Warehouse 7). Send /report to start again."
+    async with bot.sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(HiddenDanger)) == 0
+
+
+async def test_bad_invite_codes_are_answered(server: FakeBotAPI, bot: RunningBot) -> None:
+    eve = server.user(first_name="Eve", language_code="en")
+    reply = await register(eve, "not-a-real-code")
+    assert (
+        reply.text == "This invite link is not valid. Ask your unit's administrator for a new one."
+    )
