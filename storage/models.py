@@ -283,15 +283,21 @@ class HiddenDanger(Base):
     closed_at: Mapped[datetime | None]
 
 
+class DraftFlow(StrEnum):
+    REPORT = "report"  # a new hidden danger, problem or risk
+    ACTION = "action"  # a step of the closed loop that needs typing (rectify, reject, …)
+
+
 class Draft(Base):
-    """A report being written: its step and answers, saved with every step it answers."""
+    """Something a person is writing: its step and answers, saved with every step answered."""
 
     __tablename__ = "draft"
     __table_args__ = (
-        # At most one open draft per person, enforced by the database itself.
+        # At most one open draft per person and flow, enforced by the database itself.
         Index(
             "uq_draft_open_user",
             "user_id",
+            "flow",
             unique=True,
             sqlite_where=text("status = 'open'"),
             postgresql_where=text("status = 'open'"),
@@ -300,6 +306,7 @@ class Draft(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    flow: Mapped[str] = mapped_column(String(10), default=DraftFlow.REPORT)
     kind: Mapped[str] = mapped_column(String(20), default=RecordKind.HIDDEN_DANGER)
     status: Mapped[str] = mapped_column(String(20), default=DraftStatus.OPEN)
     step: Mapped[str] = mapped_column(String(20))
@@ -343,6 +350,7 @@ class Photo(Base):
     # "photo" (Telegram compressed it) or "document" (sent as a file, EXIF kept); Telegram
     # will not send a document's file id as a photo, so cards upload those from the store.
     source: Mapped[str] = mapped_column(String(10), default="photo")
+    rectification_id: Mapped[int | None] = mapped_column(ForeignKey("rectification.id"))
     stage: Mapped[str] = mapped_column(String(10), default=PhotoStage.BEFORE)
     file_id: Mapped[str] = mapped_column(String(255))
     file_unique_id: Mapped[str] = mapped_column(String(64))
@@ -393,6 +401,53 @@ class Outbox(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(100))
     claimed_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Verdict(StrEnum):
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class ExtensionStatus(StrEnum):
+    PENDING = "pending"
+    GRANTED = "granted"
+    REFUSED = "refused"
+
+
+class Rectification(Base):
+    """One round of rectification: after-photos, a note, the five items for a major one."""
+
+    __tablename__ = "rectification"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    danger_id: Mapped[int] = mapped_column(ForeignKey("hidden_danger.id"), index=True)
+    submitted_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    # 五落实 for a major hidden danger: responsibility, measures, funds, time limit, plan.
+    measures: Mapped[dict[str, Any]] = mapped_column(default=_empty)
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    verdict: Mapped[str | None] = mapped_column(String(20))
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    verified_at: Mapped[datetime | None]
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class ExtensionRequest(Base):
+    """An inspector's request for a later deadline, and a supervisor's decision."""
+
+    __tablename__ = "extension_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    danger_id: Mapped[int] = mapped_column(ForeignKey("hidden_danger.id"), index=True)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    old_deadline: Mapped[date] = mapped_column(Date)
+    new_deadline: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default=ExtensionStatus.PENDING)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    decided_at: Mapped[datetime | None]
+    decision_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -1,6 +1,6 @@
 """The report conversation as domain operations: a draft saved with every step it answers.
 
-Fronts (Telegram now, WeCom later) turn a person's message into a `ReportInput`, call
+Fronts (Telegram now, WeCom later) turn a person's message into a `Input`, call
 `answer_report`, and render the `ReportReply`. Every rule of every step lives here, so a
 second front only parses and renders. Each call is one transaction that also records the
 front's message id, so a message delivered twice is acted on once.
@@ -21,6 +21,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.audit import record_event
 from storage.campaigns import require_campaign
+from storage.conversation import (
+    Input,
+    InputKind,
+    Notice,
+    claim_update,
+    clean,
+    set_data,
+)
 from storage.dto import CampaignInfo, FieldInfo, PhotoRef
 from storage.errors import N_, DomainError, Invalid, NotFound
 from storage.models import (
@@ -28,6 +36,7 @@ from storage.models import (
     DangerLevel,
     DangerStatus,
     Draft,
+    DraftFlow,
     DraftStatus,
     Field,
     GroupChat,
@@ -36,7 +45,6 @@ from storage.models import (
     Outbox,
     Photo,
     PhotoStage,
-    ProcessedUpdate,
     RecordKind,
     Subscription,
     SubscriptionKind,
@@ -79,55 +87,6 @@ EDITABLE = (
     Step.LEVEL,
     Step.DEADLINE,
 )
-
-
-class InputKind(StrEnum):
-    TEXT = "text"
-    BUTTON = "button"
-    PHOTO = "photo"
-    LOCATION = "location"
-    OTHER = "other"
-
-
-@dataclass(frozen=True, slots=True)
-class NewPhoto:
-    """A photo the front has downloaded and stored, with what the store learnt from it."""
-
-    file_id: str
-    file_unique_id: str
-    sha256: str
-    path: str
-    thumb_path: str | None
-    size: int
-    width: int | None
-    height: int | None
-    exif_time: datetime | None
-    exif_lat: float | None
-    exif_lon: float | None
-    phash: int | None = None
-    source: str = "photo"
-
-
-@dataclass(frozen=True, slots=True)
-class ReportInput:
-    """One thing a person sent, with the front's details stripped away."""
-
-    kind: InputKind
-    text: str = ""
-    button: str = ""
-    latitude: float | None = None
-    longitude: float | None = None
-    address: str | None = None
-    photo: NewPhoto | None = None
-    what: str = ""  # for OTHER: sticker, voice, video, … (only to word the hint)
-
-
-@dataclass(frozen=True, slots=True)
-class Notice:
-    """A message for the person: a translation key and its placeholders."""
-
-    key: str
-    params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,21 +200,13 @@ async def _user(session: AsyncSession, telegram_id: int) -> User:
 async def _open_draft(session: AsyncSession, user_id: int) -> Draft | None:
     return (
         await session.scalars(
-            select(Draft).where(Draft.user_id == user_id, Draft.status == DraftStatus.OPEN)
+            select(Draft).where(
+                Draft.user_id == user_id,
+                Draft.flow == DraftFlow.REPORT,
+                Draft.status == DraftStatus.OPEN,
+            )
         )
     ).first()
-
-
-async def _claim_update(session: AsyncSession, update_id: int | None) -> bool:
-    """Record the update id in this transaction; False when it was already acted on."""
-    if update_id is None:
-        return True
-    try:
-        async with session.begin_nested():
-            session.add(ProcessedUpdate(update_id=update_id))
-    except IntegrityError:
-        return False
-    return True
 
 
 def _fields_of(rows: list[Field]) -> list[FieldInfo]:
@@ -264,10 +215,6 @@ def _fields_of(rows: list[Field]) -> list[FieldInfo]:
 
 async def _all_fields(session: AsyncSession) -> list[FieldInfo]:
     return _fields_of(list(await session.scalars(select(Field).order_by(Field.position))))
-
-
-def _clean(text: str) -> str:
-    return " ".join(text.split())
 
 
 async def _view(session: AsyncSession, draft: Draft) -> DraftView:
@@ -317,17 +264,6 @@ async def _view(session: AsyncSession, draft: Draft) -> DraftView:
     )
 
 
-def _set(draft: Draft, **values: Any) -> None:
-    # JSON columns are not mutation-tracked: assign a new dict.
-    data = dict(draft.data or {})
-    for key, value in values.items():
-        if value is None:
-            data.pop(key, None)
-        else:
-            data[key] = value
-    draft.data = data
-
-
 def _next_step(draft: Draft, current: Step) -> Step:
     """After answering `current`: back to the summary when editing, else the following step."""
     if (draft.data or {}).get("editing"):
@@ -338,7 +274,7 @@ def _next_step(draft: Draft, current: Step) -> Step:
 def _go(draft: Draft, step: Step) -> None:
     draft.step = step.value
     if step == Step.CONFIRM:
-        _set(draft, editing=None)
+        set_data(draft, editing=None)
 
 
 # --- the task list ------------------------------------------------------------------------------
@@ -388,13 +324,13 @@ async def begin_report(
     """Start a report, or offer to resume the one already open."""
     user = await _user(session, telegram_id)
     campaign = await require_campaign(session)
-    if not await _claim_update(session, update_id):
+    if not await claim_update(session, update_id):
         return await _replay(session, user)
     draft = await _open_draft(session, user.id)
     if draft is not None:
         await session.commit()
         return ReportReply(await _view(session, draft), resume_offer=True, prompt=False)
-    draft = Draft(user_id=user.id, kind=kind, step=Step.TASK.value, data={})
+    draft = Draft(user_id=user.id, flow=DraftFlow.REPORT, kind=kind, step=Step.TASK.value, data={})
     session.add(draft)
     await session.flush()
     reply = await _reply(session, draft, user, campaign)
@@ -408,7 +344,7 @@ async def resume_report(
     """Show the open draft at the step where the person stopped."""
     user = await _user(session, telegram_id)
     campaign = await require_campaign(session)
-    await _claim_update(session, update_id)
+    await claim_update(session, update_id)
     draft = await _open_draft(session, user.id)
     if draft is None:
         await session.commit()
@@ -423,7 +359,7 @@ async def discard_report(
 ) -> ReportReply:
     """Throw the open draft away, saying what was in it."""
     user = await _user(session, telegram_id)
-    if not await _claim_update(session, update_id):
+    if not await claim_update(session, update_id):
         return await _replay(session, user)
     draft = await _open_draft(session, user.id)
     if draft is None:
@@ -450,7 +386,7 @@ async def answer_report(
     *,
     telegram_id: int,
     update_id: int | None,
-    given: ReportInput,
+    given: Input,
     rules: ReportRules,
     draft_id: int | None = None,
     now: datetime | None = None,
@@ -462,7 +398,7 @@ async def answer_report(
     now = now or utcnow()
     user = await _user(session, telegram_id)
     campaign = await require_campaign(session)
-    if not await _claim_update(session, update_id):
+    if not await claim_update(session, update_id):
         return await _replay(session, user)
     draft = await _open_draft(session, user.id)
     if draft_id is not None and (draft is None or draft.id != draft_id):
@@ -549,7 +485,7 @@ async def _reply(
 async def _possible_duplicates(
     session: AsyncSession, unit_id: int, site: str, field_id: int
 ) -> list[str]:
-    key = _clean(site).lower()
+    key = clean(site).lower()
     rows = await session.scalars(
         select(HiddenDanger.number)
         .where(
@@ -574,7 +510,7 @@ class _Extra:
     prompt: bool = True
 
 
-def _wrong_kind(given: ReportInput, expected: str) -> DomainError:
+def _wrong_kind(given: Input, expected: str) -> DomainError:
     if given.kind == InputKind.TEXT and len(given.text) > 4000:
         return Invalid(N_("That text is too long."))
     hints = {
@@ -592,15 +528,15 @@ async def _step_task(
     draft: Draft,
     user: User,
     campaign: CampaignInfo,
-    given: ReportInput,
+    given: Input,
     rules: ReportRules,
     now: datetime,
 ) -> _Extra | None:
     if given.kind == InputKind.TEXT:
-        query = _clean(given.text)
+        query = clean(given.text)
         if len(query) > 60:
             raise Invalid(N_("Type a few words of the task's code or title to search."))
-        _set(draft, task_query=query, task_page=0)
+        set_data(draft, task_query=query, task_page=0)
         assert user.unit_id is not None
         page = await task_page(session, unit_id=user.unit_id, campaign_id=campaign.id, query=query)
         if not page.total:
@@ -610,10 +546,10 @@ async def _step_task(
         raise _wrong_kind(given, "button")
     action, _, arg = given.button.partition(":")
     if action == "page" and arg.lstrip("-").isdigit():
-        _set(draft, task_page=int(arg))
+        set_data(draft, task_page=int(arg))
         return None
     if action == "all":
-        _set(draft, task_query=None, task_page=0)
+        set_data(draft, task_query=None, task_page=0)
         return None
     if action != "task" or not arg.isdigit():
         raise _wrong_kind(given, "button")
@@ -627,9 +563,9 @@ async def _step_task(
         or task.status != TaskStatus.OPEN
     ):
         raise Invalid(N_("That task is not open for your unit. Choose another."))
-    _set(draft, task_id=task.id, task_query=None, task_page=None)
+    set_data(draft, task_id=task.id, task_query=None, task_page=None)
     if not (draft.data or {}).get("field_id"):
-        _set(draft, field_id=task.field_id)
+        set_data(draft, field_id=task.field_id)
     _go(draft, _next_step(draft, Step.TASK))
     return None
 
@@ -639,18 +575,18 @@ async def _step_site(
     draft: Draft,
     user: User,
     campaign: CampaignInfo,
-    given: ReportInput,
+    given: Input,
     rules: ReportRules,
     now: datetime,
 ) -> _Extra | None:
     if given.kind != InputKind.TEXT:
         raise _wrong_kind(given, "text")
-    site = _clean(given.text)
+    site = clean(given.text)
     if len(site) < 2:
         raise Invalid(N_("Type the enterprise's or the place's name."))
     if len(site) > MAX_SITE:
         raise Invalid(N_("That name is longer than {max} characters. Shorten it."), max=MAX_SITE)
-    _set(draft, site=site)
+    set_data(draft, site=site)
     _go(draft, _next_step(draft, Step.SITE))
     return None
 
@@ -660,7 +596,7 @@ async def _step_field(
     draft: Draft,
     user: User,
     campaign: CampaignInfo,
-    given: ReportInput,
+    given: Input,
     rules: ReportRules,
     now: datetime,
 ) -> _Extra | None:
@@ -670,7 +606,7 @@ async def _step_field(
     row = (await session.scalars(select(Field).where(Field.code == code))).first()
     if action != "field" or row is None:
         raise _wrong_kind(given, "button")
-    _set(draft, field_id=row.id)
+    set_data(draft, field_id=row.id)
     _go(draft, _next_step(draft, Step.FIELD))
     return None
 
@@ -680,7 +616,7 @@ async def _step_description(
     draft: Draft,
     user: User,
     campaign: CampaignInfo,
-    given: ReportInput,
+    given: Input,
     rules: ReportRules,
     now: datetime,
 ) -> _Extra | None:
@@ -695,7 +631,7 @@ async def _step_description(
             length=len(text),
             max=MAX_DESCRIPTION,
         )
-    _set(draft, description=text)
+    set_data(draft, description=text)
     _go(draft, _next_step(draft, Step.DESCRIPTION))
     return None
 
@@ -705,7 +641,7 @@ async def _step_photos(
     draft: Draft,
     user: User,
     campaign: CampaignInfo,
-    given: ReportInput,
+    given: Input,
     rules: ReportRules,
     now: datetime,
 ) -> _Extra | None:
@@ -762,7 +698,7 @@ async def _step_location(
     draft: Draft,
     user: User,
     campaign: CampaignInfo,
-    given: ReportInput,
+    given: Input,
     rules: ReportRules,
     now: datetime,
 ) -> _Extra | None:
@@ -770,8 +706,8 @@ async def _step_location(
     address = None
     source = ""
     if given.kind == InputKind.BUTTON and given.button == "skip":
-        _set(draft, latitude=None, longitude=None, address=None, location_source="skipped")
-        _set(draft, location_far=None)
+        set_data(draft, latitude=None, longitude=None, address=None, location_source="skipped")
+        set_data(draft, location_far=None)
         _go(draft, _next_step(draft, Step.LOCATION))
         return None
     if given.kind == InputKind.BUTTON and given.button == "photo":
@@ -785,7 +721,7 @@ async def _step_location(
         address = (given.address or "").strip()[:MAX_ADDRESS] or None
         source = "venue" if address else "shared"
     elif given.kind == InputKind.TEXT:
-        address = _clean(given.text)
+        address = clean(given.text)
         if len(address) < 3:
             raise Invalid(N_("Type the address, share your location, or tap Skip."))
         if len(address) > MAX_ADDRESS:
@@ -801,7 +737,7 @@ async def _step_location(
         and rules.area is not None
         and not rules.area.contains(lat, lon)
     )
-    _set(
+    set_data(
         draft,
         latitude=lat,
         longitude=lon,
@@ -820,7 +756,7 @@ async def _step_level(
     draft: Draft,
     user: User,
     campaign: CampaignInfo,
-    given: ReportInput,
+    given: Input,
     rules: ReportRules,
     now: datetime,
 ) -> _Extra | None:
@@ -834,7 +770,7 @@ async def _step_level(
     )
     if action != "level" or level not in allowed:
         raise _wrong_kind(given, "button")
-    _set(draft, level=level)
+    set_data(draft, level=level)
     _go(draft, _next_step(draft, Step.LEVEL))
     return None
 
@@ -867,7 +803,7 @@ async def _step_deadline(
     draft: Draft,
     user: User,
     campaign: CampaignInfo,
-    given: ReportInput,
+    given: Input,
     rules: ReportRules,
     now: datetime,
 ) -> _Extra | None:
@@ -893,7 +829,7 @@ async def _step_deadline(
         raise Invalid(
             N_("{date} is too far ahead. Choose a date within three years."), date=deadline
         )
-    _set(draft, deadline=deadline.isoformat())
+    set_data(draft, deadline=deadline.isoformat())
     _go(draft, _next_step(draft, Step.DEADLINE))
     if deadline > campaign.closing_date:
         return _Extra(
@@ -912,7 +848,7 @@ async def _step_confirm(
     draft: Draft,
     user: User,
     campaign: CampaignInfo,
-    given: ReportInput,
+    given: Input,
     rules: ReportRules,
     now: datetime,
 ) -> _Extra | None:
@@ -922,7 +858,7 @@ async def _step_confirm(
     if action == "edit":
         if arg not in {s.value for s in EDITABLE}:
             raise _wrong_kind(given, "button")
-        _set(draft, editing=True)
+        set_data(draft, editing=True)
         draft.step = arg
         return None
     if action != "submit":

@@ -27,7 +27,6 @@ FIELDS = [
 
 
 def upgrade() -> None:
-
     op.create_table(
         "campaign",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -294,7 +293,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-
     with op.batch_alter_table("photo", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_photo_sha256"))
         batch_op.drop_index(batch_op.f("ix_photo_danger_id"))

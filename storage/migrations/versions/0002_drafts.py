@@ -17,7 +17,6 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-
     op.create_table(
         "processed_update",
         sa.Column("update_id", sa.BigInteger(), autoincrement=False, nullable=False),
@@ -48,6 +47,7 @@ def upgrade() -> None:
         "draft",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("flow", sa.String(length=10), nullable=False),
         sa.Column("kind", sa.String(length=20), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("step", sa.String(length=20), nullable=False),
@@ -67,7 +67,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_draft_user_id"), ["user_id"], unique=False)
         batch_op.create_index(
             "uq_draft_open_user",
-            ["user_id"],
+            ["user_id", "flow"],
             unique=True,
             sqlite_where=sa.text("status = 'open'"),
             postgresql_where=sa.text("status = 'open'"),
@@ -86,7 +86,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-
     with op.batch_alter_table("photo", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("fk_photo_draft_id_draft"), type_="foreignkey")
         batch_op.drop_index(batch_op.f("ix_photo_draft_id"))

@@ -1,0 +1,93 @@
+"""What every conversation shares: plain inputs from any front, notices, and update claims.
+
+A front (Telegram now, WeCom later) turns a person's message into an `Input`; operations
+answer with `Notice`s (translation keys and placeholders) that the front words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Draft, ProcessedUpdate
+
+
+class InputKind(StrEnum):
+    TEXT = "text"
+    BUTTON = "button"
+    PHOTO = "photo"
+    LOCATION = "location"
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class NewPhoto:
+    """A photo the front has downloaded and stored, with what the store learnt from it."""
+
+    file_id: str
+    file_unique_id: str
+    sha256: str
+    path: str
+    thumb_path: str | None
+    size: int
+    width: int | None
+    height: int | None
+    exif_time: datetime | None
+    exif_lat: float | None
+    exif_lon: float | None
+    phash: int | None = None
+    source: str = "photo"
+
+
+@dataclass(frozen=True, slots=True)
+class Input:
+    """One thing a person sent, with the front's details stripped away."""
+
+    kind: InputKind
+    text: str = ""
+    button: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+    address: str | None = None
+    photo: NewPhoto | None = None
+    what: str = ""  # for OTHER: sticker, voice, video, … (only to word the hint)
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A message for the person: a translation key and its placeholders."""
+
+    key: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+async def claim_update(session: AsyncSession, update_id: int | None) -> bool:
+    """Record the update id in this transaction; False when it was already acted on."""
+    if update_id is None:
+        return True
+    try:
+        async with session.begin_nested():
+            session.add(ProcessedUpdate(update_id=update_id))
+    except IntegrityError:
+        return False
+    return True
+
+
+def clean(text: str) -> str:
+    return " ".join(text.split())
+
+
+def set_data(draft: Draft, **values: Any) -> None:
+    # JSON columns are not mutation-tracked: assign a new dict.
+    data = dict(draft.data or {})
+    for key, value in values.items():
+        if value is None:
+            data.pop(key, None)
+        else:
+            data[key] = value
+    draft.data = data
