@@ -2,7 +2,7 @@
 
 The conversation's state is the draft in the database (see storage/reports.py), not PTB's
 ConversationHandler: a draft survives a crash or restart, and another bot process can carry
-on with it. These handlers only turn Telegram messages into `ReportInput` and render replies.
+on with it. These handlers only turn Telegram messages into `Input` and render replies.
 """
 
 from __future__ import annotations
@@ -33,13 +33,11 @@ from bot.report_view import (
     task_keyboard,
 )
 from bot.sender import wake_sender
+from storage.conversation import Input, InputKind, NewPhoto
 from storage.errors import N_, DomainError, Invalid
 from storage.photos import MAX_PHOTO_BYTES, PhotoStore
 from storage.reports import (
     Area,
-    InputKind,
-    NewPhoto,
-    ReportInput,
     ReportReply,
     ReportRules,
     Step,
@@ -137,7 +135,7 @@ async def on_button(update: Update, context: BotContext) -> None:
                     session,
                     telegram_id=caller.telegram_id,
                     update_id=update.update_id,
-                    given=ReportInput(InputKind.BUTTON, button=action),
+                    given=Input(InputKind.BUTTON, button=action),
                     rules=_rules(context),
                     draft_id=draft_id,
                 )
@@ -215,16 +213,14 @@ def _label_is(text: str, label: str) -> bool:
     return text in {Translator(language)(label) for language in ("zh_CN", "en")}
 
 
-async def _input_from(
-    message: Message, step: Step, _: Translator, context: BotContext
-) -> ReportInput:
+async def _input_from(message: Message, step: Step, _: Translator, context: BotContext) -> Input:
     """Turn a Telegram message into a plain report input (downloading photos when wanted)."""
     if message.location is not None:
         venue = message.venue
         address = None
         if venue is not None:
             address = ", ".join(p for p in (venue.title, venue.address) if p)
-        return ReportInput(
+        return Input(
             InputKind.LOCATION,
             latitude=message.location.latitude,
             longitude=message.location.longitude,
@@ -232,18 +228,18 @@ async def _input_from(
         )
     if message.photo or (message.document and _is_image(message)):
         if step != Step.PHOTOS:
-            return ReportInput(InputKind.PHOTO)
-        return ReportInput(InputKind.PHOTO, photo=await _download_photo(message, context))
+            return Input(InputKind.PHOTO)
+        return Input(InputKind.PHOTO, photo=await _download_photo(message, context))
     if message.text is not None:
         text = message.text
         if step == Step.LOCATION and _label_is(text, LABEL_SKIP):
-            return ReportInput(InputKind.BUTTON, button="skip")
+            return Input(InputKind.BUTTON, button="skip")
         if step == Step.LOCATION and _label_is(text, LABEL_PHOTO_LOCATION):
-            return ReportInput(InputKind.BUTTON, button="photo")
-        return ReportInput(InputKind.TEXT, text=text)
+            return Input(InputKind.BUTTON, button="photo")
+        return Input(InputKind.TEXT, text=text)
     if message.document is not None:
-        return ReportInput(InputKind.OTHER, what="document")
-    return ReportInput(InputKind.OTHER, what="other")
+        return Input(InputKind.OTHER, what="document")
+    return Input(InputKind.OTHER, what="other")
 
 
 def _is_image(message: Message) -> bool:

@@ -9,15 +9,13 @@ import pytest
 from sqlalchemy import func, select
 
 from storage import people, tasks
+from storage.conversation import Input, InputKind, NewPhoto
 from storage.db import Sessions
 from storage.errors import NotFound
 from storage.groups import bind_group, subscribe
 from storage.models import Draft, Event, HiddenDanger, Outbox, Photo, Task
 from storage.reports import (
     Area,
-    InputKind,
-    NewPhoto,
-    ReportInput,
     ReportReply,
     ReportRules,
     Step,
@@ -94,7 +92,7 @@ class Walker:
             return await begin_report(s, telegram_id=self.telegram_id, update_id=self.next_id())
 
     async def send(
-        self, given: ReportInput, *, update_id: int | None = None, draft_id: int | None = None
+        self, given: Input, *, update_id: int | None = None, draft_id: int | None = None
     ) -> ReportReply:
         async with self.sessions() as s:
             return await answer_report(
@@ -108,10 +106,10 @@ class Walker:
             )
 
     async def text(self, text: str) -> ReportReply:
-        return await self.send(ReportInput(InputKind.TEXT, text=text))
+        return await self.send(Input(InputKind.TEXT, text=text))
 
     async def press(self, action: str) -> ReportReply:
-        return await self.send(ReportInput(InputKind.BUTTON, button=action))
+        return await self.send(Input(InputKind.BUTTON, button=action))
 
 
 async def fill_to_confirm(w: Walker) -> ReportReply:
@@ -123,8 +121,8 @@ async def fill_to_confirm(w: Walker) -> ReportReply:
     await w.text("大连某化工有限公司")
     await w.press("field:hazardous_chemicals")
     await w.text("储罐区防火堤破损，未及时修复")
-    await w.send(ReportInput(InputKind.PHOTO, photo=photo(1, gps=(38.95, 121.55))))
-    await w.send(ReportInput(InputKind.PHOTO, photo=photo(2)))
+    await w.send(Input(InputKind.PHOTO, photo=photo(1, gps=(38.95, 121.55))))
+    await w.send(Input(InputKind.PHOTO, photo=photo(2)))
     await w.press("done")
     await w.press("photo")
     await w.press("level:major")
@@ -189,8 +187,8 @@ async def test_submit_button_of_a_submitted_draft_names_its_number(sessions: Ses
     reply = await fill_to_confirm(w)
     assert reply.draft is not None
     draft_id = reply.draft.id
-    await w.send(ReportInput(InputKind.BUTTON, button="submit"), draft_id=draft_id)
-    again = await w.send(ReportInput(InputKind.BUTTON, button="submit"), draft_id=draft_id)
+    await w.send(Input(InputKind.BUTTON, button="submit"), draft_id=draft_id)
+    again = await w.send(Input(InputKind.BUTTON, button="submit"), draft_id=draft_id)
     assert again.notices[0].key == "Already submitted as {number}."
     assert again.notices[0].params == {"number": "DL-2026-000001"}
 
@@ -201,9 +199,9 @@ async def test_a_redelivered_update_changes_nothing(sessions: Sessions) -> None:
     reply = await w.begin()
     assert reply.tasks is not None
     await w.press(f"task:{reply.tasks.items[0].id}")
-    first = await w.send(ReportInput(InputKind.TEXT, text="甲工厂"), update_id=77)
+    first = await w.send(Input(InputKind.TEXT, text="甲工厂"), update_id=77)
     assert first.draft is not None and first.draft.step == Step.FIELD
-    again = await w.send(ReportInput(InputKind.TEXT, text="甲工厂"), update_id=77)
+    again = await w.send(Input(InputKind.TEXT, text="甲工厂"), update_id=77)
     assert again.duplicate_update
     assert again.draft is not None and again.draft.step == Step.FIELD
     assert again.draft.site == "甲工厂"
@@ -213,13 +211,13 @@ async def test_wrong_kind_of_input_gives_a_hint_and_stays(sessions: Sessions) ->
     await setup(sessions)
     w = Walker(sessions)
     await w.begin()
-    sticker = await w.send(ReportInput(InputKind.OTHER, what="sticker"))
+    sticker = await w.send(Input(InputKind.OTHER, what="sticker"))
     assert sticker.draft is not None and sticker.draft.step == Step.TASK
     assert sticker.notices[0].key == "Please choose with the buttons below."
     reply = await w.text("燃气")  # typing searches
     assert reply.tasks is not None and [t.code for t in reply.tasks.items] == ["MU-02"]
     await w.press(f"task:{reply.tasks.items[0].id}")
-    assert (await w.send(ReportInput(InputKind.PHOTO, photo=photo(3)))).notices
+    assert (await w.send(Input(InputKind.PHOTO, photo=photo(3)))).notices
     long = await w.text("x" * 500)
     assert long.draft is not None and long.draft.step == Step.SITE and long.notices
     await w.text("某燃气站")
@@ -233,13 +231,13 @@ async def test_wrong_kind_of_input_gives_a_hint_and_stays(sessions: Sessions) ->
     done_early = await w.press("done")
     assert done_early.notices and done_early.draft is not None
     assert done_early.draft.step == Step.PHOTOS
-    await w.send(ReportInput(InputKind.PHOTO, photo=photo(4)))
-    dup = await w.send(ReportInput(InputKind.PHOTO, photo=photo(4)))
+    await w.send(Input(InputKind.PHOTO, photo=photo(4)))
+    dup = await w.send(Input(InputKind.PHOTO, photo=photo(4)))
     assert dup.notices[0].key == "You already sent this photo."
     await w.press("done")
     no_gps = await w.press("photo")
     assert no_gps.notices and no_gps.draft is not None and no_gps.draft.step == Step.LOCATION
-    far = await w.send(ReportInput(InputKind.LOCATION, latitude=31.23, longitude=121.47))
+    far = await w.send(Input(InputKind.LOCATION, latitude=31.23, longitude=121.47))
     assert far.draft is not None and far.draft.location_far and far.notices
     assert (await w.text("major")).notices
     await w.press("level:general")
@@ -259,8 +257,8 @@ async def test_photos_limit_and_edit_returns_to_confirm(sessions: Sessions) -> N
     edit = await w.press("edit:photos")
     assert edit.draft is not None and edit.draft.step == Step.PHOTOS and edit.draft.editing
     for n in range(10, 18):
-        await w.send(ReportInput(InputKind.PHOTO, photo=photo(n)))
-    full = await w.send(ReportInput(InputKind.PHOTO, photo=photo(99)))
+        await w.send(Input(InputKind.PHOTO, photo=photo(n)))
+    full = await w.send(Input(InputKind.PHOTO, photo=photo(99)))
     assert full.notices and "10 photos" in full.notices[0].key.replace("{max}", "10")
     back = await w.press("done")
     assert back.draft is not None and back.draft.step == Step.CONFIRM
