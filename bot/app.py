@@ -25,6 +25,14 @@ from bot.i18n import Translator, language_for
 from bot.menu import register_menu
 from bot.sender import start_sender
 from handlers.access import registered_only
+from handlers.dangers import (
+    find_command,
+    mine_command,
+    on_action_button,
+    on_danger_button,
+    on_list_page,
+    overdue_command,
+)
 from handlers.groups import bind_command, subscribe_command, unsubscribe_command
 from handlers.language import lang_chosen, lang_command
 from handlers.report import cancel_command, on_button, on_message, report_command
@@ -77,6 +85,12 @@ def add_handlers(application: HdApplication) -> None:
     application.add_handler(CommandHandler("report", report_command, filters=private))
     application.add_handler(CommandHandler("cancel", cancel_command, filters=private))
     application.add_handler(CallbackQueryHandler(on_button, pattern=r"^r:"))
+    application.add_handler(CommandHandler("mine", mine_command, filters=private))
+    application.add_handler(CommandHandler("overdue", overdue_command, filters=private))
+    application.add_handler(CommandHandler("find", find_command, filters=private))
+    application.add_handler(CallbackQueryHandler(on_danger_button, pattern=r"^d:"))
+    application.add_handler(CallbackQueryHandler(on_action_button, pattern=r"^a:"))
+    application.add_handler(CallbackQueryHandler(on_list_page, pattern=r"^l:"))
     application.add_handler(CommandHandler("bind", bind_command, filters=groups))
     application.add_handler(CommandHandler("subscribe", subscribe_command, filters=groups))
     application.add_handler(CommandHandler("unsubscribe", unsubscribe_command, filters=groups))

@@ -12,7 +12,10 @@ logger = logging.getLogger(__name__)
 
 PRIVATE_COMMANDS = [
     ("report", N_("Report a hidden danger")),
-    ("cancel", N_("Cancel the report in progress")),
+    ("mine", N_("My hidden dangers")),
+    ("overdue", N_("Overdue hidden dangers")),
+    ("find", N_("Find by number, site or words")),
+    ("cancel", N_("Cancel what is in progress")),
     ("start", N_("Start, or register with an invite")),
     ("help", N_("What this bot does and how")),
     ("lang", N_("中文 / English")),

@@ -6,8 +6,9 @@ import logging
 import os
 import socket
 from datetime import timedelta
+from typing import Any
 
-from telegram import Bot, InputMediaPhoto
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
 from bot.cards import report_card, telegram_photo
@@ -25,6 +26,7 @@ from storage.outbox import (
     mark_sent,
     retarget,
 )
+from storage.people import chosen_language
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +72,8 @@ async def _deliver(bot: Bot, sessions: Sessions, settings: Settings, item: Outbo
             await _send_report_card(
                 bot, sessions, settings, chat_id, int(item.payload["danger_id"])
             )
+        elif item.kind == "notice":
+            await _send_notice(bot, sessions, settings, chat_id, item.payload)
         else:
             async with sessions() as session:
                 await mark_failed(session, item_id=item.id, error=f"unknown kind {item.kind}")
@@ -110,6 +114,22 @@ async def _deliver(bot: Bot, sessions: Sessions, settings: Settings, item: Outbo
     async with sessions() as session:
         await mark_sent(session, item_id=item.id)
     return 1
+
+
+async def _send_notice(
+    bot: Bot, sessions: Sessions, settings: Settings, chat_id: int, payload: dict[str, Any]
+) -> None:
+    """A private notice about a hidden danger, in the recipient's language, with a way to it."""
+    async with sessions() as session:
+        chosen = await chosen_language(session, chat_id)
+    _ = Translator(chosen or settings.language)
+    text = _(str(payload["key"]), **dict(payload.get("params") or {}))
+    keyboard = None
+    if payload.get("danger_id"):
+        keyboard = InlineKeyboardMarkup(
+            [[InlineKeyboardButton(_("Open"), callback_data=f"d:{int(payload['danger_id'])}:open")]]
+        )
+    await bot.send_message(chat_id, text, reply_markup=keyboard)
 
 
 async def _send_report_card(

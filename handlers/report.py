@@ -33,8 +33,10 @@ from bot.report_view import (
     task_keyboard,
 )
 from bot.sender import wake_sender
+from handlers.dangers import answer_action_message, show_loop
 from storage.conversation import Input, InputKind, NewPhoto
 from storage.errors import N_, DomainError, Invalid
+from storage.loop import LoopReply, cancel_action, current_action
 from storage.photos import MAX_PHOTO_BYTES, PhotoStore
 from storage.reports import (
     Area,
@@ -91,9 +93,16 @@ async def report_command(update: Update, context: BotContext) -> None:
 
 
 async def cancel_command(update: Update, context: BotContext) -> None:
-    """Throw the open draft away and say what was in it."""
+    """Throw the open draft away (a pending action first) and say what was in it."""
     caller = await identify(update, context)
     try:
+        async with context.sessions() as session:
+            dropped = await cancel_action(
+                session, telegram_id=caller.telegram_id, update_id=update.update_id
+            )
+        if dropped is not None:
+            await _say(update, caller._("Cancelled: {number}.", number=dropped.number))
+            return
         async with context.sessions() as session:
             reply = await discard_report(
                 session, telegram_id=caller.telegram_id, update_id=update.update_id
@@ -177,16 +186,32 @@ async def on_message(update: Update, context: BotContext) -> None:
     caller = await identify(update, context)
     _ = caller._
     async with context.sessions() as session:
-        step = await current_step(session, telegram_id=caller.telegram_id)
-    if step is None:
+        action = await current_action(session, telegram_id=caller.telegram_id)
+        step = None if action else await current_step(session, telegram_id=caller.telegram_id)
+    if action is None and step is None:
         await message.reply_text(
             _("To log a hidden danger, send /report. /help shows everything I can do.")
         )
         return
     try:
-        given = await _input_from(message, step, _, context)
+        given = await _input_from(
+            message,
+            context,
+            wants_photo=(action.step if action else step) in (Step.PHOTOS, "photos"),
+            at_location=step == Step.LOCATION,
+        )
     except DomainError as err:
         await message.reply_text(_.error(err))
+        return
+    if action is not None:
+        # A typed step of the closed loop (a reason, after-photos, …) comes first.
+        loop_reply = await answer_action_message(update, context, given, _)
+        if loop_reply is None:
+            return
+        if given.kind == InputKind.PHOTO and message.media_group_id and not loop_reply.notices:
+            _answer_album_later(context, message, caller.telegram_id, _.language)
+            return
+        await show_loop(context, message.chat_id, _, loop_reply)
         return
     try:
         async with context.sessions() as session:
@@ -213,8 +238,10 @@ def _label_is(text: str, label: str) -> bool:
     return text in {Translator(language)(label) for language in ("zh_CN", "en")}
 
 
-async def _input_from(message: Message, step: Step, _: Translator, context: BotContext) -> Input:
-    """Turn a Telegram message into a plain report input (downloading photos when wanted)."""
+async def _input_from(
+    message: Message, context: BotContext, *, wants_photo: bool, at_location: bool
+) -> Input:
+    """Turn a Telegram message into a plain input (downloading photos only when wanted)."""
     if message.location is not None:
         venue = message.venue
         address = None
@@ -227,14 +254,14 @@ async def _input_from(message: Message, step: Step, _: Translator, context: BotC
             address=address,
         )
     if message.photo or (message.document and _is_image(message)):
-        if step != Step.PHOTOS:
+        if not wants_photo:
             return Input(InputKind.PHOTO)
         return Input(InputKind.PHOTO, photo=await _download_photo(message, context))
     if message.text is not None:
         text = message.text
-        if step == Step.LOCATION and _label_is(text, LABEL_SKIP):
+        if at_location and _label_is(text, LABEL_SKIP):
             return Input(InputKind.BUTTON, button="skip")
-        if step == Step.LOCATION and _label_is(text, LABEL_PHOTO_LOCATION):
+        if at_location and _label_is(text, LABEL_PHOTO_LOCATION):
             return Input(InputKind.BUTTON, button="photo")
         return Input(InputKind.TEXT, text=text)
     if message.document is not None:
@@ -315,9 +342,14 @@ async def _album_done(context: BotContext) -> None:
     job = context.job
     if job is None or job.chat_id is None or job.user_id is None:
         return
+    _ = Translator(str(job.data))
     async with context.sessions() as session:
+        action = await current_action(session, telegram_id=job.user_id)
+        if action is not None:
+            await show_loop(context, job.chat_id, _, LoopReply(draft=action))
+            return
         reply = await resume_report(session, telegram_id=job.user_id, update_id=None)
-    await _send_prompt(context, job.chat_id, Translator(str(job.data)), reply)
+    await _send_prompt(context, job.chat_id, _, reply)
 
 
 async def _say(update: Update, text: str) -> None:

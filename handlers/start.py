@@ -87,6 +87,13 @@ async def help_command(update: Update, context: BotContext) -> None:
         text = _(
             "hdbot logs hidden dangers and follows each one until it is rectified, verified "
             "and closed.\n\n"
+            "/report — log a hidden danger: task, site, field, description, photos, "
+            "location, level, deadline\n"
+            "/mine — what you reported or answer for (supervisors: your units)\n"
+            "/overdue — what is past its deadline\n"
+            "/find TEXT — find by number, site or words\n"
+            "/cancel — drop what you are writing\n"
+            "Open a hidden danger to rectify it, verify it, or ask for more time.\n\n"
             "/start — who you are registered as\n"
             "/lang — 中文 / English\n"
             "/help — this message"

@@ -57,11 +57,11 @@ def main() -> int:
         for message in catalog:
             if not message.id:
                 continue
-            if language == "en" and not message.string:
-                message.string = message.id
-            elif not message.string or (
-                isinstance(message.string, tuple) and not all(message.string)
-            ):
+            plural = isinstance(message.id, tuple | list)
+            empty = not all(message.string) if plural else not message.string
+            if language == "en" and empty:
+                message.string = tuple(message.id) if plural else message.id
+            elif empty:
                 missing += 1
                 print(f"{language}: untranslated: {message.id!r}")
         with po.open("wb") as fh:

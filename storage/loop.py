@@ -725,7 +725,8 @@ async def cancel_action(
     await claim_update(session, update_id)
     draft = await _open_action(session, viewer.user_id)
     if draft is None:
-        await session.commit()
+        # Leave the update unclaimed: the caller may hand it to the report flow next.
+        await session.rollback()
         return None
     view = await _draft_view(session, draft)
     draft.status = DraftStatus.DISCARDED

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from storage import people, tasks
-from storage.conversation import Input, InputKind, NewPhoto
+from storage.conversation import Input, InputKind, NewPhoto, claim_update
 from storage.db import Sessions
 from storage.errors import NotFound
 from storage.groups import bind_group, subscribe
@@ -349,3 +349,15 @@ async def test_strangers_cannot_report(sessions: Sessions) -> None:
 )
 def test_parse_deadline(text: str, expected: date | None) -> None:
     assert parse_deadline(text, today=date(2026, 11, 29)) == expected
+
+
+async def test_a_claimed_update_rolled_back_is_not_kept(sessions: Sessions) -> None:
+    """The claim lives in the use case's transaction: a crash before commit frees it again."""
+    async with sessions() as s:
+        assert await claim_update(s, 424242)
+        await s.rollback()
+    async with sessions() as s:
+        assert await claim_update(s, 424242)
+        await s.commit()
+    async with sessions() as s:
+        assert not await claim_update(s, 424242)

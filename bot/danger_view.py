@@ -1,0 +1,288 @@
+"""Rendering of hidden dangers in chat: lists, the card with its history, and action prompts."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.i18n import N_, Translator
+from bot.render import field_name, kind_name, level_name, status_name
+from storage.loop import ActionDraftView, DangerDetail, DangerLine, DangerPage
+from storage.permissions import Action
+
+MESSAGE_LIMIT = 4096
+SITE_IN_BUTTON = 18
+
+STATUS_MARKS = {"reported": "🆕", "rectifying": "🔧", "submitted": "🔍", "closed": "✅"}
+
+ACTION_LABELS = {
+    Action.START: N_("🔧 Start rectifying"),
+    Action.RECTIFY: N_("📷 Submit rectification"),
+    Action.APPROVE: N_("✅ Approve and close"),
+    Action.REJECT: N_("↩️ Reject"),
+    Action.EXTEND: N_("⏳ Ask for more time"),
+    Action.GRANT: N_("✅ Grant extension"),
+    Action.REFUSE: N_("✖️ Refuse extension"),
+    Action.REOPEN: N_("🔁 Reopen"),
+}
+
+EVENT_NAMES = {
+    "danger.reported": N_("reported"),
+    "danger.rectifying": N_("rectification started"),
+    "danger.rectification_submitted": N_("rectification submitted"),
+    "danger.rejected": N_("rejected"),
+    "danger.closed": N_("verified and closed"),
+    "danger.reopened": N_("reopened"),
+    "danger.extension_requested": N_("extension requested"),
+    "danger.extension_granted": N_("extension granted"),
+    "danger.extension_refused": N_("extension refused"),
+}
+
+FIVE_ITEM_PROMPTS = {
+    "responsibility": N_("Who is responsible for the rectification (person and post)?"),
+    "measures": N_("What measures are taken?"),
+    "funds": N_("What funds are committed, and from where?"),
+    "time_limit": N_("By when will each measure be done?"),
+    "plan": N_("What is the contingency plan until it is done?"),
+}
+
+FIVE_ITEM_NAMES = {
+    "responsibility": N_("Responsibility"),
+    "measures": N_("Measures"),
+    "funds": N_("Funds"),
+    "time_limit": N_("Time limit"),
+    "plan": N_("Contingency plan"),
+}
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def days_text(_: Translator, days_left: int, status: str) -> str:
+    """ "3 days left", "due today", "2 days overdue" — or nothing once closed."""
+    if status == "closed":
+        return _("closed")
+    if days_left > 0:
+        return _.plural("{n} day left", "{n} days left", days_left)
+    if days_left == 0:
+        return _("due today")
+    return _.plural("{n} day overdue", "{n} days overdue", -days_left)
+
+
+def line_label(_: Translator, line: DangerLine) -> str:
+    """One button of a list: status mark, number, site, time left."""
+    return (
+        f"{STATUS_MARKS.get(line.status, '•')} {line.number} · "
+        f"{_short(line.site, SITE_IN_BUTTON)} · {days_text(_, line.days_left, line.status)}"
+    )
+
+
+def list_callback(scope: str, page: int, query: str) -> str:
+    """Callback data for a list page; a long search is cut to keep within 64 bytes."""
+    base = f"l:{scope}:{page}:"
+    room = 64 - len(base.encode())
+    encoded = query.encode()[:room]
+    return base + encoded.decode(errors="ignore")
+
+
+def parse_list_callback(data: str) -> tuple[str, int, str] | None:
+    parts = data.split(":", 3)
+    if len(parts) != 4 or parts[0] != "l" or not parts[2].isdigit():
+        return None
+    if parts[1] not in ("mine", "overdue", "find"):
+        return None
+    return parts[1], int(parts[2]), parts[3]
+
+
+def list_message(_: Translator, page: DangerPage) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The text and buttons of one page of a list."""
+    titles = {
+        "mine": _("My hidden dangers"),
+        "overdue": _("Overdue hidden dangers"),
+        "find": _("Found for “{query}”", query=page.query),
+    }
+    if page.total == 0:
+        empty = {
+            "mine": _("Nothing here yet. Send /report to log a hidden danger."),
+            "overdue": _("Nothing is overdue. 👍"),
+            "find": _("Nothing found for “{query}”.", query=page.query),
+        }
+        return empty[page.scope], None
+    text = _(
+        "{title}: {total} (page {page}/{pages}). Tap one to open it.",
+        title=titles[page.scope],
+        total=page.total,
+        page=page.page + 1,
+        pages=page.pages,
+    )
+    rows = [
+        [InlineKeyboardButton(line_label(_, line), callback_data=f"d:{line.id}:open")]
+        for line in page.items
+    ]
+    nav = []
+    if page.page > 0:
+        nav.append(
+            InlineKeyboardButton(
+                "◀", callback_data=list_callback(page.scope, page.page - 1, page.query)
+            )
+        )
+    if page.page + 1 < page.pages:
+        nav.append(
+            InlineKeyboardButton(
+                "▶", callback_data=list_callback(page.scope, page.page + 1, page.query)
+            )
+        )
+    if nav:
+        rows.append(nav)
+    return text, InlineKeyboardMarkup(rows)
+
+
+def card_text(_: Translator, detail: DangerDetail, *, tz_name: str) -> str:
+    """The full card: fields, status and time left, verifier's warnings, extension, history."""
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(tz_name)
+    card = detail.card
+    lines = [
+        f"{STATUS_MARKS.get(card.status, '•')} {kind_name(_, card.kind)} {card.number}",
+        _(
+            "Status: {status} · {when}",
+            status=status_name(_, card.status),
+            when=days_text(_, detail.days_left, card.status),
+        ),
+        _("Level: {level}", level=level_name(_, card.level)),
+        _("Unit: {unit}", unit=card.unit_name),
+        _("Site: {site}", site=card.site),
+        _("Field: {field}", field=field_name(_, card.field)),
+    ]
+    if card.task_code:
+        lines.append(
+            _("Task: {code} {title}", code=card.task_code, title=_short(card.task_title or "", 60))
+        )
+    lines.append(_("Deadline: {date}", date=card.deadline.isoformat()))
+    lines.append(_("Reported by: {name}", name=card.reporter_name or "—"))
+    lines.append(_("Description: {text}", text=_short(card.description, 600)))
+    round_ = detail.latest_round
+    if round_ is not None:
+        lines.append("")
+        lines.append(
+            _(
+                "Latest rectification by {name}: {note}",
+                name=round_.submitted_by,
+                note=_short(round_.note, 300),
+            )
+        )
+        for key, value in round_.measures.items():
+            if key in FIVE_ITEM_NAMES:
+                lines.append(f"  · {_(FIVE_ITEM_NAMES[key])}: {_short(value, 120)}")
+        if round_.verdict == "rejected" and round_.reason:
+            lines.append(_("Rejected: {reason}", reason=_short(round_.reason, 200)))
+    if detail.extension is not None:
+        ext = detail.extension
+        lines.append("")
+        lines.append(
+            _(
+                "⏳ {name} asks to move the deadline from {old} to {new}: {reason}",
+                name=ext.requested_by,
+                old=ext.old_deadline.isoformat(),
+                new=ext.new_deadline.isoformat(),
+                reason=_short(ext.reason, 200),
+            )
+        )
+    if detail.flags:
+        lines.append("")
+        lines.append(_("⚠️ Check before approving:"))
+        lines.extend(f"  · {_(flag.key, **flag.params)}" for flag in detail.flags)
+    if detail.history:
+        lines.append("")
+        lines.append(_("History:"))
+        for entry in detail.history[-12:]:
+            stamp = entry.at.astimezone(tz).strftime("%m-%d %H:%M")
+            what = _(EVENT_NAMES[entry.action]) if entry.action in EVENT_NAMES else entry.action
+            extra = entry.detail.get("reason") or ""
+            lines.append(
+                f"  {stamp} {what} · {entry.actor}"
+                + (f" — {_short(str(extra), 80)}" if extra else "")
+            )
+    return _short("\n".join(lines), MESSAGE_LIMIT)
+
+
+def card_keyboard(_: Translator, detail: DangerDetail) -> InlineKeyboardMarkup:
+    """The actions this person may take now, and the photos."""
+    danger_id = detail.card.id
+    rows = [
+        [InlineKeyboardButton(_(ACTION_LABELS[a]), callback_data=f"d:{danger_id}:{a.value}")]
+        for a in detail.actions
+    ]
+    rows.append(
+        [
+            InlineKeyboardButton(_("🖼 Photos"), callback_data=f"d:{danger_id}:photos"),
+            InlineKeyboardButton(_("🔄 Refresh"), callback_data=f"d:{danger_id}:open"),
+        ]
+    )
+    return InlineKeyboardMarkup(rows)
+
+
+def action_prompt(
+    _: Translator, draft: ActionDraftView, *, today: date
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The prompt of an action draft's current step."""
+    head = f"{draft.number} · "
+    cancel = InlineKeyboardButton(_("✖️ Cancel"), callback_data=f"a:{draft.id}:cancel")
+    if draft.step in FIVE_ITEM_PROMPTS:
+        n = list(FIVE_ITEM_PROMPTS).index(draft.step) + 1
+        text = head + _(
+            "Major hidden danger: five items to settle ({n}/5).\n{question}",
+            n=n,
+            question=_(FIVE_ITEM_PROMPTS[draft.step]),
+        )
+        return text, InlineKeyboardMarkup([[cancel]])
+    if draft.step == "photos":
+        if draft.photos:
+            text = head + _(
+                "{count} after-photos received. Send more, or tap Done.", count=draft.photos
+            )
+        else:
+            text = head + _(
+                "Send photos of the rectified site, taken from where the hidden danger was "
+                "photographed (1 to 10)."
+            )
+        done = InlineKeyboardButton(_("✅ Done"), callback_data=f"a:{draft.id}:done")
+        return text, InlineKeyboardMarkup([[done], [cancel]])
+    if draft.step == "note":
+        return head + _("Describe in a few words what was done."), InlineKeyboardMarkup([[cancel]])
+    if draft.step == "confirm":
+        data = draft.data
+        lines = [head + _("Submit this rectification for verification?")]
+        lines.append(_("After-photos: {count}", count=draft.photos))
+        lines.append(_("Note: {note}", note=_short(str(data.get("note", "")), 300)))
+        for key in FIVE_ITEM_NAMES:
+            if key in data:
+                lines.append(f"· {_(FIVE_ITEM_NAMES[key])}: {_short(str(data[key]), 100)}")
+        submit = InlineKeyboardButton(_("✅ Submit"), callback_data=f"a:{draft.id}:submit")
+        return "\n".join(lines), InlineKeyboardMarkup([[submit], [cancel]])
+    if draft.step == "reason":
+        questions = {
+            Action.REJECT: _("Why is the rectification rejected? The inspector will read this."),
+            Action.REFUSE: _("Why is the extension refused? The inspector will read this."),
+            Action.REOPEN: _("Why is it reopened?"),
+            Action.EXTEND: _("Why is more time needed?"),
+        }
+        return head + questions.get(Action(draft.action), _("Why?")), InlineKeyboardMarkup(
+            [[cancel]]
+        )
+    if draft.step == "date":
+        buttons = [
+            InlineKeyboardButton(
+                _("+{days} days", days=days), callback_data=f"a:{draft.id}:days:{days}"
+            )
+            for days in (7, 15, 30)
+        ]
+        text = head + _(
+            "Until when? Choose how much later, or type the new deadline (e.g. {example}).",
+            example=(today + timedelta(days=14)).isoformat(),
+        )
+        return text, InlineKeyboardMarkup([buttons, [cancel]])
+    return head, None
