@@ -76,12 +76,14 @@ def build_application(
 def add_handlers(application: HdApplication) -> None:
     """Register every handler, in the order they should match."""
     application.add_handler(TypeHandler(Update, registered_only), group=-1)
-    application.add_handler(CommandHandler("start", start))
-    application.add_handler(CommandHandler("help", help_command))
-    application.add_handler(CommandHandler("lang", lang_command))
+    # An edited message (a typo fixed, a live location moving) is not a new answer.
+    new = filters.UpdateType.MESSAGE
+    application.add_handler(CommandHandler("start", start, filters=new))
+    application.add_handler(CommandHandler("help", help_command, filters=new))
+    application.add_handler(CommandHandler("lang", lang_command, filters=new))
     application.add_handler(CallbackQueryHandler(lang_chosen, pattern=r"^lang:"))
-    private = filters.ChatType.PRIVATE
-    groups = filters.ChatType.GROUPS
+    private = filters.ChatType.PRIVATE & new
+    groups = filters.ChatType.GROUPS & new
     application.add_handler(CommandHandler("report", report_command, filters=private))
     application.add_handler(CommandHandler("cancel", cancel_command, filters=private))
     application.add_handler(CallbackQueryHandler(on_button, pattern=r"^r:"))

@@ -2,32 +2,47 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
 from pathlib import Path
 
+from PIL import Image, ImageOps
+
 from bot.i18n import Translator
-from bot.render import field_name, kind_name, level_name
+from bot.render import field_name, kind_name, level_name, shorten, telegram_length
 from storage.dangers import DangerCard
 from storage.dto import PhotoRef
 
 CAPTION_LIMIT = 1024
-# Telegram refuses photo uploads over 10 MB; a bigger original goes as its thumbnail.
-PHOTO_UPLOAD_LIMIT = 10 * 1024 * 1024
+DISPLAY_SIDE = 1600
 
 
-def telegram_photo(ref: PhotoRef, photo_dir: Path) -> str | bytes:
-    """What to hand sendPhoto: the photo's file id, or a file's bytes from the store."""
+async def telegram_photo(ref: PhotoRef, photo_dir: Path) -> str | bytes:
+    """What to hand sendPhoto: the photo's file id, or a JPEG made from the stored file.
+
+    Telegram will not show a document's file id as a photo, and refuses big, odd-shaped or
+    TIFF/HEIC uploads as photos; a JPEG of at most DISPLAY_SIDE pixels always goes through.
+    """
     if ref.source == "photo":
         return ref.file_id
-    path = photo_dir / ref.path
-    if path.is_file() and path.stat().st_size <= PHOTO_UPLOAD_LIMIT:
-        return path.read_bytes()
-    if ref.thumb_path and (photo_dir / ref.thumb_path).is_file():
-        return (photo_dir / ref.thumb_path).read_bytes()
+    for relative in (ref.path, ref.thumb_path):
+        if relative and (photo_dir / relative).is_file():
+            try:
+                return await asyncio.to_thread(display_jpeg, photo_dir / relative)
+            except OSError:
+                continue
     return ref.file_id
 
 
-def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def display_jpeg(path: Path) -> bytes:
+    """An upright RGB JPEG of the image, its long side at most DISPLAY_SIDE pixels."""
+    with Image.open(path) as image:
+        image.draft("RGB", (DISPLAY_SIDE, DISPLAY_SIDE))
+        upright = ImageOps.exif_transpose(image).convert("RGB")
+    upright.thumbnail((DISPLAY_SIDE, DISPLAY_SIDE))
+    out = io.BytesIO()
+    upright.save(out, "JPEG", quality=85)
+    return out.getvalue()
 
 
 def report_card(_: Translator, card: DangerCard) -> str:
@@ -41,7 +56,7 @@ def report_card(_: Translator, card: DangerCard) -> str:
     ]
     if card.task_code:
         lines.append(
-            _("Task: {code} {title}", code=card.task_code, title=_short(card.task_title or "", 60))
+            _("Task: {code} {title}", code=card.task_code, title=shorten(card.task_title or "", 60))
         )
     lines.append(_("Deadline: {date}", date=card.deadline.isoformat()))
     where = " ".join(
@@ -58,5 +73,7 @@ def report_card(_: Translator, card: DangerCard) -> str:
         lines.append(_("Location: {where}", where=where))
     lines.append(_("Reported by: {name}", name=card.reporter_name or "—"))
     head = "\n".join(lines)
-    room = CAPTION_LIMIT - len(head) - 2
-    return head + "\n\n" + _short(card.description, max(room, 0)) if room > 20 else head
+    room = CAPTION_LIMIT - telegram_length(head) - 2
+    if room <= 20:
+        return shorten(head, CAPTION_LIMIT)
+    return head + "\n\n" + shorten(card.description, room)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
+from urllib.parse import urlparse
 
 import click
 from sqlalchemy.exc import OperationalError, ProgrammingError
@@ -125,7 +127,10 @@ def main(ctx: click.Context, config_file: Path | None, verbose: bool) -> None:
 )
 @click.option("--listen", default="127.0.0.1", show_default=True, help="Webhook: address to bind.")
 @click.option("--port", default=8443, show_default=True, type=int, help="Webhook: port to bind.")
-@click.option("--secret-token", help="Webhook: the secret Telegram must send with each update.")
+@click.option(
+    "--secret-token",
+    help="Webhook: the secret Telegram sends with each update (better: HDBOT_WEBHOOK_SECRET).",
+)
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -140,6 +145,13 @@ def run(
         settings.require_token()
     except ConfigError as err:
         _fail(str(err), 2)
+    secret = secret_token or settings.webhook_secret
+    if webhook_url:
+        # Without the secret anyone who finds the URL could post updates in anyone's name.
+        if not secret or not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", secret):
+            _fail("webhook mode needs HDBOT_WEBHOOK_SECRET (16 to 256 of A-Z a-z 0-9 _ -)", 2)
+        if urlparse(webhook_url).scheme != "https":
+            _fail("--webhook-url must be an https:// URL (Telegram posts only to HTTPS)", 2)
     _ensure_data_dir(settings)
     head = migrate.revisions()[-1]
     if asyncio.run(migrate.current(settings.db_url)) != head:
@@ -159,8 +171,8 @@ def run(
             listen=listen,
             port=port,
             webhook_url=webhook_url,
-            secret_token=secret_token,
-            url_path=webhook_url.rstrip("/").rsplit("/", 1)[-1] if "/" in webhook_url else "",
+            secret_token=secret,
+            url_path=urlparse(webhook_url).path.lstrip("/"),
         )
     else:
         application.run_polling()

@@ -34,6 +34,7 @@ class Settings:
     wecom_base_url: str = "https://qyapi.weixin.qq.com"
     bot_username: str | None = None
     number_prefix: str = "DL"
+    webhook_secret: str | None = None
     # The campaign's area (lat_min, lon_min, lat_max, lon_max); a report outside it is flagged.
     area: str = "38.5,120.5,40.5,123.8"
 

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import N_, Translator
-from bot.render import field_name, kind_name, level_name, status_name
+from bot.render import field_name, kind_name, level_name, shorten, status_name
 from storage.loop import ActionDraftView, DangerDetail, DangerLine, DangerPage
 from storage.permissions import Action
 
@@ -56,10 +56,6 @@ FIVE_ITEM_NAMES = {
 }
 
 
-def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def days_text(_: Translator, days_left: int, status: str) -> str:
     """ "3 days left", "due today", "2 days overdue" — or nothing once closed."""
     if status == "closed":
@@ -75,7 +71,7 @@ def line_label(_: Translator, line: DangerLine) -> str:
     """One button of a list: status mark, number, site, time left."""
     return (
         f"{STATUS_MARKS.get(line.status, '•')} {line.number} · "
-        f"{_short(line.site, SITE_IN_BUTTON)} · {days_text(_, line.days_left, line.status)}"
+        f"{shorten(line.site, SITE_IN_BUTTON)} · {days_text(_, line.days_left, line.status)}"
     )
 
 
@@ -159,11 +155,11 @@ def card_text(_: Translator, detail: DangerDetail, *, tz_name: str) -> str:
     ]
     if card.task_code:
         lines.append(
-            _("Task: {code} {title}", code=card.task_code, title=_short(card.task_title or "", 60))
+            _("Task: {code} {title}", code=card.task_code, title=shorten(card.task_title or "", 60))
         )
     lines.append(_("Deadline: {date}", date=card.deadline.isoformat()))
     lines.append(_("Reported by: {name}", name=card.reporter_name or "—"))
-    lines.append(_("Description: {text}", text=_short(card.description, 600)))
+    lines.append(_("Description: {text}", text=shorten(card.description, 600)))
     round_ = detail.latest_round
     if round_ is not None:
         lines.append("")
@@ -171,14 +167,14 @@ def card_text(_: Translator, detail: DangerDetail, *, tz_name: str) -> str:
             _(
                 "Latest rectification by {name}: {note}",
                 name=round_.submitted_by,
-                note=_short(round_.note, 300),
+                note=shorten(round_.note, 300),
             )
         )
         for key, value in round_.measures.items():
             if key in FIVE_ITEM_NAMES:
-                lines.append(f"  · {_(FIVE_ITEM_NAMES[key])}: {_short(value, 120)}")
+                lines.append(f"  · {_(FIVE_ITEM_NAMES[key])}: {shorten(value, 120)}")
         if round_.verdict == "rejected" and round_.reason:
-            lines.append(_("Rejected: {reason}", reason=_short(round_.reason, 200)))
+            lines.append(_("Rejected: {reason}", reason=shorten(round_.reason, 200)))
     if detail.extension is not None:
         ext = detail.extension
         lines.append("")
@@ -188,7 +184,7 @@ def card_text(_: Translator, detail: DangerDetail, *, tz_name: str) -> str:
                 name=ext.requested_by,
                 old=ext.old_deadline.isoformat(),
                 new=ext.new_deadline.isoformat(),
-                reason=_short(ext.reason, 200),
+                reason=shorten(ext.reason, 200),
             )
         )
     if detail.flags:
@@ -204,9 +200,9 @@ def card_text(_: Translator, detail: DangerDetail, *, tz_name: str) -> str:
             extra = entry.detail.get("reason") or ""
             lines.append(
                 f"  {stamp} {what} · {entry.actor}"
-                + (f" — {_short(str(extra), 80)}" if extra else "")
+                + (f" — {shorten(str(extra), 80)}" if extra else "")
             )
-    return _short("\n".join(lines), MESSAGE_LIMIT)
+    return shorten("\n".join(lines), MESSAGE_LIMIT)
 
 
 def card_keyboard(_: Translator, detail: DangerDetail) -> InlineKeyboardMarkup:
@@ -257,10 +253,10 @@ def action_prompt(
         data = draft.data
         lines = [head + _("Submit this rectification for verification?")]
         lines.append(_("After-photos: {count}", count=draft.photos))
-        lines.append(_("Note: {note}", note=_short(str(data.get("note", "")), 300)))
+        lines.append(_("Note: {note}", note=shorten(str(data.get("note", "")), 300)))
         for key in FIVE_ITEM_NAMES:
             if key in data:
-                lines.append(f"· {_(FIVE_ITEM_NAMES[key])}: {_short(str(data[key]), 100)}")
+                lines.append(f"· {_(FIVE_ITEM_NAMES[key])}: {shorten(str(data[key]), 100)}")
         submit = InlineKeyboardButton(_("✅ Submit"), callback_data=f"a:{draft.id}:submit")
         return "\n".join(lines), InlineKeyboardMarkup([[submit], [cancel]])
     if draft.step == "reason":

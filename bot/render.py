@@ -34,6 +34,26 @@ KIND_NAMES = {
 }
 
 
+def telegram_length(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units (an emoji counts two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def shorten(text: str, limit: int) -> str:
+    """Cut text to at most `limit` Telegram characters, marking the cut with "…"."""
+    if telegram_length(text) <= limit:
+        return text
+    out = []
+    used = 1  # the ellipsis
+    for char in text:
+        size = telegram_length(char)
+        if used + size > limit:
+            break
+        out.append(char)
+        used += size
+    return "".join(out) + "…"
+
+
 def role_name(_: Translator, role: str) -> str:
     """Return the role's name in the translator's language."""
     return _(ROLE_NAMES[role]) if role in ROLE_NAMES else role

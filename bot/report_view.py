@@ -13,7 +13,7 @@ from telegram import (
 )
 
 from bot.i18n import N_, Translator
-from bot.render import field_name, level_name
+from bot.render import field_name, level_name, shorten
 from storage.dto import FieldInfo, PhotoRef
 from storage.models import DangerLevel, RecordKind
 from storage.reports import QUICK_DEADLINES, DraftView, ReportReply, Step, TaskPage
@@ -74,16 +74,12 @@ def _header(_: Translator, step: Step, editing: bool) -> str:
     )
 
 
-def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def task_keyboard(_: Translator, draft_id: int, page: TaskPage) -> InlineKeyboardMarkup:
     """The open tasks of one page, with ◀ ▶ to move between pages."""
     rows = [
         [
             InlineKeyboardButton(
-                f"{t.code} · {_short(t.title, TITLE_IN_BUTTON)}",
+                f"{t.code} · {shorten(t.title, TITLE_IN_BUTTON)}",
                 callback_data=button(draft_id, f"task:{t.id}"),
             )
         ]
@@ -162,7 +158,7 @@ def summary(_: Translator, draft: DraftView, duplicates: list[str] | None = None
     lines = [_("📋 Please check your report")]
     if draft.task:
         lines.append(
-            _("Task: {code} {title}", code=draft.task.code, title=_short(draft.task.title, 60))
+            _("Task: {code} {title}", code=draft.task.code, title=shorten(draft.task.title, 60))
         )
     lines.append(_("Unit: {unit}", unit=draft.unit_name))
     lines.append(_("Site: {site}", site=draft.site or "—"))
@@ -171,10 +167,10 @@ def summary(_: Translator, draft: DraftView, duplicates: list[str] | None = None
     lines.append(_("Deadline: {date}", date=draft.deadline.isoformat() if draft.deadline else "—"))
     lines.append(_("Location: {where}", where=location_text(_, draft)))
     lines.append(_("Photos: {count}", count=len(draft.photos)))
-    lines.append(_("Description: {text}", text=_short(draft.description or "—", 400)))
+    lines.append(_("Description: {text}", text=shorten(draft.description or "—", 400)))
     for number in duplicates or []:
         lines.append(_("⚠️ Possibly the same as {number}", number=number))
-    return _short("\n".join(lines), 1024)
+    return shorten("\n".join(lines), 1024)
 
 
 def location_text(_: Translator, draft: DraftView) -> str:

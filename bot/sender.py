@@ -17,6 +17,7 @@ from bot.context import BotContext, HdApplication
 from bot.i18n import Translator
 from storage.dangers import danger_card
 from storage.db import Sessions
+from storage.models import Channel
 from storage.outbox import (
     OutboxItem,
     claim_due,
@@ -66,6 +67,10 @@ async def drain(bot: Bot, sessions: Sessions, settings: Settings) -> int:
 
 
 async def _deliver(bot: Bot, sessions: Sessions, settings: Settings, item: OutboxItem) -> int:
+    if item.channel != Channel.TELEGRAM or not item.target.lstrip("-").isdigit():
+        async with sessions() as session:
+            await mark_failed(session, item_id=item.id, error=f"no sender for {item.channel}")
+        return 0
     chat_id = int(item.target)
     try:
         if item.kind == "report_card":
@@ -111,6 +116,14 @@ async def _deliver(bot: Bot, sessions: Sessions, settings: Settings, item: Outbo
         async with sessions() as session:
             await mark_retry(session, item_id=item.id, error=str(err), delay=delay)
         return 0
+    except Exception as err:
+        # Anything else (a deleted row, a bug): count the attempt instead of leaving the row
+        # claimed, so it is retried with backoff and finally marked failed.
+        logger.exception("push %s failed", item.key)
+        delay = timedelta(seconds=min(300, 2 ** (item.attempts + 1)))
+        async with sessions() as session:
+            await mark_retry(session, item_id=item.id, error=repr(err), delay=delay)
+        return 0
     async with sessions() as session:
         await mark_sent(session, item_id=item.id)
     return 1
@@ -139,14 +152,21 @@ async def _send_report_card(
         card = await danger_card(session, danger_id)
     # Groups read the deployment's language: their members may each use another.
     caption = report_card(Translator(settings.language), card)
-    photos = [telegram_photo(ref, settings.photo_dir) for ref in card.before_photos[:10]]
-    if len(photos) >= 2:
-        media = [
-            InputMediaPhoto(photo, caption=caption if i == 0 else None)
-            for i, photo in enumerate(photos)
-        ]
-        await bot.send_media_group(chat_id, media)
-    elif photos:
-        await bot.send_photo(chat_id, photos[0], caption=caption)
-    else:
-        await bot.send_message(chat_id, caption)
+    photos = [await telegram_photo(ref, settings.photo_dir) for ref in card.before_photos[:10]]
+    try:
+        if len(photos) >= 2:
+            media = [
+                InputMediaPhoto(photo, caption=caption if i == 0 else None)
+                for i, photo in enumerate(photos)
+            ]
+            await bot.send_media_group(chat_id, media)
+            return
+        if photos:
+            await bot.send_photo(chat_id, photos[0], caption=caption)
+            return
+    except BadRequest as err:
+        if "chat not found" in str(err).lower():
+            raise
+        # A photo Telegram will not take must not cost the group the report itself.
+        logger.warning("photos of %s refused (%s); sending the card as text", danger_id, err)
+    await bot.send_message(chat_id, caption)

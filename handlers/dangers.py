@@ -276,7 +276,7 @@ async def send_photos(context: BotContext, chat_id: int, _: Translator, reply: L
         if not refs:
             continue
         media = [
-            InputMediaPhoto(telegram_photo(ref, root), caption=label if i == 0 else None)
+            InputMediaPhoto(await telegram_photo(ref, root), caption=label if i == 0 else None)
             for i, ref in enumerate(refs[:10])
         ]
         if len(media) == 1:

@@ -133,11 +133,17 @@ async def on_button(update: Update, context: BotContext) -> None:
         async with context.sessions() as session:
             if action == "resume":
                 reply = await resume_report(
-                    session, telegram_id=caller.telegram_id, update_id=update.update_id
+                    session,
+                    telegram_id=caller.telegram_id,
+                    update_id=update.update_id,
+                    draft_id=draft_id,
                 )
             elif action == "discard":
                 reply = await discard_report(
-                    session, telegram_id=caller.telegram_id, update_id=update.update_id
+                    session,
+                    telegram_id=caller.telegram_id,
+                    update_id=update.update_id,
+                    draft_id=draft_id,
                 )
             else:
                 reply = await answer_report(
@@ -406,7 +412,7 @@ async def _send_prompt(
         try:
             await context.bot.send_photo(
                 chat_id,
-                telegram_photo(prompt.photo, context.settings.photo_dir),
+                await telegram_photo(prompt.photo, context.settings.photo_dir),
                 caption=prompt.text,
                 reply_markup=prompt.keyboard,
             )

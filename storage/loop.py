@@ -648,11 +648,13 @@ async def _pending_extension(session: AsyncSession, danger_id: int) -> Extension
 async def _open_action(session: AsyncSession, user_id: int) -> Draft | None:
     return (
         await session.scalars(
-            select(Draft).where(
+            select(Draft)
+            .where(
                 Draft.user_id == user_id,
                 Draft.flow == DraftFlow.ACTION,
                 Draft.status == DraftStatus.OPEN,
             )
+            .with_for_update()
         )
     ).first()
 

@@ -125,9 +125,24 @@ async def retarget(
     session: AsyncSession, *, item_id: int, old_chat_id: int, new_chat_id: int
 ) -> None:
     """Follow a group that became a supergroup: move the group and this push to the new id."""
-    await session.execute(
-        update(GroupChat).where(GroupChat.chat_id == old_chat_id).values(chat_id=new_chat_id)
-    )
+    old = (await session.scalars(select(GroupChat).where(GroupChat.chat_id == old_chat_id))).first()
+    new = (await session.scalars(select(GroupChat).where(GroupChat.chat_id == new_chat_id))).first()
+    if old is not None and new is None:
+        old.chat_id = new_chat_id
+    elif old is not None and new is not None:
+        # Someone already used the supergroup (e.g. /bind in it): merge the old group into it.
+        have = set(
+            await session.scalars(select(Subscription.kind).where(Subscription.group_id == new.id))
+        )
+        for sub in await session.scalars(
+            select(Subscription).where(Subscription.group_id == old.id)
+        ):
+            if sub.kind not in have:
+                sub.group_id = new.id
+            else:
+                sub.active = False
+        new.unit_id = new.unit_id or old.unit_id
+        old.active = False
     await session.execute(
         update(Outbox)
         .where(Outbox.id == item_id)

@@ -31,6 +31,10 @@ logger = logging.getLogger(__name__)
 MAX_PHOTO_BYTES = 20 * 1024 * 1024
 # Below Pillow's own bomb limit (about 89 MP), and above any phone camera's photo.
 MAX_PIXELS = 80_000_000
+# Only JPEG decodes at reduced scale (draft); any other format is decoded whole, and an
+# 80 MP PNG takes well over a gigabyte on its way to a thumbnail. Phones' other formats
+# (HEIC, PNG screenshots) stay far below this.
+MAX_PIXELS_FULL_DECODE = 24_000_000
 THUMB_SIDE = 320
 THUMB_QUALITY = 80
 DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
@@ -188,7 +192,8 @@ def _decode(data: bytes, local_tz: tzinfo) -> _Decoded:
         width, height = probe.size
         if width <= 0 or height <= 0:
             raise Invalid(DAMAGED)
-        if width * height > MAX_PIXELS:
+        limit = MAX_PIXELS if probe.format in ("JPEG", "MPO") else MAX_PIXELS_FULL_DECODE
+        if width * height > limit:
             raise Invalid(TOO_MANY_PIXELS, pixels=round(width * height / 1_000_000, 1))
         try:
             probe.verify()

@@ -200,11 +200,15 @@ async def _user(session: AsyncSession, telegram_id: int) -> User:
 async def _open_draft(session: AsyncSession, user_id: int) -> Draft | None:
     return (
         await session.scalars(
-            select(Draft).where(
+            select(Draft)
+            .where(
                 Draft.user_id == user_id,
                 Draft.flow == DraftFlow.REPORT,
                 Draft.status == DraftStatus.OPEN,
             )
+            # Two answers of one person handled at once (two bot processes) must queue up;
+            # SQLite needs no lock: BEGIN IMMEDIATE serialises every writer.
+            .with_for_update()
         )
     ).first()
 
@@ -339,13 +343,18 @@ async def begin_report(
 
 
 async def resume_report(
-    session: AsyncSession, *, telegram_id: int, update_id: int | None
+    session: AsyncSession, *, telegram_id: int, update_id: int | None, draft_id: int | None = None
 ) -> ReportReply:
     """Show the open draft at the step where the person stopped."""
     user = await _user(session, telegram_id)
     campaign = await require_campaign(session)
     await claim_update(session, update_id)
     draft = await _open_draft(session, user.id)
+    if draft is not None and draft_id is not None and draft.id != draft_id:
+        notice = await _stale_notice(session, user, draft_id)
+        reply = await _reply(session, draft, user, campaign)
+        await session.commit()
+        return replace(reply, notices=[notice])
     if draft is None:
         await session.commit()
         return ReportReply(None, [Notice(N_("You have no report in progress. Send /report."))])
@@ -355,13 +364,20 @@ async def resume_report(
 
 
 async def discard_report(
-    session: AsyncSession, *, telegram_id: int, update_id: int | None
+    session: AsyncSession, *, telegram_id: int, update_id: int | None, draft_id: int | None = None
 ) -> ReportReply:
-    """Throw the open draft away, saying what was in it."""
+    """Throw the open draft away, saying what was in it.
+
+    `draft_id` comes with a button: an old card's Cancel must not throw away today's draft.
+    """
     user = await _user(session, telegram_id)
     if not await claim_update(session, update_id):
         return await _replay(session, user)
     draft = await _open_draft(session, user.id)
+    if draft is not None and draft_id is not None and draft.id != draft_id:
+        notice = await _stale_notice(session, user, draft_id)
+        await session.commit()
+        return ReportReply(await _view(session, draft), [notice], prompt=False)
     if draft is None:
         await session.commit()
         return ReportReply(None, [Notice(N_("There was no report in progress."))], prompt=False)

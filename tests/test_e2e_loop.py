@@ -147,7 +147,7 @@ async def test_general_and_major_through_reject_and_approve(
         await press(li, told, "Open")
         comparison = await li.private_chat.next_message(lambda m: bool(m.photo))
         assert comparison.caption == "Before and after rectification"
-        card = await li.private_chat.next_message(lambda m: number in (m.text or ""))
+        card = await updated_card(li.private_chat, number)
         assert "Status: awaiting verification" in (card.text or "")
         if major:
             assert "Responsibility: Site manager Zhang" in (card.text or "")
@@ -167,9 +167,7 @@ async def test_general_and_major_through_reject_and_approve(
         told = await notice(li.private_chat, f"{number} ({site}) was rectified by Wang")
         await press(li, told, "Open")
         await li.private_chat.next_message(lambda m: bool(m.photo))  # the comparison
-        card = await li.private_chat.next_message(
-            lambda m: number in (m.text or "") and bool(m.inline_keyboard)
-        )
+        card = await updated_card(li.private_chat, number)
         await press(li, card, "✅ Approve and close")
         assert f"{number} is closed." in ((await li.private_chat.next_message()).text or "")
         await updated_card(li.private_chat, number)

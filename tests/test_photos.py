@@ -639,3 +639,12 @@ def test_damaged_real_images_raise_only_invalid(
     for where, byte in flips:
         data[int(where * len(data))] = byte
     only_invalid(bytes(data[: max(1, int(keep * len(data)))]))
+
+
+def test_a_huge_png_is_refused_before_it_is_decoded() -> None:
+    """Only JPEG decodes at reduced scale; a 30 MP PNG would cost a gigabyte to read."""
+    buffer = io.BytesIO()
+    Image.new("1", (6000, 5000)).save(buffer, "PNG")
+    with pytest.raises(Invalid) as err:
+        inspect_image(buffer.getvalue())
+    assert err.value.key == "The image is too large in pixels ({pixels} megapixels)."
