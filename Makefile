@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint locales locales-update clean
+.PHONY: install fonts run test lint locales locales-update clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +14,20 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Pictures (before/after, charts, the countdown card) draw Chinese: make sure a CJK font is
+# there, installing Debian's fonts-wqy-microhei when we may (root with apt-get).
+fonts: install
+	@if $(BIN)/python -c "import sys; from bot.fonts import cjk_font_path; sys.exit(0 if cjk_font_path() else 1)" 2>/dev/null; then \
+		true; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing a CJK font (fonts-wqy-microhei)"; \
+		( apt-get install -y -q fonts-wqy-microhei >/dev/null 2>&1 || \
+		  ( apt-get update -q >/dev/null 2>&1 && apt-get install -y -q fonts-wqy-microhei >/dev/null 2>&1 ) ) || \
+		echo "warning: could not install fonts-wqy-microhei; Chinese in pictures will not render"; \
+	else \
+		echo "warning: no CJK font found; install fonts-wqy-microhei (or fonts-noto-cjk)"; \
+	fi
+
 # Compile the gettext catalogues (.po → .mo).
 locales: install
 	$(BIN)/pybabel compile --domain hdbot --directory locales --statistics
@@ -22,7 +36,7 @@ locales: install
 locales-update: install
 	$(BIN)/python locales/sync.py
 
-run: locales
+run: locales fonts
 	$(BIN)/hdbot db upgrade
 	$(BIN)/hdbot run
 
@@ -31,7 +45,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: locales lint
+test: locales fonts lint
 	$(BIN)/pytest -p no:cacheprovider -q
 
 clean:

@@ -23,6 +23,7 @@ from bot.config import Settings
 from bot.context import BotContext, BotServices, HdApplication
 from bot.i18n import Translator, language_for
 from bot.menu import register_menu
+from bot.people import identify
 from bot.sender import start_sender
 from handlers.access import registered_only
 from handlers.dangers import (
@@ -37,8 +38,10 @@ from handlers.groups import bind_command, subscribe_command, unsubscribe_command
 from handlers.language import lang_chosen, lang_command
 from handlers.report import cancel_command, on_button, on_message, report_command
 from handlers.start import help_command, start
+from storage.conversation import forget_old_updates
 from storage.db import Sessions
 from storage.meta import BOT_USERNAME, remember_setting
+from storage.models import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +73,17 @@ def build_application(
     application.bot_data.sessions = sessions
     add_handlers(application)
     start_sender(application)
+    application.job_queue.run_repeating(  # type: ignore[union-attr]
+        _forget_old_updates, interval=3600, first=60, name="forget-old-updates"
+    )
     return application
+
+
+async def _forget_old_updates(context: BotContext) -> None:
+    async with context.sessions() as session:
+        forgotten = await forget_old_updates(session, now=utcnow())
+    if forgotten:
+        logger.info("forgot %d old update ids", forgotten)
 
 
 def add_handlers(application: HdApplication) -> None:
@@ -119,14 +132,17 @@ async def on_error(update: object, context: BotContext) -> None:
         logger.error("unhandled error for update %s", update, exc_info=error)
     if not isinstance(update, Update) or update.effective_chat is None:
         return
-    tg_user = update.effective_user
-    _ = Translator(
-        language_for(
-            chosen=None,
-            telegram_code=tg_user.language_code if tg_user else None,
-            default=context.settings.language,
+    try:
+        _ = (await identify(update, context))._
+    except Exception:  # the database itself may be what failed
+        tg_user = update.effective_user
+        _ = Translator(
+            language_for(
+                chosen=None,
+                telegram_code=tg_user.language_code if tg_user else None,
+                default=context.settings.language,
+            )
         )
-    )
     try:
         await context.bot.send_message(
             update.effective_chat.id,

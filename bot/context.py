@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -17,6 +18,8 @@ class BotServices:
 
     settings: Settings = field(default_factory=Settings)
     sessions: Sessions | None = None
+    # Albums already answered with a hint (in memory: a repeated hint is harmless).
+    hinted_albums: deque[str] = field(default_factory=lambda: deque(maxlen=200))
 
 
 UserData = dict[object, object]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from openpyxl import load_workbook
@@ -53,7 +53,13 @@ def _csv_rows(data: bytes) -> Iterator[Row]:
             if any(cell.strip() for cell in row):
                 header = [cell.strip() for cell in row]
             continue
-        yield reader.line_num, dict(zip(header, row, strict=False))
+        yield reader.line_num, _by_header(header, row)
+
+
+def _by_header(header: list[str], cells: Sequence[object]) -> dict[str, object]:
+    """Pair cells with the header; a short row's missing cells are empty, extra ones dropped."""
+    padded = [*cells, *[None] * (len(header) - len(cells))]
+    return {name: value for name, value in zip(header, padded, strict=False) if name}
 
 
 def _xlsx_rows(path: Path) -> Iterator[Row]:
@@ -69,6 +75,6 @@ def _xlsx_rows(path: Path) -> Iterator[Row]:
                 if any(v not in (None, "") for v in values):
                     header = ["" if v is None else str(v).strip() for v in values]
                 continue
-            yield number, dict(zip(header, values, strict=False))
+            yield number, _by_header(header, list(values))
     finally:
         workbook.close()

@@ -199,6 +199,16 @@ async def on_message(update: Update, context: BotContext) -> None:
             _("To log a hidden danger, send /report. /help shows everything I can do.")
         )
         return
+    if (
+        message.media_group_id
+        and (message.photo or message.document)
+        and (action.step if action else step) not in (Step.PHOTOS, "photos")
+    ):
+        # An album at the wrong step: one hint for the album, not one per picture.
+        hinted = context.bot_data.hinted_albums
+        if message.media_group_id in hinted:
+            return
+        hinted.append(message.media_group_id)
     try:
         given = await _input_from(
             message,
@@ -232,7 +242,11 @@ async def on_message(update: Update, context: BotContext) -> None:
         await message.reply_text(_.error(err))
         return
     if step == Step.LOCATION and reply.draft is not None and reply.draft.step != Step.LOCATION:
-        await message.reply_text(_("✓ Location noted."), reply_markup=ReplyKeyboardRemove())
+        skipped = reply.draft.location_source == "skipped"
+        await message.reply_text(
+            _("Location skipped.") if skipped else _("✓ Location noted."),
+            reply_markup=ReplyKeyboardRemove(),
+        )
     if given.kind == InputKind.PHOTO and message.media_group_id and not reply.notices:
         _answer_album_later(context, message, caller.telegram_id, _.language)
         return
@@ -405,7 +419,8 @@ async def show(update: Update, context: BotContext, _: Translator, reply: Report
 async def _send_prompt(
     context: BotContext, chat_id: int, _: Translator, reply: ReportReply
 ) -> None:
-    prompt: Prompt | None = prompt_for(_, reply, today=_today(context).date())
+    today = reply.today or _today(context).date()
+    prompt: Prompt | None = prompt_for(_, reply, today=today)
     if prompt is None:
         return
     if prompt.photo is not None:

@@ -7,10 +7,11 @@ answer with `Notice`s (translation keys and placeholders) that the front words.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -91,3 +92,17 @@ def set_data(draft: Draft, **values: Any) -> None:
         else:
             data[key] = value
     draft.data = data
+
+
+# Telegram may restart update ids from a random number after a week without updates; ids
+# older than this are forgotten so a new update is never mistaken for a replay.
+KEEP_UPDATE_IDS = timedelta(days=2)
+
+
+async def forget_old_updates(session: AsyncSession, *, now: datetime) -> int:
+    """Delete update ids claimed long ago; return how many."""
+    result = await session.execute(
+        delete(ProcessedUpdate).where(ProcessedUpdate.created_at < now - KEEP_UPDATE_IDS)
+    )
+    await session.commit()
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -103,6 +103,18 @@ async def bind_group(
     return info
 
 
+async def _check_scope(session: AsyncSession, user: User, chat_id: int) -> None:
+    """A supervisor manages only groups bound to their own unit or one below it."""
+    if user.role == Role.ADMIN:
+        return
+    group = (await session.scalars(select(GroupChat).where(GroupChat.chat_id == chat_id))).first()
+    if group is None or group.unit_id is None:
+        return  # nothing bound yet: subscribe() asks to bind first
+    allowed = await unit_and_descendants(session, user.unit_id) if user.unit_id else set()
+    if group.unit_id not in allowed:
+        raise NotAllowed(N_("This group belongs to a unit that is not yours."))
+
+
 def parse_time(text: str | None) -> str | None:
     """Return HH:MM from a typed time, or None when none was given."""
     if text is None or not text.strip():
@@ -131,6 +143,7 @@ async def subscribe(
     if kind not in set(SubscriptionKind):
         raise Invalid(N_("Subscribe to countdown, overdue or reports."))
     when = parse_time(at_time)
+    await _check_scope(session, user, chat_id)
     if kind == SubscriptionKind.REPORTS:
         when = None
     else:
@@ -176,6 +189,7 @@ async def unsubscribe(
     group = (await session.scalars(select(GroupChat).where(GroupChat.chat_id == chat_id))).first()
     if group is None:
         raise NotFound(N_("This group is not bound to a unit."))
+    await _check_scope(session, user, chat_id)
     sub = (
         await session.scalars(
             select(Subscription).where(Subscription.group_id == group.id, Subscription.kind == kind)

@@ -213,12 +213,12 @@ async def list_dangers(
     if scope == "find":
         if not query:
             raise Invalid(N_("Say what to find: /find followed by a number, a site or words."))
-        like = f"%{query.lower()}%"
+        needle = query.lower()
         stmt = stmt.where(
             or_(
-                func.lower(HiddenDanger.number).like(like),
-                func.lower(HiddenDanger.site).like(like),
-                func.lower(HiddenDanger.description).like(like),
+                func.lower(HiddenDanger.number).contains(needle, autoescape=True),
+                func.lower(HiddenDanger.site).contains(needle, autoescape=True),
+                func.lower(HiddenDanger.description).contains(needle, autoescape=True),
             )
         )
     total = await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0

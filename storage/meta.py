@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Setting
@@ -22,4 +23,8 @@ async def remember_setting(session: AsyncSession, *, key: str, value: str) -> No
         session.add(Setting(key=key, value=value))
     elif row.value != value:
         row.value = value
-    await session.commit()
+    try:
+        await session.commit()
+    except IntegrityError:
+        # Another process stored it first; theirs is as good as ours.
+        await session.rollback()

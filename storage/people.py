@@ -134,11 +134,14 @@ async def redeem_invite(
         raise NotFound(
             N_("This invite link is not valid. Ask your unit's administrator for a new one.")
         )
-    if invite.expires_at is not None and invite.expires_at <= now:
-        raise Invalid(N_("This invite link expired. Ask your unit's administrator for a new one."))
     row = (await session.scalars(select(User).where(User.telegram_id == telegram_id))).first()
     if row is not None and row.active and row.role == invite.role and row.unit_id == invite.unit_id:
         return await _user_info(session, row)  # opening the same link again changes nothing
+    if row is not None and row.active and row.role == Role.ADMIN:
+        # An administrator trying a link must not lose their rights by it.
+        raise Invalid(N_("You are an administrator already; an invite link does not change that."))
+    if invite.expires_at is not None and invite.expires_at <= now:
+        raise Invalid(N_("This invite link expired. Ask your unit's administrator for a new one."))
     claimed = await session.execute(
         update(Invite)
         .where(Invite.id == invite.id, Invite.uses < Invite.max_uses)

@@ -160,6 +160,7 @@ class ReportReply:
     resume_offer: bool = False
     duplicate_update: bool = False
     prompt: bool = True  # False when the answer needs no new prompt (an album in progress)
+    today: date | None = None  # in the campaign's time zone, for quick picks of dates
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,10 +291,15 @@ def _task_query(unit_ids: set[int], campaign_id: int, query: str) -> Select[Any]
         Task.unit_id.in_(unit_ids),
         Task.status == TaskStatus.OPEN,
     )
-    query = query.strip()
+    query = query.strip().lower()
     if query:
-        like = f"%{query.lower()}%"
-        stmt = stmt.where(or_(func.lower(Task.code).like(like), func.lower(Task.title).like(like)))
+        # autoescape: a typed % or _ is a character to find, not a wildcard.
+        stmt = stmt.where(
+            or_(
+                func.lower(Task.code).contains(query, autoescape=True),
+                func.lower(Task.title).contains(query, autoescape=True),
+            )
+        )
     return stmt
 
 
@@ -495,7 +501,13 @@ async def _reply(
         fields = await _all_fields(session)
     if view.step == Step.CONFIRM and view.site and view.field and user.unit_id is not None:
         duplicates = await _possible_duplicates(session, user.unit_id, view.site, view.field.id)
-    return ReportReply(view, tasks=tasks, fields=fields or [], possible_duplicates=duplicates)
+    return ReportReply(
+        view,
+        tasks=tasks,
+        fields=fields or [],
+        possible_duplicates=duplicates,
+        today=utcnow().astimezone(ZoneInfo(campaign.timezone)).date(),
+    )
 
 
 async def _possible_duplicates(
@@ -553,11 +565,7 @@ async def _step_task(
         if len(query) > 60:
             raise Invalid(N_("Type a few words of the task's code or title to search."))
         set_data(draft, task_query=query, task_page=0)
-        assert user.unit_id is not None
-        page = await task_page(session, unit_id=user.unit_id, campaign_id=campaign.id, query=query)
-        if not page.total:
-            return _Extra([Notice(N_("No open task matches “{query}”."), {"query": query})])
-        return None
+        return None  # the prompt lists what matches, or says nothing does
     if given.kind != InputKind.BUTTON:
         raise _wrong_kind(given, "button")
     action, _, arg = given.button.partition(":")
@@ -942,9 +950,25 @@ async def _submit(
         missing.append("photos")
     if missing:
         draft.step = missing[0] if missing[0] in {s.value for s in Step} else Step.TASK.value
+        set_data(draft, editing=True)
         raise Invalid(N_("Some answers are missing; please complete them first."))
     assert view.task and view.field and view.deadline and view.level and user.unit_id
     assert view.site and view.description
+    # A draft resumed days later: its deadline may have passed, its task closed or moved.
+    today = now.astimezone(ZoneInfo(campaign.timezone)).date()
+    if view.deadline < today:
+        draft.step = Step.DEADLINE.value
+        set_data(draft, editing=True)
+        raise Invalid(
+            N_("The deadline {date} has passed meanwhile; choose a new one."),
+            date=view.deadline.isoformat(),
+        )
+    task = await session.get(Task, view.task.id)
+    allowed = await unit_and_descendants(session, user.unit_id)
+    if task is None or task.status != TaskStatus.OPEN or task.unit_id not in allowed:
+        draft.step = Step.TASK.value
+        set_data(draft, editing=True, task_id=None)
+        raise Invalid(N_("That task is not open for your unit. Choose another."))
     year = now.astimezone(ZoneInfo(campaign.timezone)).year
     number = await _next_number(session, rules.number_prefix, year)
     danger = HiddenDanger(

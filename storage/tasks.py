@@ -153,6 +153,7 @@ async def import_tasks(
                     RowError(1, N_("missing columns: {columns}"), {"columns": ", ".join(missing)})
                 )
                 break
+        values = {column: None for column in COLUMNS} | values
         text = {k: ("" if v is None else str(v).strip()) for k, v in values.items()}
         if not any(text.values()):
             continue

@@ -185,3 +185,20 @@ def test_bad_config_file_is_reported(env: dict[str, str], tmp_path: Path) -> Non
     result = hdbot(env, "--config", str(config), "unit", "list")
     assert result.exit_code == 2
     assert "unknown time zone" in result.output
+
+
+def test_short_rows_are_reported_not_crashed_on(env: dict[str, str], tmp_path: Path) -> None:
+    load_examples(env)
+    short = tmp_path / "short.csv"
+    short.write_text(
+        "code,title,source,field,unit,due_date\n"
+        "B-1,只有标题\n"
+        "B-2,完整任务,municipal,construction,庄河市,2026-12-01\n"
+        "B-3,缺日期,municipal,construction,庄河市\n",
+        encoding="utf-8",
+    )
+    result = hdbot(env, "import-tasks", str(short))
+    assert result.exit_code == 1, result.output
+    assert "line 2: unknown source" in result.output
+    assert "line 4: due date" in result.output
+    assert "missing columns" not in result.output

@@ -361,3 +361,23 @@ async def test_a_claimed_update_rolled_back_is_not_kept(sessions: Sessions) -> N
         await s.commit()
     async with sessions() as s:
         assert not await claim_update(s, 424242)
+
+
+async def test_submit_days_later_asks_for_a_new_deadline(sessions: Sessions) -> None:
+    await setup(sessions)
+    w = Walker(sessions)
+    await fill_to_confirm(w)  # deadline 2026-12-06
+    async with sessions() as s:
+        late = await answer_report(
+            s,
+            telegram_id=INSPECTOR,
+            update_id=w.next_id(),
+            given=Input(InputKind.BUTTON, button="submit"),
+            rules=RULES,
+            now=datetime(2026, 12, 10, 2, 0, tzinfo=UTC),
+        )
+    assert late.submitted is None
+    assert late.notices[0].key == "The deadline {date} has passed meanwhile; choose a new one."
+    assert late.draft is not None and late.draft.step == Step.DEADLINE and late.draft.editing
+    async with sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(HiddenDanger)) == 0
