@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
@@ -24,6 +25,7 @@ from bot.context import BotContext, BotServices, HdApplication
 from bot.i18n import Translator, language_for
 from bot.menu import register_menu
 from bot.people import identify
+from bot.schedule import start_schedule
 from bot.sender import start_sender
 from handlers.access import registered_only
 from handlers.dangers import (
@@ -34,9 +36,20 @@ from handlers.dangers import (
     on_list_page,
     overdue_command,
 )
-from handlers.groups import bind_command, subscribe_command, unsubscribe_command
+from handlers.groups import (
+    bind_command,
+    countdown_command,
+    subscribe_command,
+    unsubscribe_command,
+)
 from handlers.language import lang_chosen, lang_command
-from handlers.report import cancel_command, on_button, on_message, report_command
+from handlers.report import (
+    cancel_command,
+    on_button,
+    on_message,
+    report_command,
+    unknown_command,
+)
 from handlers.start import help_command, start
 from storage.conversation import forget_old_updates
 from storage.db import Sessions
@@ -71,8 +84,10 @@ def build_application(
     application: HdApplication = builder.build()
     application.bot_data.settings = settings
     application.bot_data.sessions = sessions
+    application.bot_data.sender.pacer.per_second = settings.push_rate
     add_handlers(application)
     start_sender(application)
+    start_schedule(application)
     application.job_queue.run_repeating(  # type: ignore[union-attr]
         _forget_old_updates, interval=3600, first=60, name="forget-old-updates"
     )
@@ -96,7 +111,6 @@ def add_handlers(application: HdApplication) -> None:
     application.add_handler(CommandHandler("lang", lang_command, filters=new))
     application.add_handler(CallbackQueryHandler(lang_chosen, pattern=r"^lang:"))
     private = filters.ChatType.PRIVATE & new
-    groups = filters.ChatType.GROUPS & new
     application.add_handler(CommandHandler("report", report_command, filters=private))
     application.add_handler(CommandHandler("cancel", cancel_command, filters=private))
     application.add_handler(CallbackQueryHandler(on_button, pattern=r"^r:"))
@@ -106,12 +120,15 @@ def add_handlers(application: HdApplication) -> None:
     application.add_handler(CallbackQueryHandler(on_danger_button, pattern=r"^d:"))
     application.add_handler(CallbackQueryHandler(on_action_button, pattern=r"^a:"))
     application.add_handler(CallbackQueryHandler(on_list_page, pattern=r"^l:"))
-    application.add_handler(CommandHandler("bind", bind_command, filters=groups))
-    application.add_handler(CommandHandler("subscribe", subscribe_command, filters=groups))
-    application.add_handler(CommandHandler("unsubscribe", unsubscribe_command, filters=groups))
+    application.add_handler(CommandHandler("countdown", countdown_command, filters=new))
+    # Group commands answer in private too: "use this in a group chat".
+    application.add_handler(CommandHandler("bind", bind_command, filters=new))
+    application.add_handler(CommandHandler("subscribe", subscribe_command, filters=new))
+    application.add_handler(CommandHandler("unsubscribe", unsubscribe_command, filters=new))
     application.add_handler(
         MessageHandler(private & ~filters.COMMAND & ~filters.StatusUpdate.ALL, on_message)
     )
+    application.add_handler(MessageHandler(private & filters.COMMAND, unknown_command))
     application.add_error_handler(on_error)
 
 
@@ -143,6 +160,10 @@ async def on_error(update: object, context: BotContext) -> None:
                 default=context.settings.language,
             )
         )
+    if update.callback_query is not None:
+        # An unanswered press keeps the phone's spinner turning.
+        with contextlib.suppress(TelegramError):
+            await update.callback_query.answer()
     try:
         await context.bot.send_message(
             update.effective_chat.id,

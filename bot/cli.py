@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import re
 import sys
 from collections.abc import Awaitable, Callable
@@ -20,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import ConfigError, Settings, load_settings
 from bot.i18n import Translator
 from bot.tables import TableError, read_table
-from storage import campaigns, migrate, people, tasks, units
+from storage import campaigns, migrate, people, pushes, tasks, units
 from storage.db import create_engine, make_sessions
 from storage.errors import DomainError
 from storage.meta import BOT_USERNAME, get_setting
@@ -106,6 +107,8 @@ def main(ctx: click.Context, config_file: Path | None, verbose: bool) -> None:
 
     Settings come from HDBOT_* environment variables, a .env file and --config.
     """
+    # Opt in to python-telegram-bot's coming behaviour: durations (retry_after) as timedelta.
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -385,6 +388,112 @@ def invite(ctx: click.Context, role: str, unit: str | None, uses: int, expires: 
     click.echo(
         f"role {info.role}, unit {info.unit_name or '-'}, {info.max_uses} use(s), expires {expiry}"
     )
+
+
+# --- pushes --------------------------------------------------------------------------------
+
+
+@main.group()
+def push() -> None:
+    """Scheduled pushes: send what is due now, or see the outbox."""
+
+
+@push.command("now")
+@click.argument("what", type=click.Choice(["countdown", "reminders"]))
+@click.option("--unit", help="Only this unit and the units below it.")
+@click.option("--again", is_flag=True, help="Send even what was already sent today.")
+@click.pass_context
+def push_now(ctx: click.Context, what: str, unit: str | None, again: bool) -> None:
+    """Queue the countdown, or the reminders and digests, now, and send them.
+
+    Already sent today: nothing is sent again, unless --again.
+    """
+    settings = _settings(ctx)
+    queued = _run(
+        settings,
+        lambda s: pushes.enqueue_due(
+            s, rules=settings.push_rules, force=what, unit=unit, again=again
+        ),
+    )
+    click.echo(
+        f"queued {queued.total}: "
+        + (", ".join(f"{k} {n}" for k, n in sorted(queued.counts.items())) or "nothing new")
+    )
+    try:
+        settings.require_token()
+    except ConfigError as err:
+        _fail(f"queued, but not sent: {err}", 2)
+    sent = asyncio.run(_send_outbox(settings))
+    click.echo(f"sent {sent}; see `hdbot push status` for anything left or failed")
+
+
+async def _send_outbox(settings: Settings) -> int:
+    from telegram import Bot
+
+    from bot.sender import drain
+
+    engine = create_engine(settings.db_url)
+    try:
+        async with Bot(
+            settings.require_token(),
+            base_url=settings.base_url,
+            base_file_url=settings.base_file_url,
+        ) as bot:
+            return await drain(bot, make_sessions(engine), settings)
+    finally:
+        await engine.dispose()
+
+
+@push.command("status")
+@click.pass_context
+def push_status(ctx: click.Context) -> None:
+    """List the outbox: queued, sent and failed pushes by kind, and the latest errors."""
+    summary = _run(_settings(ctx), pushes.outbox_summary)
+    if not summary.counts:
+        click.echo("the outbox is empty")
+        return
+    kinds = sorted({kind for kind, _ in summary.counts})
+    statuses = ["queued", "sending", "sent", "failed"]
+    click.echo(f"{'kind':<14}" + "".join(f"{s:>9}" for s in statuses))
+    for kind in kinds:
+        click.echo(
+            f"{kind:<14}" + "".join(f"{summary.counts.get((kind, s), 0):>9}" for s in statuses)
+        )
+    if summary.waiting:
+        click.echo("\nretrying:")
+        for key, kind, attempts, error, when in summary.waiting:
+            click.echo(f"  {key} ({kind}) attempt {attempts}, next {when:%Y-%m-%d %H:%M}Z: {error}")
+    if summary.recent_failures:
+        click.echo("\nfailed:")
+        for key, kind, attempts, error in summary.recent_failures:
+            click.echo(f"  {key} ({kind}) after {attempts} attempts: {error}")
+
+
+@main.group("push-target")
+def push_target() -> None:
+    """Push targets outside Telegram (WeCom group robots)."""
+
+
+@push_target.command("add-wecom")
+@click.option("--unit", required=True, help="The unit whose pushes the robot's group receives.")
+@click.option("--key", required=True, help="The robot's webhook key (the key=… of its URL).")
+@click.option(
+    "--kinds", default="countdown,overdue", show_default=True, help="countdown and/or overdue."
+)
+@click.option("--at", "at_time", default="09:00", show_default=True, help="Time of day, HH:MM.")
+@click.option("--name", default="", help="A name to recognise the group by.")
+@click.pass_context
+def push_target_add_wecom(
+    ctx: click.Context, unit: str, key: str, kinds: str, at_time: str, name: str
+) -> None:
+    """Send a unit's countdown and overdue digest to a WeCom group robot."""
+    target_id = _run(
+        _settings(ctx),
+        lambda s: pushes.add_wecom_target(
+            s, unit=unit, key=key, kinds=kinds, at_time=at_time, name=name
+        ),
+    )
+    click.echo(f"WeCom target {target_id}: {unit}, {kinds} at {at_time}")
 
 
 if __name__ == "__main__":

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
+
+from storage.pushes import PushRules
 
 ENV_PREFIX = "HDBOT_"
 LANGUAGES = ("zh_CN", "en")
@@ -35,6 +39,13 @@ class Settings:
     bot_username: str | None = None
     number_prefix: str = "DL"
     webhook_secret: str | None = None
+    # Pushes: how late a missed push may still go out, when people are reminded, when an
+    # overdue hidden danger goes up to the groups of the unit above, how fast pushes go.
+    catch_up_minutes: int = 120
+    reminder_time: str = "09:00"
+    escalate_days: int = 7
+    escalate_days_major: int = 3
+    push_rate: float = 25.0
     # The campaign's area (lat_min, lon_min, lat_max, lon_max); a report outside it is flagged.
     area: str = "38.5,120.5,40.5,123.8"
 
@@ -58,6 +69,15 @@ class Settings:
         return south, west, north, east
 
     @property
+    def push_rules(self) -> PushRules:
+        return PushRules(
+            catch_up=timedelta(minutes=self.catch_up_minutes),
+            reminder_time=self.reminder_time,
+            escalate_after_days=self.escalate_days,
+            escalate_after_days_major=self.escalate_days_major,
+        )
+
+    @property
     def photo_dir(self) -> Path:
         return self.data_dir / "photos"
 
@@ -69,6 +89,8 @@ class Settings:
 
 
 _KEYS = {f.name for f in fields(Settings)}
+_INTS = {"catch_up_minutes", "escalate_days", "escalate_days_major"}
+_FLOATS = {"push_rate"}
 
 
 def _normalise(raw: Mapping[str, object], source: str) -> dict[str, object]:
@@ -123,6 +145,12 @@ def _coerce(values: dict[str, object]) -> dict[str, Any]:
     for name, value in values.items():
         if name == "data_dir":
             out[name] = Path(str(value)).expanduser()
+        elif name in _INTS or name in _FLOATS:
+            kind = int if name in _INTS else float
+            try:
+                out[name] = kind(str(value).strip())
+            except ValueError as exc:
+                raise ConfigError(f"{ENV_PREFIX}{name.upper()}: {value!r} is not a number") from exc
         else:
             out[name] = str(value).strip()
     return out
@@ -150,6 +178,14 @@ def _validated(settings: Settings) -> Settings:
             ) from exc
         if not (-90 <= south < north <= 90 and -180 <= west < east <= 180):
             raise ConfigError(f"{ENV_PREFIX}AREA: {settings.area!r} is not a box on Earth")
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", settings.reminder_time):
+        raise ConfigError(f"{ENV_PREFIX}REMINDER_TIME: give HH:MM, not {settings.reminder_time!r}")
+    if not (0 < settings.catch_up_minutes <= 24 * 60):
+        raise ConfigError(f"{ENV_PREFIX}CATCH_UP_MINUTES: between 1 and 1440")
+    if settings.escalate_days < 0 or settings.escalate_days_major < 0:
+        raise ConfigError(f"{ENV_PREFIX}ESCALATE_DAYS: not negative")
+    if not (0 < settings.push_rate <= 30):
+        raise ConfigError(f"{ENV_PREFIX}PUSH_RATE: between 0 and 30 messages a second")
     if not settings.number_prefix.isalnum():
         raise ConfigError(f"{ENV_PREFIX}NUMBER_PREFIX: use letters and digits only")
     return settings

@@ -9,6 +9,7 @@ from typing import cast
 from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
 from bot.config import Settings
+from bot.pacing import SenderState
 from storage.db import Sessions
 
 
@@ -18,6 +19,7 @@ class BotServices:
 
     settings: Settings = field(default_factory=Settings)
     sessions: Sessions | None = None
+    sender: SenderState = field(default_factory=SenderState)
     # Albums already answered with a hint (in memory: a repeated hint is harmless).
     hinted_albums: deque[str] = field(default_factory=lambda: deque(maxlen=200))
 

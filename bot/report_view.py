@@ -319,7 +319,7 @@ def discarded_text(_: Translator, draft: DraftView) -> str:
     if draft.site:
         kept.append(draft.site)
     if draft.photos:
-        kept.append(_("{count} photos", count=len(draft.photos)))
+        kept.append(_.plural("{n} photo", "{n} photos", len(draft.photos)))
     if not kept:
         return _("Report discarded. Send /report to start again.")
     return _("Report discarded ({what}). Send /report to start again.", what=", ".join(kept))

@@ -1,4 +1,10 @@
-"""The outbox sender: drains queued pushes to Telegram, once each, retrying what can be retried."""
+"""The outbox sender: drains queued pushes to Telegram and WeCom, once each, within the limits.
+
+Pushes are paced here, below Telegram's own limits (about 30 messages a second per bot, 20 a
+minute per group) and WeCom's (20 a minute per robot), one at a time: a fan-out to thousands
+of groups never fills the rate limiter's queue, so answers to people keep flowing beside it.
+A group that has had its share this minute is deferred, not waited for.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +12,8 @@ import logging
 import os
 import socket
 from datetime import timedelta
-from typing import Any
 
+import httpx
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
@@ -15,17 +21,22 @@ from bot.cards import report_card, telegram_photo
 from bot.config import Settings
 from bot.context import BotContext, HdApplication
 from bot.i18n import Translator
+from bot.pacing import SenderState
+from bot.push_view import telegram_text, wecom_markdown
 from storage.dangers import danger_card
 from storage.db import Sessions
-from storage.models import Channel
+from storage.models import Channel, utcnow
 from storage.outbox import (
     OutboxItem,
     claim_due,
     deactivate_chat,
+    deactivate_target,
+    defer,
     mark_failed,
     mark_retry,
     mark_sent,
     retarget,
+    wecom_target,
 )
 from storage.people import chosen_language
 
@@ -35,13 +46,21 @@ SENDER_JOB = "outbox-sender"
 DRAIN_INTERVAL = 2.0
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
 
+# WeCom answers 200 with an errcode; these mean "slow down" and "this key is dead".
+WECOM_RATE_LIMITED = {45009, 45033}
+WECOM_DEAD_KEY = {93000, 93004, 40013}
+
 
 def start_sender(application: HdApplication) -> None:
     """Drain the outbox every few seconds for as long as the bot runs."""
     if application.job_queue is None:
         raise RuntimeError("python-telegram-bot was installed without the job-queue extra")
     application.job_queue.run_repeating(
-        _drain_job, interval=DRAIN_INTERVAL, first=1.0, name=SENDER_JOB
+        _drain_job,
+        interval=DRAIN_INTERVAL,
+        first=1.0,
+        name=SENDER_JOB,
+        job_kwargs={"max_instances": 4, "coalesce": True},
     )
 
 
@@ -51,38 +70,64 @@ def wake_sender(context: BotContext) -> None:
 
 
 async def _drain_job(context: BotContext) -> None:
-    await drain(context.bot, context.sessions, context.settings)
+    state = context.bot_data.sender
+    if state.lock.locked():
+        return  # a drain is running; it picks up whatever was queued meanwhile
+    async with state.lock:
+        await drain(context.bot, context.sessions, context.settings, state)
 
 
-async def drain(bot: Bot, sessions: Sessions, settings: Settings) -> int:
+async def drain(
+    bot: Bot, sessions: Sessions, settings: Settings, state: SenderState | None = None
+) -> int:
     """Send every due push this worker can claim; return how many went out."""
+    state = state or SenderState()
+    own_client = state.http is None
+    if own_client:
+        state.http = httpx.AsyncClient(timeout=15.0)
     sent = 0
-    while True:
+    try:
+        while True:
+            # One row at a time: a crash leaves at most the one push in flight unconfirmed,
+            # instead of a batch claimed and waiting for the claim to time out.
+            async with sessions() as session:
+                items = await claim_due(session, worker=WORKER, limit=1)
+            if not items:
+                return sent
+            for item in items:
+                sent += await _deliver(bot, sessions, settings, state, item)
+    finally:
+        if own_client and state.http is not None:
+            await state.http.aclose()
+            state.http = None
+
+
+def _chat_key(item: OutboxItem) -> str | None:
+    """The chat whose per-minute limit a push counts against (groups and robots only)."""
+    if item.channel == Channel.WECOM:
+        return f"wecom:{item.target}"
+    return item.target if item.target.startswith("-") else None
+
+
+async def _deliver(
+    bot: Bot, sessions: Sessions, settings: Settings, state: SenderState, item: OutboxItem
+) -> int:
+    chat = _chat_key(item)
+    wait = state.pacer.chat_delay(chat)
+    if wait > 0:
         async with sessions() as session:
-            items = await claim_due(session, worker=WORKER)
-        if not items:
-            return sent
-        for item in items:
-            sent += await _deliver(bot, sessions, settings, item)
-
-
-async def _deliver(bot: Bot, sessions: Sessions, settings: Settings, item: OutboxItem) -> int:
+            await defer(session, item_id=item.id, until=utcnow() + timedelta(seconds=wait))
+        return 0
+    await state.pacer.slot()
+    if item.channel == Channel.WECOM:
+        return await _deliver_wecom(sessions, settings, state, item)
     if item.channel != Channel.TELEGRAM or not item.target.lstrip("-").isdigit():
         async with sessions() as session:
             await mark_failed(session, item_id=item.id, error=f"no sender for {item.channel}")
         return 0
     chat_id = int(item.target)
     try:
-        if item.kind == "report_card":
-            await _send_report_card(
-                bot, sessions, settings, chat_id, int(item.payload["danger_id"])
-            )
-        elif item.kind == "notice":
-            await _send_notice(bot, sessions, settings, chat_id, item.payload)
-        else:
-            async with sessions() as session:
-                await mark_failed(session, item_id=item.id, error=f"unknown kind {item.kind}")
-            return 0
+        messages = await _send_telegram(bot, sessions, settings, chat_id, item)
     except RetryAfter as err:
         delay = (
             err.retry_after
@@ -102,55 +147,67 @@ async def _deliver(bot: Bot, sessions: Sessions, settings: Settings, item: Outbo
         logger.warning("bot can no longer write to %s: %s", chat_id, err)
         async with sessions() as session:
             await mark_failed(session, item_id=item.id, error=str(err))
-            await deactivate_chat(session, chat_id=chat_id)
+            await deactivate_chat(session, chat_id=chat_id, error=str(err))
         return 0
     except BadRequest as err:
         logger.warning("push %s refused: %s", item.key, err)
         async with sessions() as session:
             await mark_failed(session, item_id=item.id, error=str(err))
             if "chat not found" in str(err).lower():
-                await deactivate_chat(session, chat_id=chat_id)
+                await deactivate_chat(session, chat_id=chat_id, error=str(err))
         return 0
     except NetworkError as err:  # includes TimedOut; a 5xx arrives as NetworkError too
-        delay = timedelta(seconds=min(300, 2 ** (item.attempts + 1)))
-        async with sessions() as session:
-            await mark_retry(session, item_id=item.id, error=str(err), delay=delay)
+        await _retry(sessions, item, repr(err))
         return 0
     except Exception as err:
         # Anything else (a deleted row, a bug): count the attempt instead of leaving the row
         # claimed, so it is retried with backoff and finally marked failed.
         logger.exception("push %s failed", item.key)
-        delay = timedelta(seconds=min(300, 2 ** (item.attempts + 1)))
-        async with sessions() as session:
-            await mark_retry(session, item_id=item.id, error=repr(err), delay=delay)
+        await _retry(sessions, item, repr(err))
         return 0
+    state.pacer.sent(chat, messages)
     async with sessions() as session:
         await mark_sent(session, item_id=item.id)
     return 1
 
 
-async def _send_notice(
-    bot: Bot, sessions: Sessions, settings: Settings, chat_id: int, payload: dict[str, Any]
-) -> None:
-    """A private notice about a hidden danger, in the recipient's language, with a way to it."""
+async def _retry(sessions: Sessions, item: OutboxItem, error: str) -> None:
+    delay = timedelta(seconds=min(300, 2 ** (item.attempts + 1)))
     async with sessions() as session:
-        chosen = await chosen_language(session, chat_id)
-    _ = Translator(chosen or settings.language)
-    text = _(str(payload["key"]), **dict(payload.get("params") or {}))
-    keyboard = None
-    if payload.get("danger_id"):
-        keyboard = InlineKeyboardMarkup(
-            [[InlineKeyboardButton(_("Open"), callback_data=f"d:{int(payload['danger_id'])}:open")]]
+        await mark_retry(session, item_id=item.id, error=error, delay=delay)
+
+
+async def _send_telegram(
+    bot: Bot, sessions: Sessions, settings: Settings, chat_id: int, item: OutboxItem
+) -> int:
+    """Send one push; return how many Telegram messages it took."""
+    if item.kind == "report_card":
+        return await _send_report_card(
+            bot, sessions, settings, chat_id, int(item.payload["danger_id"])
         )
+    # Private pushes speak the person's chosen language; groups the deployment's.
+    async with sessions() as session:
+        chosen = await chosen_language(session, chat_id) if chat_id > 0 else None
+    _ = Translator(chosen or settings.language)
+    keyboard = None
+    danger_id = item.payload.get("danger_id")
+    if danger_id:
+        keyboard = InlineKeyboardMarkup(
+            [[InlineKeyboardButton(_("Open"), callback_data=f"d:{int(danger_id)}:open")]]
+        )
+    if item.kind == "notice":
+        text = _(str(item.payload["key"]), **dict(item.payload.get("params") or {}))
+    else:
+        text = telegram_text(_, item.kind, item.payload)
     await bot.send_message(chat_id, text, reply_markup=keyboard)
+    return 1
 
 
 async def _send_report_card(
     bot: Bot, sessions: Sessions, settings: Settings, chat_id: int, danger_id: int
-) -> None:
+) -> int:
     async with sessions() as session:
         card = await danger_card(session, danger_id)
-    # Groups read the deployment's language: their members may each use another.
     caption = report_card(Translator(settings.language), card)
     photos = [await telegram_photo(ref, settings.photo_dir) for ref in card.before_photos[:10]]
     try:
@@ -160,13 +217,62 @@ async def _send_report_card(
                 for i, photo in enumerate(photos)
             ]
             await bot.send_media_group(chat_id, media)
-            return
+            return len(media)
         if photos:
             await bot.send_photo(chat_id, photos[0], caption=caption)
-            return
+            return 1
     except BadRequest as err:
         if "chat not found" in str(err).lower():
             raise
         # A photo Telegram will not take must not cost the group the report itself.
         logger.warning("photos of %s refused (%s); sending the card as text", danger_id, err)
     await bot.send_message(chat_id, caption)
+    return 1
+
+
+async def _deliver_wecom(
+    sessions: Sessions, settings: Settings, state: SenderState, item: OutboxItem
+) -> int:
+    """POST the push to a WeCom group robot as markdown."""
+    async with sessions() as session:
+        target = await wecom_target(session, int(item.target)) if item.target.isdigit() else None
+    if target is None:
+        async with sessions() as session:
+            await mark_failed(session, item_id=item.id, error="WeCom target is switched off")
+        return 0
+    content = wecom_markdown(Translator(settings.language), item.kind, item.payload)
+    url = f"{settings.wecom_base_url.rstrip('/')}/cgi-bin/webhook/send"
+    assert state.http is not None
+    try:
+        response = await state.http.post(
+            url,
+            params={"key": target.key},
+            json={"msgtype": "markdown", "markdown": {"content": content}},
+        )
+        response.raise_for_status()
+        answer = response.json()
+    except (httpx.HTTPError, ValueError) as err:
+        await _retry(sessions, item, f"WeCom: {err!r}")
+        return 0
+    code = int(answer.get("errcode", -1)) if isinstance(answer, dict) else -1
+    message = str(answer.get("errmsg", "")) if isinstance(answer, dict) else str(answer)
+    if code == 0:
+        state.pacer.sent(_chat_key(item))
+        async with sessions() as session:
+            await mark_sent(session, item_id=item.id)
+        return 1
+    error = f"WeCom errcode {code}: {message}"
+    async with sessions() as session:
+        if code in WECOM_RATE_LIMITED:
+            await mark_retry(session, item_id=item.id, error=error, delay=timedelta(seconds=60))
+        elif code in WECOM_DEAD_KEY:
+            await mark_failed(session, item_id=item.id, error=error)
+            await deactivate_target(session, target_id=target.id, error=error)
+        else:
+            await mark_retry(
+                session,
+                item_id=item.id,
+                error=error,
+                delay=timedelta(seconds=min(300, 2 ** (item.attempts + 1))),
+            )
+    return 0

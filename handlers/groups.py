@@ -9,8 +9,10 @@ from telegram.error import TelegramError
 from bot.context import BotContext
 from bot.i18n import Translator
 from bot.people import identify
+from bot.push_view import telegram_text
 from storage.errors import DomainError
 from storage.groups import GroupInfo, bind_group, subscribe, unsubscribe
+from storage.pushes import countdown_now
 
 KIND_WORDS = {
     "countdown": "countdown",
@@ -145,3 +147,26 @@ async def _change_subscription(update: Update, context: BotContext, *, on: bool)
         await message.reply_text(_.error(err))
         return
     await message.reply_text(_describe(_, info))
+
+
+async def countdown_command(update: Update, context: BotContext) -> None:
+    """The countdown now: for the group's unit, or in private for the person's unit."""
+    caller = await identify(update, context)
+    _ = caller._
+    chat, message = update.effective_chat, update.effective_message
+    if chat is None or message is None:
+        return
+    try:
+        async with context.sessions() as session:
+            data = await countdown_now(
+                session,
+                chat_id=chat.id,
+                telegram_id=caller.telegram_id,
+                private=chat.type == ChatType.PRIVATE,
+            )
+    except DomainError as err:
+        await message.reply_text(_.error(err))
+        return
+    if chat.type != ChatType.PRIVATE:
+        _ = Translator(context.settings.language)  # a group reads the deployment's language
+    await message.reply_text(telegram_text(_, "countdown", data))

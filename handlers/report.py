@@ -126,8 +126,8 @@ async def on_button(update: Update, context: BotContext) -> None:
         return
     draft_id, action = parsed
     if action in ("editmenu", "back"):
+        await answer_query(query)  # first: the phone stops its spinner whatever happens next
         await _swap_keyboard(query.message, _, draft_id, action)
-        await answer_query(query)
         return
     try:
         async with context.sessions() as session:
@@ -167,8 +167,9 @@ async def on_button(update: Update, context: BotContext) -> None:
                 raise
         return
     if not reply.notices and isinstance(query.message, Message):
-        # The answer is taken: its buttons must not be pressed again.
-        with contextlib.suppress(BadRequest):
+        # The answer is taken: its buttons must not be pressed again. Only cosmetic: whatever
+        # goes wrong here must not keep the next prompt from being sent.
+        with contextlib.suppress(TelegramError):
             await query.edit_message_reply_markup(None)
     await show(update, context, _, reply)
 
@@ -217,7 +218,14 @@ async def on_message(update: Update, context: BotContext) -> None:
             at_location=step == Step.LOCATION,
         )
     except DomainError as err:
+        # A photo the store refused: say why, then the same step again, as for any wrong input.
         await message.reply_text(_.error(err))
+        if action is not None:
+            await show_loop(context, message.chat_id, _, LoopReply(draft=action))
+            return
+        async with context.sessions() as session:
+            again = await resume_report(session, telegram_id=caller.telegram_id, update_id=None)
+        await _send_prompt(context, message.chat_id, _, again)
         return
     if action is not None:
         # A typed step of the closed loop (a reason, after-photos, …) comes first.
@@ -366,10 +374,37 @@ async def _album_done(context: BotContext) -> None:
     async with context.sessions() as session:
         action = await current_action(session, telegram_id=job.user_id)
         if action is not None:
-            await show_loop(context, job.chat_id, _, LoopReply(draft=action))
+            if action.step == "photos":
+                await show_loop(context, job.chat_id, _, LoopReply(draft=action))
             return
         reply = await resume_report(session, telegram_id=job.user_id, update_id=None)
-    await _send_prompt(context, job.chat_id, _, reply)
+    # Done may have been pressed before the album went quiet: then the step has moved on
+    # and its prompt was sent already.
+    if reply.draft is not None and reply.draft.step == Step.PHOTOS:
+        await _send_prompt(context, job.chat_id, _, reply)
+
+
+async def unknown_command(update: Update, context: BotContext) -> None:
+    """A mistyped or unknown command: say so, and show where the person's draft stands."""
+    message = update.effective_message
+    if message is None:
+        return
+    caller = await identify(update, context)
+    _ = caller._
+    await message.reply_text(_("I do not know that command. /help lists what I can do."))
+    async with context.sessions() as session:
+        action = await current_action(session, telegram_id=caller.telegram_id)
+        if action is not None:
+            await show_loop(context, message.chat_id, _, LoopReply(draft=action))
+            return
+        step = await current_step(session, telegram_id=caller.telegram_id)
+        reply = (
+            await resume_report(session, telegram_id=caller.telegram_id, update_id=None)
+            if step is not None
+            else None
+        )
+    if reply is not None:
+        await _send_prompt(context, message.chat_id, _, reply)
 
 
 async def _say(update: Update, text: str) -> None:

@@ -404,6 +404,24 @@ class Outbox(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class PushTarget(Base):
+    """A push destination outside Telegram: a WeCom group robot (its webhook key) for a unit."""
+
+    __tablename__ = "push_target"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20), default=Channel.WECOM)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    # The robot's webhook key is a secret: whoever holds it can post to the group.
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    kinds: Mapped[str] = mapped_column(String(100), default="countdown,overdue")
+    at_time: Mapped[str] = mapped_column(String(5), default="09:00")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Verdict(StrEnum):
     APPROVED = "approved"
     REJECTED = "rejected"

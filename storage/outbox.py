@@ -9,10 +9,25 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import GroupChat, Outbox, OutboxStatus, Subscription, utcnow
+from storage.audit import record_event
+from storage.errors import N_
+from storage.models import (
+    Channel,
+    GroupChat,
+    Outbox,
+    OutboxStatus,
+    PushTarget,
+    Role,
+    Subscription,
+    Unit,
+    User,
+    utcnow,
+)
 
-# A row claimed this long ago by a sender that never finished is claimed again.
-CLAIM_TIMEOUT = timedelta(minutes=5)
+# A row claimed this long ago by a sender that never finished is claimed again. A crash
+# between sending and recording it is the one case where a push can go out twice: Telegram
+# offers no way to ask whether a message arrived.
+CLAIM_TIMEOUT = timedelta(minutes=2)
 MAX_ATTEMPTS = 8
 
 
@@ -151,8 +166,62 @@ async def retarget(
     await session.commit()
 
 
-async def deactivate_chat(session: AsyncSession, *, chat_id: int) -> bool:
-    """Stop pushing to a group the bot was removed from; True when it was active."""
+async def defer(session: AsyncSession, *, item_id: int, until: datetime) -> None:
+    """Put a push back without counting an attempt: its chat has had its share for now."""
+    await session.execute(
+        update(Outbox)
+        .where(Outbox.id == item_id)
+        .values(status=OutboxStatus.QUEUED, not_before=until, claimed_by=None, claimed_at=None)
+    )
+    await session.commit()
+
+
+async def _tell_admins(
+    session: AsyncSession,
+    *,
+    unit_id: int | None,
+    key: str,
+    params: dict[str, Any],
+    tag: str,
+    now: datetime,
+) -> None:
+    """Queue a notice to the admins over a unit (and city-wide admins), once per tag."""
+    units: set[int] = set()
+    current = unit_id
+    while current is not None and current not in units:
+        units.add(current)
+        unit = await session.get(Unit, current)
+        current = unit.parent_id if unit else None
+    admins = await session.scalars(
+        select(User).where(
+            User.role == Role.ADMIN,
+            User.active.is_(True),
+            or_(User.unit_id.is_(None), User.unit_id.in_(units)),
+        )
+    )
+    for admin in admins:
+        notice_key = f"tg:{admin.telegram_id}:{tag}"
+        if await session.scalar(select(Outbox.id).where(Outbox.key == notice_key)):
+            continue
+        session.add(
+            Outbox(
+                key=notice_key,
+                channel=Channel.TELEGRAM,
+                target=str(admin.telegram_id),
+                kind="notice",
+                period=now.date().isoformat(),
+                payload={"key": key, "params": params},
+                not_before=now,
+                created_at=now,
+            )
+        )
+
+
+async def deactivate_chat(
+    session: AsyncSession, *, chat_id: int, error: str = "", now: datetime | None = None
+) -> bool:
+    """Stop pushing to a group the bot was removed from and tell its admins; True if it was on."""
+    now = now or utcnow()
     group = (await session.scalars(select(GroupChat).where(GroupChat.chat_id == chat_id))).first()
     if group is None or not group.active:
         return False
@@ -160,5 +229,68 @@ async def deactivate_chat(session: AsyncSession, *, chat_id: int) -> bool:
     await session.execute(
         update(Subscription).where(Subscription.group_id == group.id).values(active=False)
     )
+    record_event(
+        session,
+        action="group.deactivated",
+        actor="hdbot",
+        subject=str(chat_id),
+        detail={"title": group.title, "error": error[:300]},
+        now=now,
+    )
+    unit = await session.get(Unit, group.unit_id) if group.unit_id else None
+    await _tell_admins(
+        session,
+        unit_id=group.unit_id,
+        key=N_(
+            "hdbot can no longer post to the group “{title}” ({unit}): {error}. Its "
+            "subscriptions are stopped; add the bot again and /subscribe to resume."
+        ),
+        params={
+            "title": group.title or str(chat_id),
+            "unit": unit.name if unit else "—",
+            "error": error[:200],
+        },
+        tag=f"group-off:{chat_id}:{now.date().isoformat()}",
+        now=now,
+    )
     await session.commit()
     return True
+
+
+@dataclass(frozen=True, slots=True)
+class WecomTarget:
+    id: int
+    key: str
+    unit_id: int
+
+
+async def wecom_target(session: AsyncSession, target_id: int) -> WecomTarget | None:
+    """The active WeCom robot behind an outbox row, or None."""
+    row = await session.get(PushTarget, target_id)
+    if row is None or not row.active:
+        return None
+    return WecomTarget(row.id, row.key, row.unit_id)
+
+
+async def deactivate_target(
+    session: AsyncSession, *, target_id: int, error: str, now: datetime | None = None
+) -> None:
+    """Stop pushing to a WeCom robot whose key no longer works, and tell the admins."""
+    now = now or utcnow()
+    row = await session.get(PushTarget, target_id)
+    if row is None or not row.active:
+        return
+    row.active, row.last_error = False, error[:500]
+    unit = await session.get(Unit, row.unit_id)
+    await _tell_admins(
+        session,
+        unit_id=row.unit_id,
+        key=N_(
+            "The WeCom robot of {unit} refused our pushes ({error}); it is switched off. "
+            "Add it again with hdbot push-target add-wecom."
+        ),
+        params={"unit": unit.name if unit else "—", "error": error[:200]},
+        tag=f"wecom-off:{target_id}:{now.date().isoformat()}",
+        now=now,
+    )
+    await session.commit()

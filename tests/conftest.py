@@ -17,6 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from storage import migrate
 from storage.db import Sessions, create_engine, make_sessions
 
+# As `hdbot` does at start: durations from python-telegram-bot come as timedelta.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
+
 PG_URL = os.environ.get("HDBOT_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", "postgresql"]
 

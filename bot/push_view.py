@@ -1,0 +1,173 @@
+"""Wording of scheduled pushes: the countdown, digests, reminders and escalations.
+
+Each push's figures were fixed when it was queued (storage/pushes.py); here they become a
+Telegram message (plain text, at most 4,096 characters) or WeCom markdown (at most 4,096 bytes).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.i18n import Translator
+from bot.render import level_name, shorten
+
+TELEGRAM_LIMIT = 4096
+WECOM_LIMIT = 4096  # bytes of UTF-8
+
+
+def days_line(_: Translator, data: dict[str, Any]) -> str:
+    """ "12 days to the close", "closes tomorrow", "closes today", "closed 3 days ago"."""
+    days = int(data["days_left"])
+    closing = data["closing"]
+    if days > 1:
+        return _("⏳ {days} days to the close ({closing})", days=days, closing=closing)
+    if days == 1:
+        return _("⏳ Last day: the campaign closes tomorrow ({closing})", closing=closing)
+    if days == 0:
+        return _("🏁 The campaign closes today ({closing})", closing=closing)
+    return _("🏁 The campaign closed {days} days ago ({closing})", days=-days, closing=closing)
+
+
+def countdown_lines(_: Translator, data: dict[str, Any]) -> list[str]:
+    f = data["figures"]
+    lines = [data["campaign"], days_line(_, data)]
+    if data.get("unit"):
+        lines.append(_("Unit: {unit}", unit=data["unit"]))
+    lines.append(
+        _(
+            "Tasks: {done}/{total} done ({percent}%), {overdue} past due",
+            done=f["tasks_done"],
+            total=f["tasks_total"],
+            percent=f["tasks_percent"],
+            overdue=f["tasks_overdue"],
+        )
+    )
+    lines.append(
+        _(
+            "Hidden dangers: {found} found, {closed} closed, {open} open, {overdue} overdue",
+            found=f["found"],
+            closed=f["closed"],
+            open=f["open"],
+            overdue=f["overdue"],
+        )
+    )
+    lines.append(
+        _(
+            "Rectification rate: {rate}% · major still open: {major}",
+            rate=f["rate"],
+            major=f["major_open"],
+        )
+    )
+    if data.get("ranking"):
+        lines.append("")
+        lines.append(_("Units by overdue hidden dangers:"))
+        for n, row in enumerate(data["ranking"], start=1):
+            lines.append(
+                _(
+                    "{n}. {unit}: {overdue} overdue, {open} open, rate {rate}%",
+                    n=n,
+                    unit=row["unit"],
+                    overdue=row["overdue"],
+                    open=row["open"],
+                    rate=row["rate"],
+                )
+            )
+    return lines
+
+
+def overdue_lines(_: Translator, data: dict[str, Any], *, kind: str) -> list[str]:
+    heads = {
+        "overdue": _(
+            "⚠️ Overdue in {unit} ({today})", unit=data.get("unit", ""), today=data["today"]
+        ),
+        "digest": _("⚠️ Overdue in your units ({today})", today=data["today"]),
+        "escalation": _(
+            "🚨 Long overdue below {unit}: general over {general} days, major over {major} days",
+            unit=data.get("unit", ""),
+            general=data.get("general_days", ""),
+            major=data.get("major_days", ""),
+        ),
+    }
+    lines = [heads[kind]]
+    if not data["count"] and not data["task_count"]:
+        lines.append(_("Nothing is overdue. 👍"))
+        return lines
+    if data["count"]:
+        lines.append(_("Hidden dangers overdue: {count}", count=data["count"]))
+        for item in data["dangers"]:
+            lines.append(
+                _(
+                    "· {number} {unit} {site} — {days} days overdue ({level})",
+                    number=item["number"],
+                    unit=item["unit"],
+                    site=shorten(item["site"], 30),
+                    days=item["days"],
+                    level=level_name(_, item["level"]),
+                )
+            )
+        if data["count"] > len(data["dangers"]):
+            lines.append(_("… and {more} more", more=data["count"] - len(data["dangers"])))
+    if data["task_count"]:
+        lines.append(_("Tasks past due: {count}", count=data["task_count"]))
+        for task in data["tasks"]:
+            lines.append(
+                _(
+                    "· {code} {title} ({unit}) — {days} days",
+                    code=task["code"],
+                    title=shorten(task["title"], 30),
+                    unit=task["unit"],
+                    days=task["days"],
+                )
+            )
+        if data["task_count"] > len(data["tasks"]):
+            lines.append(_("… and {more} more", more=data["task_count"] - len(data["tasks"])))
+    return lines
+
+
+def reminder_text(_: Translator, data: dict[str, Any]) -> str:
+    days = int(data["days"])
+    if days > 0:
+        return _(
+            "⏰ {number} ({site}) is due in {days} days, on {deadline}.",
+            number=data["number"],
+            site=data["site"],
+            days=days,
+            deadline=data["deadline"],
+        )
+    return _(
+        "🔴 {number} ({site}) is {days} days overdue (deadline {deadline}). Rectify it, or ask "
+        "for more time.",
+        number=data["number"],
+        site=data["site"],
+        days=-days if days < 0 else 0,
+        deadline=data["deadline"],
+    )
+
+
+def telegram_text(_: Translator, kind: str, data: dict[str, Any]) -> str:
+    """A push as Telegram plain text."""
+    if kind == "countdown":
+        lines = countdown_lines(_, data)
+    elif kind in ("overdue", "digest", "escalation"):
+        lines = overdue_lines(_, data, kind=kind)
+    elif kind == "reminder":
+        return reminder_text(_, data)
+    else:
+        raise ValueError(f"no wording for push kind {kind}")
+    return shorten("\n".join(lines), TELEGRAM_LIMIT)
+
+
+def wecom_markdown(_: Translator, kind: str, data: dict[str, Any]) -> str:
+    """A push as WeCom robot markdown, within its 4,096-byte limit."""
+    if kind == "countdown":
+        lines = countdown_lines(_, data)
+        lines[0] = f"### {lines[0]}"
+        lines[1] = f'<font color="warning">{lines[1]}</font>'
+    else:
+        lines = overdue_lines(_, data, kind=kind)
+        lines[0] = f"### {lines[0]}"
+    text = "\n".join(lines)
+    while len(text.encode()) > WECOM_LIMIT and len(lines) > 2:
+        lines = [*lines[:-2], "…"]
+        text = "\n".join(lines)
+    return text

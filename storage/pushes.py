@@ -1,0 +1,581 @@
+"""Scheduled pushes: what is due when, written to the outbox once under a unique key.
+
+A tick (every minute in the bot, or `hdbot push now`) asks `enqueue_due`; every push it finds
+due is written with the key (channel:target:kind:day), so however many ticks, restarts or bot
+processes ask, each message is queued once. A push is due from its time of day until the
+catch-up window closes: a bot down at 09:00 and back at 09:20 still sends the 09:00 countdown,
+and a day missed entirely is not sent late. The figures are computed when queued and stored in
+the row; the sender only words them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.campaigns import require_campaign
+from storage.dto import CampaignInfo
+from storage.errors import N_, Invalid
+from storage.figures import Figures, figures, ranking
+from storage.groups import DEFAULT_TIMES, parse_time
+from storage.models import (
+    Channel,
+    DangerLevel,
+    DangerStatus,
+    GroupChat,
+    HiddenDanger,
+    Outbox,
+    OutboxStatus,
+    PushTarget,
+    Role,
+    Subscription,
+    SubscriptionKind,
+    Task,
+    TaskStatus,
+    Unit,
+    User,
+    utcnow,
+)
+from storage.units import find_unit, unit_and_descendants
+
+DIGEST_ITEMS = 30  # hidden dangers named in one digest; the rest are counted
+REMIND_BEFORE = (3, 1)  # days before the deadline the responsible inspector is reminded
+
+
+@dataclass(frozen=True, slots=True)
+class PushRules:
+    """When and how hard to push; read from settings."""
+
+    catch_up: timedelta = timedelta(hours=2)
+    reminder_time: str = "09:00"
+    escalate_after_days: int = 7
+    escalate_after_days_major: int = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """How many pushes one call queued, by kind."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+@dataclass(frozen=True, slots=True)
+class _Push:
+    key: str
+    channel: str
+    target: str
+    kind: str
+    period: str
+    payload: dict[str, Any]
+
+
+# --- the figures as plain data for a payload ------------------------------------------------------
+
+
+def _figures_data(f: Figures) -> dict[str, int]:
+    return {
+        "tasks_total": f.tasks_total,
+        "tasks_done": f.tasks_done,
+        "tasks_percent": f.tasks_percent,
+        "tasks_overdue": f.tasks_overdue,
+        "found": f.found,
+        "closed": f.closed,
+        "open": f.open,
+        "overdue": f.overdue,
+        "major_open": f.major_open,
+        "rate": f.rectification_rate,
+    }
+
+
+async def countdown_data(
+    session: AsyncSession, *, campaign: CampaignInfo, unit_id: int | None, today: date
+) -> dict[str, Any]:
+    """The countdown's content for a unit (with its sub-units), or the whole campaign."""
+    unit = await session.get(Unit, unit_id) if unit_id else None
+    unit_ids = await unit_and_descendants(session, unit.id) if unit else None
+    data: dict[str, Any] = {
+        "campaign": campaign.name,
+        "closing": campaign.closing_date.isoformat(),
+        "today": today.isoformat(),
+        "days_left": (campaign.closing_date - today).days,
+        "unit": unit.name if unit else None,
+        "figures": _figures_data(
+            await figures(session, campaign_id=campaign.id, unit_ids=unit_ids, today=today)
+        ),
+        "ranking": [],
+    }
+    if unit is None or unit.parent_id is None:
+        # A city-wide group: rank the units below by what is overdue. Campaign-wide, below
+        # the city when there is one city at the top.
+        parent_id = unit.id if unit else None
+        if unit is None:
+            roots = list(await session.scalars(select(Unit.id).where(Unit.parent_id.is_(None))))
+            parent_id = roots[0] if len(roots) == 1 else None
+        rows = await ranking(session, campaign_id=campaign.id, parent_id=parent_id, today=today)
+        data["ranking"] = [
+            {
+                "unit": r.unit_name,
+                "overdue": r.figures.overdue,
+                "open": r.figures.open,
+                "rate": r.figures.rectification_rate,
+                "tasks_percent": r.figures.tasks_percent,
+            }
+            for r in rows
+        ]
+    return data
+
+
+async def overdue_data(
+    session: AsyncSession,
+    *,
+    campaign: CampaignInfo,
+    unit_ids: set[int] | None,
+    today: date,
+    min_days: dict[str, int] | None = None,
+) -> dict[str, Any]:
+    """Overdue hidden dangers and tasks of these units; `min_days` keeps only the long-overdue."""
+    q = (
+        select(HiddenDanger, Unit.name)
+        .join(Unit, Unit.id == HiddenDanger.unit_id)
+        .where(
+            HiddenDanger.campaign_id == campaign.id,
+            HiddenDanger.status != DangerStatus.CLOSED,
+            HiddenDanger.deadline < today,
+        )
+        .order_by(HiddenDanger.deadline, HiddenDanger.id)
+    )
+    if unit_ids is not None:
+        q = q.where(HiddenDanger.unit_id.in_(unit_ids))
+    dangers = []
+    for danger, unit_name in (await session.execute(q)).all():
+        late = (today - danger.deadline).days
+        if min_days is not None and late <= min_days.get(danger.level, min_days["general"]):
+            continue
+        dangers.append(
+            {
+                "id": danger.id,
+                "number": danger.number,
+                "site": danger.site,
+                "unit": unit_name,
+                "level": danger.level,
+                "days": late,
+            }
+        )
+    tq = (
+        select(Task, Unit.name)
+        .join(Unit, Unit.id == Task.unit_id)
+        .where(
+            Task.campaign_id == campaign.id,
+            Task.status != TaskStatus.DONE,
+            Task.due_date < today,
+        )
+    )
+    if unit_ids is not None:
+        tq = tq.where(Task.unit_id.in_(unit_ids))
+    least = min_days["general"] if min_days is not None else 0
+    overdue_tasks = [
+        {"code": t.code, "title": t.title, "unit": unit_name, "days": (today - t.due_date).days}
+        for t, unit_name in (await session.execute(tq.order_by(Task.due_date, Task.code))).all()
+        if (today - t.due_date).days > least
+    ]
+    return {
+        "today": today.isoformat(),
+        "count": len(dangers),
+        "dangers": dangers[:DIGEST_ITEMS],
+        "task_count": len(overdue_tasks),
+        "tasks": overdue_tasks[:DIGEST_ITEMS],
+    }
+
+
+async def countdown_now(
+    session: AsyncSession,
+    *,
+    chat_id: int,
+    telegram_id: int,
+    private: bool,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The countdown on demand: a group's unit, or in private the person's own unit."""
+    campaign = await require_campaign(session)
+    today, _ = _local(now or utcnow(), campaign)
+    if private:
+        user = (
+            await session.scalars(
+                select(User).where(User.telegram_id == telegram_id, User.active.is_(True))
+            )
+        ).first()
+        if user is None:
+            raise Invalid(
+                N_(
+                    "You are not registered yet. Open the invite link your unit's "
+                    "administrator gave you, or send /help."
+                )
+            )
+        unit_id = user.unit_id
+    else:
+        group = (
+            await session.scalars(select(GroupChat).where(GroupChat.chat_id == chat_id))
+        ).first()
+        if group is None or group.unit_id is None:
+            raise Invalid(N_("Bind this group to a unit first: /bind UNIT."))
+        unit_id = group.unit_id
+    return await countdown_data(session, campaign=campaign, unit_id=unit_id, today=today)
+
+
+# --- deciding what is due -------------------------------------------------------------------------
+
+
+def _local(now: datetime, campaign: CampaignInfo) -> tuple[date, datetime]:
+    tz = ZoneInfo(campaign.timezone)
+    local = now.astimezone(tz)
+    return local.date(), local
+
+
+def _in_window(at: str, local_now: datetime, catch_up: timedelta) -> bool:
+    hour, minute = (int(x) for x in at.split(":"))
+    scheduled = datetime.combine(local_now.date(), time(hour, minute), tzinfo=local_now.tzinfo)
+    return scheduled <= local_now < scheduled + catch_up
+
+
+async def enqueue_due(
+    session: AsyncSession,
+    *,
+    now: datetime | None = None,
+    rules: PushRules | None = None,
+    force: str | None = None,
+    unit: str | None = None,
+    again: bool = False,
+) -> Queued:
+    """Queue every scheduled push due now (or, with `force`, that kind now, whatever the hour).
+
+    `force` is "countdown" or "reminders"; `unit` limits to that unit and the units below it;
+    `again` queues what was already sent today once more.
+    """
+    now = now or utcnow()
+    rules = rules or PushRules()
+    campaign = await require_campaign(session)
+    today, local_now = _local(now, campaign)
+    scope = (
+        await unit_and_descendants(session, (await find_unit(session, unit)).id) if unit else None
+    )
+    period = today.isoformat() + (f"#{int(now.timestamp())}" if again else "")
+
+    def due(at: str, kind: str) -> bool:
+        if force is not None:
+            return kind == force or (force == "reminders" and kind == "overdue")
+        return _in_window(at, local_now, rules.catch_up)
+
+    pushes: list[_Push] = []
+    counts: dict[str, int] = defaultdict(int)
+
+    # Telegram groups, by their subscriptions.
+    rows = (
+        await session.execute(
+            select(Subscription, GroupChat)
+            .join(GroupChat, GroupChat.id == Subscription.group_id)
+            .where(
+                Subscription.active.is_(True),
+                GroupChat.active.is_(True),
+                GroupChat.unit_id.is_not(None),
+                Subscription.kind.in_([SubscriptionKind.COUNTDOWN, SubscriptionKind.OVERDUE]),
+            )
+        )
+    ).all()
+    for sub, group in rows:
+        at = sub.at_time or DEFAULT_TIMES[SubscriptionKind(sub.kind)]
+        if scope is not None and group.unit_id not in scope:
+            continue
+        if due(at, sub.kind):
+            pushes.append(
+                _Push(
+                    f"tg:{group.chat_id}:{sub.kind}:{period}",
+                    Channel.TELEGRAM,
+                    str(group.chat_id),
+                    sub.kind,
+                    period,
+                    {"unit_id": group.unit_id},
+                )
+            )
+    # WeCom group robots.
+    for target in await session.scalars(select(PushTarget).where(PushTarget.active.is_(True))):
+        if scope is not None and target.unit_id not in scope:
+            continue
+        for kind in target.kinds.split(","):
+            if kind in (SubscriptionKind.COUNTDOWN, SubscriptionKind.OVERDUE) and due(
+                target.at_time, kind
+            ):
+                pushes.append(
+                    _Push(
+                        f"wecom:{target.id}:{kind}:{period}",
+                        Channel.WECOM,
+                        str(target.id),
+                        kind,
+                        period,
+                        {"unit_id": target.unit_id},
+                    )
+                )
+    # Reminders, digests and escalations, once a day at the reminder time.
+    if due(rules.reminder_time, "reminders"):
+        pushes += await _people_pushes(session, campaign, today, period, scope, rules)
+
+    fresh = await _new_keys(session, [p.key for p in pushes])
+    for push in pushes:
+        if push.key not in fresh:
+            continue
+        payload = await _payload(session, campaign, push, today, rules)
+        if payload is None:
+            continue
+        if await _insert(session, push, payload, now):
+            counts[push.kind] += 1
+    await session.commit()
+    return Queued(dict(counts))
+
+
+async def _payload(
+    session: AsyncSession, campaign: CampaignInfo, push: _Push, today: date, rules: PushRules
+) -> dict[str, Any] | None:
+    if push.kind == SubscriptionKind.COUNTDOWN:
+        return await countdown_data(
+            session, campaign=campaign, unit_id=push.payload["unit_id"], today=today
+        )
+    if push.kind == SubscriptionKind.OVERDUE:
+        unit = await session.get(Unit, push.payload["unit_id"])
+        below = await unit_and_descendants(session, push.payload["unit_id"])
+        data = await overdue_data(session, campaign=campaign, unit_ids=below, today=today)
+        data["unit"] = unit.name if unit else ""
+        return data
+    return push.payload  # people's pushes carry their content already
+
+
+async def _people_pushes(
+    session: AsyncSession,
+    campaign: CampaignInfo,
+    today: date,
+    period: str,
+    scope: set[int] | None,
+    rules: PushRules,
+) -> list[_Push]:
+    pushes: list[_Push] = []
+    # The responsible inspector: 3 and 1 days before the deadline, and daily while overdue.
+    q = (
+        select(HiddenDanger, User)
+        .join(User, User.id == func.coalesce(HiddenDanger.responsible_id, HiddenDanger.reporter_id))
+        .where(
+            HiddenDanger.campaign_id == campaign.id,
+            HiddenDanger.status.in_([DangerStatus.REPORTED, DangerStatus.RECTIFYING]),
+            User.active.is_(True),
+        )
+    )
+    for danger, user in (await session.execute(q)).all():
+        if scope is not None and danger.unit_id not in scope:
+            continue
+        days = (danger.deadline - today).days
+        if days not in REMIND_BEFORE and days >= 0:
+            continue
+        pushes.append(
+            _Push(
+                f"tg:{user.telegram_id}:reminder:{danger.id}:{period}",
+                Channel.TELEGRAM,
+                str(user.telegram_id),
+                "reminder",
+                period,
+                {
+                    "danger_id": danger.id,
+                    "number": danger.number,
+                    "site": danger.site,
+                    "deadline": danger.deadline.isoformat(),
+                    "days": days,
+                },
+            )
+        )
+    # Each supervisor: a digest of what is overdue in their units.
+    supervisors = await session.scalars(
+        select(User).where(
+            User.role == Role.SUPERVISOR, User.active.is_(True), User.unit_id.is_not(None)
+        )
+    )
+    for person in supervisors:
+        assert person.unit_id is not None
+        if scope is not None and person.unit_id not in scope:
+            continue
+        below = await unit_and_descendants(session, person.unit_id)
+        data = await overdue_data(session, campaign=campaign, unit_ids=below, today=today)
+        if not data["count"] and not data["task_count"]:
+            continue
+        unit = await session.get(Unit, person.unit_id)
+        data["unit"] = unit.name if unit else ""
+        pushes.append(
+            _Push(
+                f"tg:{person.telegram_id}:digest:{period}",
+                Channel.TELEGRAM,
+                str(person.telegram_id),
+                "digest",
+                period,
+                data,
+            )
+        )
+    # Escalation: long-overdue hidden dangers of a unit go to the groups of the unit above.
+    min_days = {
+        DangerLevel.GENERAL.value: rules.escalate_after_days,
+        DangerLevel.MAJOR.value: rules.escalate_after_days_major,
+        "general": rules.escalate_after_days,
+    }
+    groups = (
+        await session.execute(
+            select(GroupChat)
+            .join(Subscription, Subscription.group_id == GroupChat.id)
+            .where(
+                GroupChat.active.is_(True),
+                GroupChat.unit_id.is_not(None),
+                Subscription.kind == SubscriptionKind.OVERDUE,
+                Subscription.active.is_(True),
+            )
+        )
+    ).scalars()
+    for group in groups:
+        assert group.unit_id is not None
+        if scope is not None and group.unit_id not in scope:
+            continue
+        below = await unit_and_descendants(session, group.unit_id) - {group.unit_id}
+        if not below:
+            continue
+        data = await overdue_data(
+            session, campaign=campaign, unit_ids=below, today=today, min_days=min_days
+        )
+        if not data["count"] and not data["task_count"]:
+            continue
+        unit = await session.get(Unit, group.unit_id)
+        data["unit"] = unit.name if unit else ""
+        data["general_days"] = rules.escalate_after_days
+        data["major_days"] = rules.escalate_after_days_major
+        pushes.append(
+            _Push(
+                f"tg:{group.chat_id}:escalation:{period}",
+                Channel.TELEGRAM,
+                str(group.chat_id),
+                "escalation",
+                period,
+                data,
+            )
+        )
+    return pushes
+
+
+async def _new_keys(session: AsyncSession, keys: list[str]) -> set[str]:
+    """Which of these keys are not in the outbox yet (checked in chunks)."""
+    fresh = set(keys)
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        fresh -= set(await session.scalars(select(Outbox.key).where(Outbox.key.in_(chunk))))
+    return fresh
+
+
+async def _insert(
+    session: AsyncSession, push: _Push, payload: dict[str, Any], now: datetime
+) -> bool:
+    """Insert one row; False when another process queued the same key first."""
+    try:
+        async with session.begin_nested():
+            session.add(
+                Outbox(
+                    key=push.key,
+                    channel=push.channel,
+                    target=push.target,
+                    kind=push.kind,
+                    period=push.period,
+                    payload=payload,
+                    not_before=now,
+                    created_at=now,
+                )
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+# --- WeCom targets and the operator's view ------------------------------------------------------
+
+
+async def add_wecom_target(
+    session: AsyncSession,
+    *,
+    unit: str,
+    key: str,
+    kinds: str = "countdown,overdue",
+    at_time: str = "09:00",
+    name: str = "",
+) -> int:
+    """Register a WeCom group robot (by its webhook key) to receive a unit's pushes."""
+    key = key.strip()
+    if not key or len(key) > 200 or not all(c.isalnum() or c in "-_" for c in key):
+        raise Invalid(N_("A WeCom robot key is the key=… part of its webhook address."))
+    wanted = [k.strip() for k in kinds.split(",") if k.strip()]
+    if not wanted or any(
+        k not in (SubscriptionKind.COUNTDOWN, SubscriptionKind.OVERDUE) for k in wanted
+    ):
+        raise Invalid(N_("WeCom robots can receive countdown and overdue."))
+    when = parse_time(at_time) or "09:00"
+    target_unit = await find_unit(session, unit)
+    existing = (await session.scalars(select(PushTarget).where(PushTarget.key == key))).first()
+    if existing is None:
+        existing = PushTarget(channel=Channel.WECOM, unit_id=target_unit.id, key=key)
+        session.add(existing)
+    existing.unit_id, existing.kinds, existing.at_time = target_unit.id, ",".join(wanted), when
+    existing.active, existing.name = True, name[:100]
+    await session.flush()
+    target_id = existing.id
+    await session.commit()
+    return target_id
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxSummary:
+    counts: dict[tuple[str, str], int]  # (kind, status) → rows
+    recent_failures: list[tuple[str, str, int, str]]  # key, kind, attempts, last error
+    waiting: list[tuple[str, str, int, str, datetime]]  # queued with an error: retrying
+
+
+async def outbox_summary(session: AsyncSession, *, limit: int = 20) -> OutboxSummary:
+    """What the outbox holds: counts by kind and status, and the latest failures."""
+    counts = {
+        (kind, status): int(n)
+        for kind, status, n in (
+            await session.execute(
+                select(Outbox.kind, Outbox.status, func.count()).group_by(
+                    Outbox.kind, Outbox.status
+                )
+            )
+        ).all()
+    }
+    failed = (
+        await session.execute(
+            select(Outbox.key, Outbox.kind, Outbox.attempts, Outbox.last_error)
+            .where(Outbox.status == OutboxStatus.FAILED)
+            .order_by(Outbox.id.desc())
+            .limit(limit)
+        )
+    ).all()
+    waiting = (
+        await session.execute(
+            select(Outbox.key, Outbox.kind, Outbox.attempts, Outbox.last_error, Outbox.not_before)
+            .where(Outbox.status == OutboxStatus.QUEUED, Outbox.last_error.is_not(None))
+            .order_by(Outbox.not_before)
+            .limit(limit)
+        )
+    ).all()
+    return OutboxSummary(
+        counts,
+        [(k, kind, a, e or "") for k, kind, a, e in failed],
+        [(k, kind, a, e or "", nb) for k, kind, a, e, nb in waiting],
+    )
