@@ -43,6 +43,7 @@ from handlers.groups import (
     unsubscribe_command,
 )
 from handlers.language import lang_chosen, lang_command
+from handlers.ledger import export_command, stats_command
 from handlers.report import (
     cancel_command,
     on_button,
@@ -121,6 +122,8 @@ def add_handlers(application: HdApplication) -> None:
     application.add_handler(CallbackQueryHandler(on_action_button, pattern=r"^a:"))
     application.add_handler(CallbackQueryHandler(on_list_page, pattern=r"^l:"))
     application.add_handler(CommandHandler("countdown", countdown_command, filters=new))
+    application.add_handler(CommandHandler("export", export_command, filters=private))
+    application.add_handler(CommandHandler("stats", stats_command, filters=private))
     # Group commands answer in private too: "use this in a group chat".
     application.add_handler(CommandHandler("bind", bind_command, filters=new))
     application.add_handler(CommandHandler("subscribe", subscribe_command, filters=new))

@@ -336,6 +336,29 @@ def import_tasks(ctx: click.Context, file: Path) -> None:
     )
 
 
+@main.command("import-measures")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+def import_measures(ctx: click.Context, file: Path) -> None:
+    """Import institutional measures (the 13 of the campaign) from a CSV or XLSX file.
+
+    Same columns as import-tasks; the source column may be left out.
+    """
+    settings = _settings(ctx)
+    try:
+        rows = read_table(file)
+    except TableError as err:
+        _fail(str(err))
+    result = _run(
+        settings,
+        lambda s: tasks.import_tasks(s, rows=rows, actor=ACTOR, default_source="institutional"),
+    )
+    click.echo(
+        f"{file.name}: {result.total} measures — {result.created} added, "
+        f"{result.updated} updated, {result.unchanged} unchanged"
+    )
+
+
 # --- people ----------------------------------------------------------------------------------
 
 
@@ -388,6 +411,83 @@ def invite(ctx: click.Context, role: str, unit: str | None, uses: int, expires: 
     click.echo(
         f"role {info.role}, unit {info.unit_name or '-'}, {info.max_uses} use(s), expires {expiry}"
     )
+
+
+# --- the ledger and statistics -------------------------------------------------------------
+
+
+@main.command("export")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The workbook to write (.xlsx).",
+)
+@click.option("--unit", help="Only this unit and the units below it.")
+@click.option(
+    "--from", "date_from", callback=_parse_iso_date, help="Found on or after, YYYY-MM-DD."
+)
+@click.option("--to", "date_to", callback=_parse_iso_date, help="Found on or before, YYYY-MM-DD.")
+@click.pass_context
+def export(
+    ctx: click.Context, out: Path, unit: str | None, date_from: date | None, date_to: date | None
+) -> None:
+    """Write the ledger ("one table and four lists", the full ledger) to a workbook.
+
+    A period that is exactly one quarter adds the quarter's statistics sheet.
+    """
+    from bot.export import write_ledger
+    from storage.ledger import ledger_scope
+
+    settings = _settings(ctx)
+    if out.suffix.lower() != ".xlsx":
+        _fail("--out must name an .xlsx file")
+    if not out.parent.is_dir():
+        _fail(f"no such folder: {out.parent}")
+
+    async def run(session: AsyncSession) -> dict[str, int]:
+        scope = await ledger_scope(session, unit=unit, date_from=date_from, date_to=date_to)
+        return await write_ledger(session, scope, out, _t(settings))
+
+    counts = _run(settings, run)
+    click.echo(
+        f"{out}: {counts['tasks']} tasks, {counts['ledger']} hidden dangers "
+        f"({counts['major']} major), {counts['problems']} problems, {counts['risks']} risks"
+        + (f", quarter sheet {counts['quarter']} units" if "quarter" in counts else "")
+    )
+
+
+@main.command("stats")
+@click.option("--unit", help="Only this unit and the units below it.")
+@click.option(
+    "--from", "date_from", callback=_parse_iso_date, help="Found on or after, YYYY-MM-DD."
+)
+@click.option("--to", "date_to", callback=_parse_iso_date, help="Found on or before, YYYY-MM-DD.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def stats(
+    ctx: click.Context,
+    unit: str | None,
+    date_from: date | None,
+    date_to: date | None,
+    as_json: bool,
+) -> None:
+    """Found, closed, open and overdue per unit, rectification rate, days to close, trend."""
+    from bot.stats_view import stats_json, stats_table
+    from storage.ledger import ledger_scope, statistics
+
+    settings = _settings(ctx)
+
+    async def run(session: AsyncSession) -> Any:
+        scope = await ledger_scope(session, unit=unit, date_from=date_from, date_to=date_to)
+        return await statistics(session, scope)
+
+    result = _run(settings, run)
+    if as_json:
+        click.echo(json.dumps(stats_json(result), ensure_ascii=False, indent=2))
+    else:
+        click.echo(stats_table(_t(settings), result))
 
 
 # --- pushes --------------------------------------------------------------------------------

@@ -15,6 +15,9 @@ PRIVATE_COMMANDS = [
     ("mine", N_("My hidden dangers")),
     ("overdue", N_("Overdue hidden dangers")),
     ("find", N_("Find by number, site or words")),
+    ("stats", N_("Figures and charts of your units")),
+    ("export", N_("The ledger as a spreadsheet (supervisors)")),
+    ("countdown", N_("Days to the close, and the figures")),
     ("cancel", N_("Cancel what is in progress")),
     ("start", N_("Start, or register with an invite")),
     ("help", N_("What this bot does and how")),
@@ -22,6 +25,7 @@ PRIVATE_COMMANDS = [
 ]
 
 GROUP_COMMANDS = [
+    ("countdown", N_("Days to the close, and the figures")),
     ("bind", N_("Bind this group to a unit")),
     ("subscribe", N_("Subscribe: countdown, overdue or reports")),
     ("unsubscribe", N_("Stop a subscription")),

@@ -27,6 +27,14 @@ STATUS_NAMES = {
     "closed": N_("closed"),
 }
 
+SOURCE_NAMES = {
+    "state_council": N_("State Council: 15 measures"),
+    "provincial": N_("Province: 50 measures"),
+    "municipal": N_("City: 66 tasks"),
+    "enterprise": N_("Enterprise main responsibility: 48 tasks"),
+    "institutional": N_("Institutional measures: 13"),
+}
+
 KIND_NAMES = {
     "hidden_danger": N_("Hidden danger"),
     "problem": N_("Outstanding problem"),

@@ -13,7 +13,7 @@ from telegram import (
 )
 
 from bot.i18n import N_, Translator
-from bot.render import field_name, level_name, shorten
+from bot.render import field_name, kind_name, level_name, shorten
 from storage.dto import FieldInfo, PhotoRef
 from storage.models import DangerLevel, RecordKind
 from storage.reports import QUICK_DEADLINES, DraftView, ReportReply, Step, TaskPage
@@ -156,6 +156,8 @@ def location_keyboard(_: Translator, draft: DraftView) -> ReplyKeyboardMarkup:
 def summary(_: Translator, draft: DraftView, duplicates: list[str] | None = None) -> str:
     """The summary card's text (fits a 1,024-character caption)."""
     lines = [_("📋 Please check your report")]
+    if draft.kind != RecordKind.HIDDEN_DANGER:
+        lines.append(_("Kind: {kind}", kind=kind_name(_, draft.kind)))
     if draft.task:
         lines.append(
             _("Task: {code} {title}", code=draft.task.code, title=shorten(draft.task.title, 60))
@@ -272,6 +274,11 @@ def prompt_for(_: Translator, reply: ReportReply, *, today: date) -> Prompt | No
                 "{head}\n{count} of at most 10 photos received. Send more, or tap Done.",
                 head=head,
                 count=count,
+            )
+        elif draft.kind != RecordKind.HIDDEN_DANGER:
+            text = _(
+                "{head}\nSend photos if you have them (up to 10), or tap Done to go on without.",
+                head=head,
             )
         else:
             text = _(

@@ -8,21 +8,25 @@ A group that has had its share this minute is deferred, not waited for.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
 from datetime import timedelta
+from typing import Any
 
 import httpx
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
-from bot.cards import report_card, telegram_photo
+from bot.cards import CAPTION_LIMIT, report_card, telegram_photo
 from bot.config import Settings
 from bot.context import BotContext, HdApplication
+from bot.countdown_card import countdown_png
 from bot.i18n import Translator
 from bot.pacing import SenderState
 from bot.push_view import telegram_text, wecom_markdown
+from bot.render import telegram_length
 from storage.dangers import danger_card
 from storage.db import Sessions
 from storage.models import Channel, utcnow
@@ -199,8 +203,23 @@ async def _send_telegram(
         text = _(str(item.payload["key"]), **dict(item.payload.get("params") or {}))
     else:
         text = telegram_text(_, item.kind, item.payload)
+    if item.kind == "countdown":
+        return await send_countdown(bot, chat_id, _, item.payload, text)
     await bot.send_message(chat_id, text, reply_markup=keyboard)
     return 1
+
+
+async def send_countdown(
+    bot: Bot, chat_id: int, _: Translator, data: dict[str, Any], text: str
+) -> int:
+    """The countdown card as a picture, its text as the caption (or after it, when long)."""
+    picture = await asyncio.to_thread(countdown_png, _, data)
+    if telegram_length(text) <= CAPTION_LIMIT:
+        await bot.send_photo(chat_id, picture, caption=text)
+        return 1
+    await bot.send_photo(chat_id, picture)
+    await bot.send_message(chat_id, text)
+    return 2
 
 
 async def _send_report_card(

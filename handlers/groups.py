@@ -10,6 +10,7 @@ from bot.context import BotContext
 from bot.i18n import Translator
 from bot.people import identify
 from bot.push_view import telegram_text
+from bot.sender import send_countdown
 from storage.errors import DomainError
 from storage.groups import GroupInfo, bind_group, subscribe, unsubscribe
 from storage.pushes import countdown_now
@@ -169,4 +170,4 @@ async def countdown_command(update: Update, context: BotContext) -> None:
         return
     if chat.type != ChatType.PRIVATE:
         _ = Translator(context.settings.language)  # a group reads the deployment's language
-    await message.reply_text(telegram_text(_, "countdown", data))
+    await send_countdown(context.bot, chat.id, _, data, telegram_text(_, "countdown", data))

@@ -37,6 +37,7 @@ from handlers.dangers import answer_action_message, show_loop
 from storage.conversation import Input, InputKind, NewPhoto
 from storage.errors import N_, DomainError, Invalid
 from storage.loop import LoopReply, cancel_action, current_action
+from storage.models import RecordKind
 from storage.photos import MAX_PHOTO_BYTES, PhotoStore
 from storage.reports import (
     Area,
@@ -53,6 +54,16 @@ from storage.reports import (
 logger = logging.getLogger(__name__)
 
 ALBUM_QUIET_SECONDS = 1.5
+# /report [kind]: the four lists' record kinds that are reported from the field.
+REPORT_KINDS = {
+    "": RecordKind.HIDDEN_DANGER,
+    "danger": RecordKind.HIDDEN_DANGER,
+    "隐患": RecordKind.HIDDEN_DANGER,
+    "problem": RecordKind.PROBLEM,
+    "问题": RecordKind.PROBLEM,
+    "risk": RecordKind.RISK,
+    "风险": RecordKind.RISK,
+}
 IMAGE_SUFFIXES = (
     ".jpg",
     ".jpeg",
@@ -81,10 +92,21 @@ def _today(context: BotContext) -> datetime:
 async def report_command(update: Update, context: BotContext) -> None:
     """Start a report, or offer to resume the open one."""
     caller = await identify(update, context)
+    word = (context.args or [""])[0].lower()
+    kind = REPORT_KINDS.get(word)
+    if kind is None:
+        await _say(
+            update,
+            caller._(
+                "/report logs a hidden danger; /report problem an outstanding problem; "
+                "/report risk a risk."
+            ),
+        )
+        return
     try:
         async with context.sessions() as session:
             reply = await begin_report(
-                session, telegram_id=caller.telegram_id, update_id=update.update_id
+                session, telegram_id=caller.telegram_id, update_id=update.update_id, kind=kind
             )
     except DomainError as err:
         await _say(update, caller._.error(err))

@@ -674,7 +674,8 @@ async def _step_photos(
     )
     count = count or 0
     if given.kind == InputKind.BUTTON and given.button == "done":
-        if count == 0:
+        # Photos are evidence a hidden danger must have; a problem or a risk may go without.
+        if count == 0 and draft.kind == RecordKind.HIDDEN_DANGER:
             raise Invalid(N_("Send at least one photo of the hidden danger first."))
         _go(draft, _next_step(draft, Step.PHOTOS))
         return None

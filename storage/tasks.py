@@ -129,8 +129,12 @@ async def import_tasks(
     *,
     rows: Iterable[tuple[int, Mapping[str, object]]],
     actor: str,
+    default_source: str | None = None,
 ) -> ImportResult:
-    """Upsert tasks by code from (line number, {header: value}) rows, all or nothing."""
+    """Upsert tasks by code from (line number, {header: value}) rows, all or nothing.
+
+    `default_source` fills a missing or empty source column (institutional measures).
+    """
     campaign = await require_campaign(session)
     fields = list(await session.scalars(select(Field)))
     field_by_name: dict[str, int] = {}
@@ -145,6 +149,8 @@ async def import_tasks(
     header_checked = False
     for line, raw in rows:
         values = {normalise_header(k): v for k, v in raw.items() if normalise_header(k)}
+        if default_source is not None and not str(values.get("source") or "").strip():
+            values["source"] = default_source
         if not header_checked:
             header_checked = True
             missing = [c for c in COLUMNS if c not in values]

@@ -1,0 +1,268 @@
+"""The ledger as a workbook: "one table and four lists", the full ledger, the quarter's figures.
+
+Written with openpyxl in write-only mode, row by row as the database streams them, so the size
+of an export does not decide the memory it takes. Headers speak the reader's language; times
+are shown in the campaign's time zone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.i18n import N_, Translator
+from bot.render import SOURCE_NAMES, field_name, level_name, status_name
+from storage.dto import FieldInfo
+from storage.ledger import DangerRow, LedgerScope, danger_rows, quarter_rows, task_rows
+from storage.models import DangerLevel, Field, RecordKind, TaskSource
+
+HEADER_FONT = Font(bold=True, color="FFFFFF")
+HEADER_FILL = PatternFill("solid", fgColor="1F4E79")
+DATE = "yyyy-mm-dd"
+DATETIME = "yyyy-mm-dd hh:mm"
+
+# (header, width) per column of each sheet.
+TASK_COLUMNS = [
+    (N_("Code"), 10),
+    (N_("Title"), 48),
+    (N_("Source"), 22),
+    (N_("Field"), 14),
+    (N_("Unit"), 18),
+    (N_("Due date"), 12),
+    (N_("Status"), 10),
+    (N_("Found"), 8),
+    (N_("Closed"), 8),
+    (N_("Open"), 8),
+    (N_("Overdue"), 8),
+]
+LEDGER_COLUMNS = [
+    (N_("Number"), 17),
+    (N_("Found at"), 17),
+    (N_("Unit"), 16),
+    (N_("Site"), 24),
+    (N_("Field"), 12),
+    (N_("Task"), 10),
+    (N_("Level"), 14),
+    (N_("Description"), 48),
+    (N_("Location"), 28),
+    (N_("Reporter"), 12),
+    (N_("Deadline"), 12),
+    (N_("Status"), 12),
+    (N_("Rectified at"), 17),
+    (N_("Verified by"), 12),
+    (N_("Closed at"), 17),
+    (N_("Days overdue"), 10),
+    (N_("Photos"), 8),
+]
+LIST_COLUMNS = [
+    (N_("Number"), 17),
+    (N_("Found at"), 17),
+    (N_("Unit"), 16),
+    (N_("Site"), 24),
+    (N_("Field"), 12),
+    (N_("Level"), 14),
+    (N_("Description"), 48),
+    (N_("Deadline"), 12),
+    (N_("Status"), 12),
+    (N_("Closed at"), 17),
+    (N_("Days overdue"), 10),
+]
+FIVE_COLUMNS = [
+    (N_("Responsibility"), 18),
+    (N_("Measures"), 30),
+    (N_("Funds"), 14),
+    (N_("Time limit"), 14),
+    (N_("Contingency plan"), 24),
+]
+FIVE_KEYS = ("responsibility", "measures", "funds", "time_limit", "plan")
+QUARTER_COLUMNS = [
+    (N_("Unit"), 20),
+    (N_("General found"), 14),
+    (N_("General rectified"), 16),
+    (N_("Major found"), 14),
+    (N_("Major rectified"), 16),
+]
+
+
+class Sheet:
+    """A write-only sheet with a styled, frozen, filtered header and set column widths."""
+
+    def __init__(self, book: Workbook, title: str, columns: list[tuple[str, int]], _: Translator):
+        ws = book.create_sheet(title=title[:31])
+        assert isinstance(ws, WriteOnlyWorksheet)
+        self.ws = ws
+        self.width = len(columns)
+        for n, (_header, width) in enumerate(columns, start=1):
+            ws.column_dimensions[get_column_letter(n)].width = width
+        ws.freeze_panes = "A2"
+        header = []
+        for text, _width in columns:
+            cell = WriteOnlyCell(ws, value=_(text))
+            cell.font, cell.fill = HEADER_FONT, HEADER_FILL
+            cell.alignment = Alignment(vertical="center", wrap_text=True)
+            header.append(cell)
+        ws.append(header)
+        self.rows = 0
+
+    def add(self, values: Iterable[Any]) -> None:
+        cells: list[Any] = []
+        for value in values:
+            if isinstance(value, datetime):
+                cell = WriteOnlyCell(self.ws, value=value)
+                cell.number_format = DATETIME
+                cells.append(cell)
+            elif isinstance(value, date):
+                cell = WriteOnlyCell(self.ws, value=value)
+                cell.number_format = DATE
+                cells.append(cell)
+            else:
+                cells.append(value)
+        self.ws.append(cells)
+        self.rows += 1
+
+    def close(self) -> None:
+        self.ws.auto_filter.ref = f"A1:{get_column_letter(self.width)}{self.rows + 1}"
+
+
+async def write_ledger(
+    session: AsyncSession, scope: LedgerScope, path: Path, _: Translator
+) -> dict[str, int]:
+    """Write the workbook to `path`; return the number of rows per sheet."""
+    fields = {
+        f.code: FieldInfo(f.id, f.code, f.name_zh, f.name_en)
+        for f in await session.scalars(select(Field))
+    }
+    tz = scope.tz
+
+    def local(value: datetime | None) -> datetime | None:
+        # Excel has no time zones: show the campaign's wall-clock time.
+        return value.astimezone(tz).replace(tzinfo=None) if value else None
+
+    def field_of(code: str) -> str:
+        return field_name(_, fields[code]) if code in fields else code
+
+    book = Workbook(write_only=True)
+    counts: dict[str, int] = {}
+
+    def task_values(row: tuple[Any, ...]) -> list[Any]:
+        code, title, source, field_code, unit, due, status, found, closed, open_, late = row
+        return [
+            code,
+            title,
+            _(SOURCE_NAMES[source]) if source in SOURCE_NAMES else source,
+            field_of(field_code),
+            unit,
+            due,
+            _("done") if status == "done" else _("open"),
+            found,
+            closed,
+            open_,
+            late,
+        ]
+
+    table = Sheet(book, _("Task progress"), TASK_COLUMNS, _)
+    async for task in task_rows(session, scope):
+        table.add(task_values(task))
+    table.close()
+    counts["tasks"] = table.rows
+
+    def list_values(r: DangerRow) -> list[Any]:
+        return [
+            r.number,
+            local(r.found_at),
+            r.unit,
+            r.site,
+            field_of(r.field),
+            level_name(_, r.level),
+            r.description,
+            r.deadline,
+            status_name(_, r.status),
+            local(r.closed_at),
+            r.days_overdue,
+        ]
+
+    problems = Sheet(book, _("Outstanding problems"), LIST_COLUMNS, _)
+    async for r in danger_rows(session, scope, kind=RecordKind.PROBLEM):
+        problems.add(list_values(r))
+    problems.close()
+    counts["problems"] = problems.rows
+
+    majors = Sheet(book, _("Major hidden dangers"), LIST_COLUMNS + FIVE_COLUMNS, _)
+    async for r in danger_rows(
+        session, scope, kind=RecordKind.HIDDEN_DANGER, level=DangerLevel.MAJOR
+    ):
+        majors.add(list_values(r) + [r.measures.get(k, "") for k in FIVE_KEYS])
+    majors.close()
+    counts["major"] = majors.rows
+
+    measures = Sheet(book, _("Institutional measures"), TASK_COLUMNS, _)
+    async for task in task_rows(session, scope, source=TaskSource.INSTITUTIONAL):
+        measures.add(task_values(task))
+    measures.close()
+    counts["measures"] = measures.rows
+
+    risks = Sheet(book, _("Risks"), LIST_COLUMNS, _)
+    async for r in danger_rows(session, scope, kind=RecordKind.RISK):
+        risks.add(list_values(r))
+    risks.close()
+    counts["risks"] = risks.rows
+
+    ledger = Sheet(book, _("Hidden-danger ledger"), LEDGER_COLUMNS, _)
+    async for r in danger_rows(session, scope):
+        ledger.add(
+            [
+                r.number,
+                local(r.found_at),
+                r.unit,
+                r.site,
+                field_of(r.field),
+                r.task or "",
+                level_name(_, r.level),
+                r.description,
+                r.location,
+                r.reporter,
+                r.deadline,
+                status_name(_, r.status),
+                local(r.rectified_at),
+                r.verified_by or "",
+                local(r.closed_at),
+                r.days_overdue,
+                r.photos,
+            ]
+        )
+    ledger.close()
+    counts["ledger"] = ledger.rows
+
+    quarter = scope.quarter()
+    if quarter is not None:
+        year, q = quarter
+        sheet = Sheet(book, _("{year} Q{q} statistics", year=year, q=q), QUARTER_COLUMNS, _)
+        for row in await quarter_rows(session, scope):
+            sheet.add(row)
+        sheet.close()
+        counts["quarter"] = sheet.rows
+    book.save(path)
+    return counts
+
+
+def export_name(scope: LedgerScope, _: Translator, stamp: Callable[[], str]) -> str:
+    """A file name people recognise: ledger, unit, period, date."""
+    parts = [_("ledger"), scope.unit_name or scope.campaign.name]
+    if scope.date_from or scope.date_to:
+        parts.append(
+            f"{scope.date_from.isoformat() if scope.date_from else ''}~"
+            f"{scope.date_to.isoformat() if scope.date_to else ''}"
+        )
+    parts.append(stamp())
+    safe = "_".join(p.replace("/", "-").replace(" ", "") for p in parts if p)
+    return f"{safe}.xlsx"

@@ -1,0 +1,115 @@
+"""/export (the ledger as a workbook) and /stats (figures with charts)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import tempfile
+from datetime import date, datetime
+from pathlib import Path
+
+from bot.charts import trend_png, units_png
+from telegram import Update
+from telegram.constants import ChatAction
+
+from bot.context import BotContext
+from bot.export import export_name, write_ledger
+from bot.people import identify
+from bot.stats_view import stats_json, stats_text, unit_label
+from storage.errors import N_, DomainError, Invalid
+from storage.ledger import ledger_scope, statistics
+
+logger = logging.getLogger(__name__)
+
+QUARTER = re.compile(r"^(\d{4})\s*-?\s*[Qq]([1-4])$")
+
+
+def parse_period(args: list[str]) -> tuple[date | None, date | None]:
+    """No arguments, a quarter (2026Q4, 2026-Q4), or two dates (2026-10-01 2026-12-31)."""
+    if not args:
+        return None, None
+    if len(args) == 1 and (match := QUARTER.match(args[0])):
+        year, quarter = int(match[1]), int(match[2])
+        start = date(year, 3 * quarter - 2, 1)
+        end = date(year + (quarter == 4), (3 * quarter) % 12 + 1, 1)
+        return start, date.fromordinal(end.toordinal() - 1)
+    if len(args) == 2:
+        try:
+            return date.fromisoformat(args[0]), date.fromisoformat(args[1])
+        except ValueError:
+            pass
+    raise Invalid(
+        N_("Give a quarter (2026Q4) or two dates (2026-10-01 2026-12-31), or nothing for all.")
+    )
+
+
+async def export_command(update: Update, context: BotContext) -> None:
+    """Send the ledger of the person's units as a workbook."""
+    caller = await identify(update, context)
+    _ = caller._
+    message = update.effective_message
+    if message is None:
+        return
+    try:
+        date_from, date_to = parse_period(context.args or [])
+        async with context.sessions() as session:
+            scope = await ledger_scope(
+                session, telegram_id=caller.telegram_id, date_from=date_from, date_to=date_to
+            )
+    except DomainError as err:
+        await message.reply_text(_.error(err))
+        return
+    await context.bot.send_chat_action(message.chat_id, ChatAction.UPLOAD_DOCUMENT)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "ledger.xlsx"
+        async with context.sessions() as session:
+            counts = await write_ledger(session, scope, path, _)
+        name = export_name(scope, _, lambda: datetime.now(scope.tz).strftime("%Y%m%d-%H%M"))
+        with path.open("rb") as fh:
+            await message.reply_document(
+                fh,
+                filename=name,
+                caption=_(
+                    "The ledger: {tasks} tasks, {dangers} hidden dangers (major {major}), "
+                    "{problems} problems, {risks} risks.",
+                    tasks=counts["tasks"],
+                    dangers=counts["ledger"],
+                    major=counts["major"],
+                    problems=counts["problems"],
+                    risks=counts["risks"],
+                ),
+            )
+
+
+async def stats_command(update: Update, context: BotContext) -> None:
+    """Figures of the person's units, with a chart by unit and the weekly trend."""
+    caller = await identify(update, context)
+    _ = caller._
+    message = update.effective_message
+    if message is None:
+        return
+    try:
+        date_from, date_to = parse_period(context.args or [])
+        async with context.sessions() as session:
+            scope = await ledger_scope(
+                session,
+                telegram_id=caller.telegram_id,
+                date_from=date_from,
+                date_to=date_to,
+                managers_only=False,
+            )
+            stats = await statistics(session, scope)
+    except DomainError as err:
+        await message.reply_text(_.error(err))
+        return
+    await message.reply_text(stats_text(_, stats))
+    data = stats_json(stats)
+    units = [
+        {**u, "unit": unit_label(_, row), "rate": u["rectification_rate"]}
+        for u, row in zip(data["units"], stats.units, strict=True)
+    ]
+    units_chart = await asyncio.to_thread(units_png, _, units)
+    trend_chart = await asyncio.to_thread(trend_png, _, data["weeks"])
+    await message.reply_photo(units_chart, caption=_("By unit"))
+    await message.reply_photo(trend_chart, caption=_("Weekly trend"))

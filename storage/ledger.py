@@ -1,0 +1,544 @@
+"""The ledger ("one table and four lists") and the statistics, as rows streamed from the database.
+
+Rows are plain tuples of values (dates as `date`, times as aware UTC `datetime`), produced a
+few hundred at a time, so an export of a hundred thousand hidden dangers never holds them all.
+A front writes them where it likes (a spreadsheet, JSON); the wording of headers is its job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from storage.campaigns import require_campaign
+from storage.dto import CampaignInfo
+from storage.errors import N_, Invalid
+from storage.models import (
+    DangerLevel,
+    DangerStatus,
+    Field,
+    HiddenDanger,
+    Photo,
+    PhotoStage,
+    RecordKind,
+    Rectification,
+    Role,
+    Task,
+    Unit,
+    User,
+    Verdict,
+    utcnow,
+)
+from storage.permissions import load_viewer
+from storage.units import find_unit, unit_and_descendants
+
+BATCH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerScope:
+    """Which units and which found-dates an export covers."""
+
+    campaign: CampaignInfo
+    unit_ids: set[int] | None
+    unit_name: str | None
+    date_from: date | None
+    date_to: date | None
+    today: date
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.campaign.timezone)
+
+    def quarter(self) -> tuple[int, int] | None:
+        """(year, quarter) when the scope is exactly one calendar quarter, else None."""
+        if self.date_from is None or self.date_to is None:
+            return None
+        start = self.date_from
+        if start.day != 1 or start.month not in (1, 4, 7, 10):
+            return None
+        end_month = start.month + 2
+        next_start = date(start.year + (end_month == 12), end_month % 12 + 1, 1)
+        if self.date_to != next_start - timedelta(days=1):
+            return None
+        return start.year, (start.month - 1) // 3 + 1
+
+
+async def ledger_scope(
+    session: AsyncSession,
+    *,
+    telegram_id: int | None = None,
+    unit: str | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    managers_only: bool = True,
+    now: datetime | None = None,
+) -> LedgerScope:
+    """The scope of an export or statistics: a person's units, or a unit by name.
+
+    The ledger is for supervisors and admins (`managers_only`); statistics any registered
+    person may see for their own unit.
+    """
+    campaign = await require_campaign(session)
+    if date_from and date_to and date_from > date_to:
+        raise Invalid(N_("The start date is after the end date."))
+    unit_ids: set[int] | None = None
+    unit_name: str | None = None
+    if telegram_id is not None:
+        viewer = await load_viewer(session, telegram_id)
+        if managers_only and viewer.role not in (Role.SUPERVISOR, Role.ADMIN):
+            raise Invalid(N_("Only supervisors and administrators can export the ledger."))
+        unit_ids = set(viewer.units) if viewer.units is not None else None
+        if viewer.unit_id is not None:
+            row = await session.get(Unit, viewer.unit_id)
+            unit_name = row.name if row else None
+    if unit is not None:
+        found = await find_unit(session, unit)
+        below = await unit_and_descendants(session, found.id)
+        unit_ids = below if unit_ids is None else unit_ids & below
+        unit_name = found.name
+    today = (now or utcnow()).astimezone(ZoneInfo(campaign.timezone)).date()
+    return LedgerScope(campaign, unit_ids, unit_name, date_from, date_to, today)
+
+
+def _found_between(scope: LedgerScope, column: Any) -> list[Any]:
+    """Conditions keeping rows found (created) within the scope's dates, in the campaign zone."""
+    conditions = []
+    if scope.date_from is not None:
+        start = datetime.combine(scope.date_from, time(0), tzinfo=scope.tz).astimezone(UTC)
+        conditions.append(column >= start)
+    if scope.date_to is not None:
+        end = datetime.combine(scope.date_to + timedelta(days=1), time(0), tzinfo=scope.tz)
+        conditions.append(column < end.astimezone(UTC))
+    return conditions
+
+
+# --- the table: task progress -------------------------------------------------------------------
+
+
+async def task_rows(
+    session: AsyncSession, scope: LedgerScope, *, source: str | None = None
+) -> AsyncIterator[tuple[Any, ...]]:
+    """Task progress: code, title, source, field, unit, due date, status, found, closed,
+    open, overdue."""
+    counts = (
+        select(
+            HiddenDanger.task_id.label("task_id"),
+            func.count().label("found"),
+            func.sum(case((HiddenDanger.status == DangerStatus.CLOSED, 1), else_=0)).label(
+                "closed"
+            ),
+            func.sum(
+                case(
+                    (
+                        and_(
+                            HiddenDanger.status != DangerStatus.CLOSED,
+                            HiddenDanger.deadline < scope.today,
+                        ),
+                        1,
+                    ),
+                    else_=0,
+                )
+            ).label("overdue"),
+        )
+        .where(*_found_between(scope, HiddenDanger.created_at))
+        .group_by(HiddenDanger.task_id)
+        .subquery()
+    )
+    stmt = (
+        select(
+            Task.code,
+            Task.title,
+            Task.source,
+            Field.code,
+            Unit.name,
+            Task.due_date,
+            Task.status,
+            func.coalesce(counts.c.found, 0),
+            func.coalesce(counts.c.closed, 0),
+            func.coalesce(counts.c.overdue, 0),
+        )
+        .join(Field, Field.id == Task.field_id)
+        .join(Unit, Unit.id == Task.unit_id)
+        .outerjoin(counts, counts.c.task_id == Task.id)
+        .where(Task.campaign_id == scope.campaign.id)
+        .order_by(Task.code)
+    )
+    if scope.unit_ids is not None:
+        stmt = stmt.where(Task.unit_id.in_(scope.unit_ids))
+    if source is not None:
+        stmt = stmt.where(Task.source == source)
+    async for row in await session.stream(stmt.execution_options(yield_per=BATCH)):
+        code, title, src, field_code, unit, due, status, found, closed, overdue = row
+        yield (
+            code,
+            title,
+            src,
+            field_code,
+            unit,
+            due,
+            status,
+            int(found),
+            int(closed),
+            int(found) - int(closed),
+            int(overdue),
+        )
+
+
+# --- the lists and the ledger --------------------------------------------------------------------
+
+
+def _danger_select(scope: LedgerScope) -> Select[tuple[Any, ...]]:
+    reporter = aliased(User)
+    verifier = aliased(User)
+    photos = (
+        select(func.count())
+        .where(Photo.danger_id == HiddenDanger.id, Photo.stage == PhotoStage.BEFORE)
+        .correlate(HiddenDanger)
+        .scalar_subquery()
+    )
+    rectified = (
+        select(func.max(Rectification.submitted_at))
+        .where(Rectification.danger_id == HiddenDanger.id)
+        .correlate(HiddenDanger)
+        .scalar_subquery()
+    )
+    approved = (
+        select(verifier.name)
+        .join(Rectification, Rectification.verified_by_id == verifier.id)
+        .where(
+            Rectification.danger_id == HiddenDanger.id,
+            Rectification.verdict == Verdict.APPROVED,
+        )
+        .order_by(Rectification.id.desc())
+        .limit(1)
+        .correlate(HiddenDanger)
+        .scalar_subquery()
+    )
+    measures = (
+        select(Rectification.measures)
+        .where(Rectification.danger_id == HiddenDanger.id)
+        .order_by(Rectification.id.desc())
+        .limit(1)
+        .correlate(HiddenDanger)
+        .scalar_subquery()
+    )
+    stmt: Select[tuple[Any, ...]] = (
+        select(  # type: ignore[assignment]
+            HiddenDanger.number,
+            HiddenDanger.created_at,
+            Unit.name,
+            HiddenDanger.site,
+            Field.code,
+            Task.code,
+            HiddenDanger.level,
+            HiddenDanger.description,
+            HiddenDanger.address,
+            HiddenDanger.latitude,
+            HiddenDanger.longitude,
+            reporter.name,
+            HiddenDanger.deadline,
+            HiddenDanger.status,
+            rectified,
+            approved,
+            HiddenDanger.closed_at,
+            photos,
+            HiddenDanger.kind,
+            measures,
+        )
+        .join(Unit, Unit.id == HiddenDanger.unit_id)
+        .join(Field, Field.id == HiddenDanger.field_id)
+        .outerjoin(Task, Task.id == HiddenDanger.task_id)
+        .join(reporter, reporter.id == HiddenDanger.reporter_id)
+        .where(HiddenDanger.campaign_id == scope.campaign.id)
+        .where(*_found_between(scope, HiddenDanger.created_at))
+        .order_by(HiddenDanger.created_at, HiddenDanger.id)
+    )
+    if scope.unit_ids is not None:
+        stmt = stmt.where(HiddenDanger.unit_id.in_(scope.unit_ids))
+    return stmt
+
+
+@dataclass(frozen=True, slots=True)
+class DangerRow:
+    """One hidden danger (or problem, or risk) as the ledger shows it."""
+
+    number: str
+    found_at: datetime
+    unit: str
+    site: str
+    field: str
+    task: str | None
+    level: str
+    description: str
+    location: str
+    reporter: str
+    deadline: date
+    status: str
+    rectified_at: datetime | None
+    verified_by: str | None
+    closed_at: datetime | None
+    days_overdue: int
+    photos: int
+    kind: str
+    measures: dict[str, str]
+
+
+async def danger_rows(
+    session: AsyncSession,
+    scope: LedgerScope,
+    *,
+    kind: str | None = None,
+    level: str | None = None,
+) -> AsyncIterator[DangerRow]:
+    """Every hidden danger (or only one kind or level) in the scope, oldest first."""
+    stmt = _danger_select(scope)
+    if kind is not None:
+        stmt = stmt.where(HiddenDanger.kind == kind)
+    if level is not None:
+        stmt = stmt.where(HiddenDanger.level == level)
+    async for row in await session.stream(stmt.execution_options(yield_per=BATCH)):
+        (
+            number,
+            found_at,
+            unit,
+            site,
+            field_code,
+            task_code,
+            lvl,
+            description,
+            address,
+            lat,
+            lon,
+            reporter,
+            deadline,
+            status,
+            rectified,
+            approved,
+            closed_at,
+            photos,
+            record_kind,
+            measures,
+        ) = row
+        location = " ".join(
+            p for p in (address or "", f"{lat:.5f},{lon:.5f}" if lat is not None else "") if p
+        )
+        late = (scope.today - deadline).days if status != DangerStatus.CLOSED else 0
+        yield DangerRow(
+            number=number,
+            found_at=_aware(found_at),
+            unit=unit,
+            site=site,
+            field=field_code,
+            task=task_code,
+            level=lvl,
+            description=description,
+            location=location,
+            reporter=reporter,
+            deadline=deadline,
+            status=status,
+            rectified_at=_aware(rectified) if rectified else None,
+            verified_by=approved,
+            closed_at=_aware(closed_at) if closed_at else None,
+            days_overdue=max(0, late),
+            photos=int(photos or 0),
+            kind=record_kind,
+            measures={k: str(v) for k, v in (measures or {}).items()},
+        )
+
+
+def _aware(value: datetime | str) -> datetime:
+    # Aggregates (max) skip the column's type on SQLite and come back as text.
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# --- the quarter's statistics -------------------------------------------------------------------
+
+
+async def quarter_rows(session: AsyncSession, scope: LedgerScope) -> list[tuple[Any, ...]]:
+    """Per unit: general and major hidden dangers found and rectified (closed) in the scope."""
+    found = _found_between(scope, HiddenDanger.created_at)
+    closed = _found_between(scope, HiddenDanger.closed_at)
+    is_major = HiddenDanger.level == DangerLevel.MAJOR
+    is_general = HiddenDanger.level == DangerLevel.GENERAL
+
+    def count(*conditions: Any) -> Any:
+        return func.sum(case((and_(*conditions), 1), else_=0))
+
+    stmt = (
+        select(
+            Unit.name,
+            count(is_general, *found),
+            count(is_general, HiddenDanger.status == DangerStatus.CLOSED, *closed),
+            count(is_major, *found),
+            count(is_major, HiddenDanger.status == DangerStatus.CLOSED, *closed),
+        )
+        .join(Unit, Unit.id == HiddenDanger.unit_id)
+        .where(
+            HiddenDanger.campaign_id == scope.campaign.id,
+            HiddenDanger.kind == RecordKind.HIDDEN_DANGER,
+        )
+        .group_by(Unit.name)
+        .order_by(Unit.name)
+    )
+    if scope.unit_ids is not None:
+        stmt = stmt.where(HiddenDanger.unit_id.in_(scope.unit_ids))
+    return [
+        (name, int(a or 0), int(b or 0), int(c or 0), int(d or 0))
+        for name, a, b, c, d in (await session.execute(stmt)).all()
+    ]
+
+
+# --- statistics ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class UnitStats:
+    unit: str
+    found: int
+    closed: int
+    open: int
+    overdue: int
+    rate: int
+    avg_days_to_close: float | None
+    own_only: bool = False  # the unit's own hidden dangers, without those of units below
+
+
+@dataclass(frozen=True, slots=True)
+class WeekStats:
+    week: str  # ISO week, e.g. 2026-W48
+    found: int
+    closed: int
+    open_end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    scope_name: str | None
+    today: date
+    units: list[UnitStats]
+    total: UnitStats
+    weeks: list[WeekStats]
+
+
+async def statistics(session: AsyncSession, scope: LedgerScope, *, weeks: int = 8) -> Stats:
+    """Per unit (with its sub-units) and in total: found, closed, open, overdue, rate, average
+    days to close; and the last `weeks` weeks' trend."""
+    tz = scope.tz
+    # Which units to list: the units directly below the scope's top (or the scope's units).
+    if scope.unit_ids is None:
+        roots = list(await session.scalars(select(Unit.id).where(Unit.parent_id.is_(None))))
+        top = roots[0] if len(roots) == 1 else None
+    else:
+        parents = dict((await session.execute(select(Unit.id, Unit.parent_id))).all())
+        top = next(uid for uid in scope.unit_ids if parents.get(uid) not in scope.unit_ids)
+    listed = list(
+        await session.scalars(
+            select(Unit).where(Unit.parent_id == top).order_by(Unit.name)
+            if top is not None
+            else select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.name)
+        )
+    )
+    rows: list[tuple[str, set[int] | None, bool]] = []
+    if top is not None:
+        top_unit = await session.get(Unit, top)
+        # The top unit's own hidden dangers (not its sub-units') count too.
+        rows.append((top_unit.name if top_unit else "", {top}, True))
+    for unit in listed:
+        rows.append((unit.name, await unit_and_descendants(session, unit.id), False))
+    units = [
+        replace(await _unit_stats(session, scope, name, ids), own_only=own)
+        for name, ids, own in rows
+    ]
+    units = [u for u in units if u.found or u.overdue or u.open]
+    total = await _unit_stats(
+        session, scope, scope.unit_name or scope.campaign.name, scope.unit_ids
+    )
+    # Weekly trend: found and closed per ISO week, and what stayed open at each week's end.
+    start_day = scope.today - timedelta(days=scope.today.weekday() + 7 * (weeks - 1))
+    trend = []
+    for n in range(weeks):
+        week_start = start_day + timedelta(days=7 * n)
+        week_end = week_start + timedelta(days=7)
+        lo = datetime.combine(week_start, time(0), tzinfo=tz).astimezone(UTC)
+        hi = datetime.combine(week_end, time(0), tzinfo=tz).astimezone(UTC)
+        base = (
+            select(func.count())
+            .select_from(HiddenDanger)
+            .where(HiddenDanger.campaign_id == scope.campaign.id)
+        )
+        if scope.unit_ids is not None:
+            base = base.where(HiddenDanger.unit_id.in_(scope.unit_ids))
+        found = await session.scalar(
+            base.where(HiddenDanger.created_at >= lo, HiddenDanger.created_at < hi)
+        )
+        closed = await session.scalar(
+            base.where(HiddenDanger.closed_at >= lo, HiddenDanger.closed_at < hi)
+        )
+        open_end = await session.scalar(
+            base.where(
+                HiddenDanger.created_at < hi,
+                (HiddenDanger.closed_at.is_(None)) | (HiddenDanger.closed_at >= hi),
+            )
+        )
+        year, week, _ = week_start.isocalendar()
+        trend.append(WeekStats(f"{year}-W{week:02d}", found or 0, closed or 0, open_end or 0))
+    return Stats(scope.unit_name, scope.today, units, total, trend)
+
+
+async def _unit_stats(
+    session: AsyncSession, scope: LedgerScope, name: str, unit_ids: set[int] | None
+) -> UnitStats:
+    stmt = select(
+        func.count(),
+        func.sum(case((HiddenDanger.status == DangerStatus.CLOSED, 1), else_=0)),
+        func.sum(
+            case(
+                (
+                    and_(
+                        HiddenDanger.status != DangerStatus.CLOSED,
+                        HiddenDanger.deadline < scope.today,
+                    ),
+                    1,
+                ),
+                else_=0,
+            )
+        ),
+    ).where(HiddenDanger.campaign_id == scope.campaign.id)
+    stmt = stmt.where(*_found_between(scope, HiddenDanger.created_at))
+    if unit_ids is not None:
+        stmt = stmt.where(HiddenDanger.unit_id.in_(unit_ids))
+    found, closed, overdue = (await session.execute(stmt)).one()
+    found, closed = int(found or 0), int(closed or 0)
+    durations = select(HiddenDanger.created_at, HiddenDanger.closed_at).where(
+        HiddenDanger.campaign_id == scope.campaign.id,
+        HiddenDanger.closed_at.is_not(None),
+        *_found_between(scope, HiddenDanger.created_at),
+    )
+    if unit_ids is not None:
+        durations = durations.where(HiddenDanger.unit_id.in_(unit_ids))
+    total_days = 0.0
+    closed_count = 0
+    async for created, done in await session.stream(durations.execution_options(yield_per=BATCH)):
+        if done is None:
+            continue
+        total_days += (_aware(done) - _aware(created)).total_seconds() / 86400
+        closed_count += 1
+    return UnitStats(
+        unit=name,
+        found=found,
+        closed=closed,
+        open=found - closed,
+        overdue=int(overdue or 0),
+        rate=round(100 * closed / found) if found else 100,
+        avg_days_to_close=round(total_days / closed_count, 1) if closed_count else None,
+    )
