@@ -66,6 +66,7 @@ def build_application(
     sessions: Sessions,
     request_timeout: float = 20.0,
     rate_limit_retries: int = 3,
+    schedule: bool = True,
 ) -> HdApplication:
     """Build the bot's Application against the configured Bot API server."""
     context_types = ContextTypes(context=BotContext, bot_data=BotServices)
@@ -88,7 +89,8 @@ def build_application(
     application.bot_data.sender.pacer.per_second = settings.push_rate
     add_handlers(application)
     start_sender(application)
-    start_schedule(application)
+    if schedule:  # tests drive the push clock themselves, at the times they choose
+        start_schedule(application)
     application.job_queue.run_repeating(  # type: ignore[union-attr]
         _forget_old_updates, interval=3600, first=60, name="forget-old-updates"
     )

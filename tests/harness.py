@@ -43,7 +43,10 @@ async def running_bot(settings: Settings) -> AsyncIterator[RunningBot]:
     """Start the bot as `hdbot run` does (post_init included) and stop it cleanly."""
     engine = create_engine(settings.db_url)
     sessions = make_sessions(engine)
-    application = build_application(settings, sessions=sessions, request_timeout=5.0)
+    # No minute tick: a test run at 09:00 in Dalian must not get the day's reminders.
+    application = build_application(
+        settings, sessions=sessions, request_timeout=5.0, schedule=False
+    )
     await application.initialize()
     if application.post_init is not None:
         await application.post_init(application)
