@@ -45,10 +45,9 @@ def display_jpeg(path: Path) -> bytes:
     return out.getvalue()
 
 
-def report_card(_: Translator, card: DangerCard) -> str:
-    """The new-report card for groups; fits a photo caption (1,024 characters)."""
+def danger_fields(_: Translator, card: DangerCard) -> list[str]:
+    """The lines every card of a hidden danger shows: level, unit, site, field, task, deadline."""
     lines = [
-        _("🆕 {kind} {number}", kind=kind_name(_, card.kind), number=card.number),
         _("Level: {level}", level=level_name(_, card.level)),
         _("Unit: {unit}", unit=card.unit_name),
         _("Site: {site}", site=card.site),
@@ -59,6 +58,15 @@ def report_card(_: Translator, card: DangerCard) -> str:
             _("Task: {code} {title}", code=card.task_code, title=shorten(card.task_title or "", 60))
         )
     lines.append(_("Deadline: {date}", date=card.deadline.isoformat()))
+    return lines
+
+
+def report_card(_: Translator, card: DangerCard) -> str:
+    """The new-report card for groups; fits a photo caption (1,024 characters)."""
+    lines = [
+        _("🆕 {kind} {number}", kind=kind_name(_, card.kind), number=card.number),
+        *danger_fields(_, card),
+    ]
     where = " ".join(
         p
         for p in (

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.cards import danger_fields
 from bot.i18n import N_, Translator
-from bot.render import field_name, kind_name, level_name, shorten, status_name
+from bot.render import kind_name, shorten, status_name
 from storage.loop import ActionDraftView, DangerDetail, DangerLine, DangerPage
 from storage.permissions import Action
 
@@ -137,8 +139,6 @@ def list_message(_: Translator, page: DangerPage) -> tuple[str, InlineKeyboardMa
 
 def card_text(_: Translator, detail: DangerDetail, *, tz_name: str) -> str:
     """The full card: fields, status and time left, verifier's warnings, extension, history."""
-    from zoneinfo import ZoneInfo
-
     tz = ZoneInfo(tz_name)
     card = detail.card
     lines = [
@@ -148,16 +148,8 @@ def card_text(_: Translator, detail: DangerDetail, *, tz_name: str) -> str:
             status=status_name(_, card.status),
             when=days_text(_, detail.days_left, card.status),
         ),
-        _("Level: {level}", level=level_name(_, card.level)),
-        _("Unit: {unit}", unit=card.unit_name),
-        _("Site: {site}", site=card.site),
-        _("Field: {field}", field=field_name(_, card.field)),
+        *danger_fields(_, card),
     ]
-    if card.task_code:
-        lines.append(
-            _("Task: {code} {title}", code=card.task_code, title=shorten(card.task_title or "", 60))
-        )
-    lines.append(_("Deadline: {date}", date=card.deadline.isoformat()))
     lines.append(_("Reported by: {name}", name=card.reporter_name or "—"))
     lines.append(_("Description: {text}", text=shorten(card.description, 600)))
     round_ = detail.latest_round

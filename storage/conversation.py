@@ -15,7 +15,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Draft, ProcessedUpdate
+from storage.models import Draft, Photo, ProcessedUpdate
 
 
 class InputKind(StrEnum):
@@ -43,6 +43,26 @@ class NewPhoto:
     exif_lon: float | None
     phash: int | None = None
     source: str = "photo"
+
+    def as_row(self, *, draft_id: int, stage: str) -> Photo:
+        """The photo row that keeps this photo with a draft until it is submitted."""
+        return Photo(
+            draft_id=draft_id,
+            stage=stage,
+            file_id=self.file_id,
+            file_unique_id=self.file_unique_id,
+            sha256=self.sha256,
+            path=self.path,
+            thumb_path=self.thumb_path,
+            size=self.size,
+            width=self.width,
+            height=self.height,
+            exif_time=self.exif_time,
+            exif_lat=self.exif_lat,
+            exif_lon=self.exif_lon,
+            phash=self.phash,
+            source=self.source,
+        )
 
 
 @dataclass(frozen=True, slots=True)

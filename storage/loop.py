@@ -852,25 +852,7 @@ async def _add_after_photo(session: AsyncSession, draft: Draft, given: Input) ->
         raise Invalid(N_("You already sent this photo."))
     if len(photos) >= MAX_PHOTOS:
         raise Invalid(N_("That is {max} photos already, the most a report holds."), max=MAX_PHOTOS)
-    session.add(
-        Photo(
-            draft_id=draft.id,
-            stage=PhotoStage.AFTER,
-            file_id=new.file_id,
-            file_unique_id=new.file_unique_id,
-            sha256=new.sha256,
-            path=new.path,
-            thumb_path=new.thumb_path,
-            size=new.size,
-            width=new.width,
-            height=new.height,
-            exif_time=new.exif_time,
-            exif_lat=new.exif_lat,
-            exif_lon=new.exif_lon,
-            phash=new.phash,
-            source=new.source,
-        )
-    )
+    session.add(new.as_row(draft_id=draft.id, stage=PhotoStage.AFTER))
     await session.flush()
 
 

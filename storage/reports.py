@@ -694,25 +694,7 @@ async def _step_photos(
         return _Extra([Notice(N_("You already sent this photo."))], prompt=False)
     if count >= MAX_PHOTOS:
         raise Invalid(N_("That is {max} photos already, the most a report holds."), max=MAX_PHOTOS)
-    session.add(
-        Photo(
-            draft_id=draft.id,
-            stage=PhotoStage.BEFORE,
-            file_id=new.file_id,
-            file_unique_id=new.file_unique_id,
-            sha256=new.sha256,
-            path=new.path,
-            thumb_path=new.thumb_path,
-            size=new.size,
-            width=new.width,
-            height=new.height,
-            exif_time=new.exif_time,
-            exif_lat=new.exif_lat,
-            exif_lon=new.exif_lon,
-            phash=new.phash,
-            source=new.source,
-        )
-    )
+    session.add(new.as_row(draft_id=draft.id, stage=PhotoStage.BEFORE))
     await session.flush()
     draft.updated_at = now
     return None
