@@ -124,8 +124,9 @@ def add_handlers(application: HdApplication) -> None:
     application.add_handler(CallbackQueryHandler(on_action_button, pattern=r"^a:"))
     application.add_handler(CallbackQueryHandler(on_list_page, pattern=r"^l:"))
     application.add_handler(CommandHandler("countdown", countdown_command, filters=new))
-    application.add_handler(CommandHandler("export", export_command, filters=private))
-    application.add_handler(CommandHandler("stats", stats_command, filters=private))
+    # An export of a big ledger takes a while: it must not hold up everyone else's updates.
+    application.add_handler(CommandHandler("export", export_command, filters=private, block=False))
+    application.add_handler(CommandHandler("stats", stats_command, filters=private, block=False))
     # Group commands answer in private too: "use this in a group chat".
     application.add_handler(CommandHandler("bind", bind_command, filters=new))
     application.add_handler(CommandHandler("subscribe", subscribe_command, filters=new))

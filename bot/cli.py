@@ -22,7 +22,7 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.i18n import Translator
 from bot.tables import TableError, read_table
 from storage import campaigns, migrate, people, pushes, tasks, units
-from storage.db import create_engine, make_sessions
+from storage.db import create_engine, make_sessions, read_only
 from storage.errors import DomainError
 from storage.meta import BOT_USERNAME, get_setting
 from storage.models import Role, UnitKind
@@ -447,12 +447,13 @@ def export(
         _fail(f"no such folder: {out.parent}")
 
     async def run(session: AsyncSession) -> dict[str, int]:
+        await read_only(session)  # a running bot keeps writing meanwhile
         scope = await ledger_scope(session, unit=unit, date_from=date_from, date_to=date_to)
         return await write_ledger(session, scope, out, _t(settings))
 
     counts = _run(settings, run)
     click.echo(
-        f"{out}: {counts['tasks']} tasks, {counts['ledger']} hidden dangers "
+        f"{out}: {counts['tasks']} tasks, {counts['hidden_dangers']} hidden dangers "
         f"({counts['major']} major), {counts['problems']} problems, {counts['risks']} risks"
         + (f", quarter sheet {counts['quarter']} units" if "quarter" in counts else "")
     )
@@ -480,6 +481,7 @@ def stats(
     settings = _settings(ctx)
 
     async def run(session: AsyncSession) -> Any:
+        await read_only(session)
         scope = await ledger_scope(session, unit=unit, date_from=date_from, date_to=date_to)
         return await statistics(session, scope)
 
@@ -553,7 +555,7 @@ def push_status(ctx: click.Context) -> None:
         click.echo("the outbox is empty")
         return
     kinds = sorted({kind for kind, _ in summary.counts})
-    statuses = ["queued", "sending", "sent", "failed"]
+    statuses = ["queued", "sending", "sent", "failed", "expired"]
     click.echo(f"{'kind':<14}" + "".join(f"{s:>9}" for s in statuses))
     for kind in kinds:
         click.echo(

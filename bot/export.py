@@ -14,6 +14,7 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
@@ -21,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import N_, Translator
-from bot.render import SOURCE_NAMES, field_name, level_name, status_name
+from bot.render import SOURCE_NAMES, field_name, kind_name, level_name, status_name
 from storage.dto import FieldInfo
 from storage.ledger import DangerRow, LedgerScope, danger_rows, quarter_rows, task_rows
 from storage.models import DangerLevel, Field, RecordKind, TaskSource
@@ -63,6 +64,7 @@ LEDGER_COLUMNS = [
     (N_("Closed at"), 17),
     (N_("Days overdue"), 10),
     (N_("Photos"), 8),
+    (N_("Kind"), 12),
 ]
 LIST_COLUMNS = [
     (N_("Number"), 17),
@@ -125,6 +127,15 @@ class Sheet:
                 cell = WriteOnlyCell(self.ws, value=value)
                 cell.number_format = DATE
                 cells.append(cell)
+            elif isinstance(value, str):
+                text = ILLEGAL_CHARACTERS_RE.sub("", value)  # Excel cannot store them
+                if text.startswith("="):
+                    # A site typed as "=HYPERLINK(...)" stays text, never becomes a formula.
+                    cell = WriteOnlyCell(self.ws, value=text)
+                    cell.data_type = "s"
+                    cells.append(cell)
+                else:
+                    cells.append(text)
             else:
                 cells.append(value)
         self.ws.append(cells)
@@ -218,7 +229,9 @@ async def write_ledger(
     counts["risks"] = risks.rows
 
     ledger = Sheet(book, _("Hidden-danger ledger"), LEDGER_COLUMNS, _)
+    counts["hidden_dangers"] = 0
     async for r in danger_rows(session, scope):
+        counts["hidden_dangers"] += r.kind == RecordKind.HIDDEN_DANGER
         ledger.add(
             [
                 r.number,
@@ -238,6 +251,7 @@ async def write_ledger(
                 local(r.closed_at),
                 r.days_overdue,
                 r.photos,
+                kind_name(_, r.kind),
             ]
         )
     ledger.close()

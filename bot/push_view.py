@@ -12,6 +12,7 @@ from bot.i18n import Translator
 from bot.render import level_name, shorten
 
 TELEGRAM_LIMIT = 4096
+RANKED = 10
 WECOM_LIMIT = 4096  # bytes of UTF-8
 
 
@@ -22,10 +23,15 @@ def days_line(_: Translator, data: dict[str, Any]) -> str:
     if days > 1:
         return _("⏳ {days} days to the close ({closing})", days=days, closing=closing)
     if days == 1:
-        return _("⏳ Last day: the campaign closes tomorrow ({closing})", closing=closing)
+        return _("⏳ 1 day to the close: the campaign closes tomorrow ({closing})", closing=closing)
     if days == 0:
         return _("🏁 The campaign closes today ({closing})", closing=closing)
-    return _("🏁 The campaign closed {days} days ago ({closing})", days=-days, closing=closing)
+    return _.plural(
+        "🏁 The campaign closed {n} day ago ({closing})",
+        "🏁 The campaign closed {n} days ago ({closing})",
+        -days,
+        closing=closing,
+    )
 
 
 def countdown_lines(_: Translator, data: dict[str, Any]) -> list[str]:
@@ -61,7 +67,8 @@ def countdown_lines(_: Translator, data: dict[str, Any]) -> list[str]:
     if data.get("ranking"):
         lines.append("")
         lines.append(_("Units by overdue hidden dangers:"))
-        for n, row in enumerate(data["ranking"], start=1):
+        # The first ten: a city's caption must stay one message (1,024 characters).
+        for n, row in enumerate(data["ranking"][:RANKED], start=1):
             lines.append(
                 _(
                     "{n}. {unit}: {overdue} overdue, {open} open, rate {rate}%",
@@ -72,6 +79,8 @@ def countdown_lines(_: Translator, data: dict[str, Any]) -> list[str]:
                     rate=row["rate"],
                 )
             )
+        if len(data["ranking"]) > RANKED:
+            lines.append(_("… and {more} more", more=len(data["ranking"]) - RANKED))
     return lines
 
 
@@ -124,24 +133,36 @@ def overdue_lines(_: Translator, data: dict[str, Any], *, kind: str) -> list[str
     return lines
 
 
-def reminder_text(_: Translator, data: dict[str, Any]) -> str:
-    days = int(data["days"])
+def reminder_line(_: Translator, item: dict[str, Any]) -> str:
+    days = int(item["days"])
     if days > 0:
-        return _(
-            "⏰ {number} ({site}) is due in {days} days, on {deadline}.",
-            number=data["number"],
-            site=data["site"],
-            days=days,
-            deadline=data["deadline"],
+        return _.plural(
+            "⏰ {number} ({site}) is due in {n} day, on {deadline}.",
+            "⏰ {number} ({site}) is due in {n} days, on {deadline}.",
+            days,
+            number=item["number"],
+            site=shorten(item["site"], 30),
+            deadline=item["deadline"],
         )
-    return _(
-        "🔴 {number} ({site}) is {days} days overdue (deadline {deadline}). Rectify it, or ask "
-        "for more time.",
-        number=data["number"],
-        site=data["site"],
-        days=-days if days < 0 else 0,
-        deadline=data["deadline"],
+    return _.plural(
+        "🔴 {number} ({site}) is {n} day overdue (deadline {deadline}).",
+        "🔴 {number} ({site}) is {n} days overdue (deadline {deadline}).",
+        max(1, -days),
+        number=item["number"],
+        site=shorten(item["site"], 30),
+        deadline=item["deadline"],
     )
+
+
+def reminder_text(_: Translator, data: dict[str, Any]) -> str:
+    """One message a day for each responsible inspector, listing what is due or late."""
+    items = data["items"]
+    lines = [_("Your hidden dangers that need you:")] if len(items) > 1 else []
+    lines += [reminder_line(_, item) for item in items]
+    if data["count"] > len(items):
+        lines.append(_("… and {more} more", more=data["count"] - len(items)))
+    lines.append(_("Rectify them, or open one to ask for more time. /mine lists them all."))
+    return "\n".join(lines)
 
 
 def telegram_text(_: Translator, kind: str, data: dict[str, Any]) -> str:

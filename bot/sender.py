@@ -9,15 +9,18 @@ A group that has had its share this minute is deferred, not waited for.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import socket
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any
 
 import httpx
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
+from telegram.ext import ExtBot
 
 from bot.cards import CAPTION_LIMIT, report_card, telegram_photo
 from bot.config import Settings
@@ -26,7 +29,7 @@ from bot.countdown_card import countdown_png
 from bot.i18n import Translator
 from bot.pacing import SenderState
 from bot.push_view import telegram_text, wecom_markdown
-from bot.render import telegram_length
+from bot.render import shorten
 from storage.dangers import danger_card
 from storage.db import Sessions
 from storage.models import Channel, utcnow
@@ -139,7 +142,7 @@ async def _deliver(
             else timedelta(seconds=float(err.retry_after))
         )
         async with sessions() as session:
-            await mark_retry(session, item_id=item.id, error=str(err), delay=delay)
+            await mark_retry(session, item_id=item.id, error=str(err), delay=delay, give_up=False)
         return 0
     except ChatMigrated as err:
         async with sessions() as session:
@@ -161,7 +164,7 @@ async def _deliver(
                 await deactivate_chat(session, chat_id=chat_id, error=str(err))
         return 0
     except NetworkError as err:  # includes TimedOut; a 5xx arrives as NetworkError too
-        await _retry(sessions, item, repr(err))
+        await _retry(sessions, item, repr(err), give_up=False)
         return 0
     except Exception as err:
         # Anything else (a deleted row, a bug): count the attempt instead of leaving the row
@@ -175,10 +178,21 @@ async def _deliver(
     return 1
 
 
-async def _retry(sessions: Sessions, item: OutboxItem, error: str) -> None:
-    delay = timedelta(seconds=min(300, 2 ** (item.attempts + 1)))
+def _once(bot: Bot) -> dict[str, Any]:
+    """Ask the rate limiter not to retry a push itself on a 429: the outbox reschedules it.
+
+    A limiter sleeping `retry_after` three times inside one send could outlast the claim, and
+    another process would send the push again; meanwhile answers to people would wait.
+    """
+    # AIORateLimiter takes the number of retries as its rate_limit_args.
+    return {"rate_limit_args": 0} if isinstance(bot, ExtBot) else {}
+
+
+async def _retry(sessions: Sessions, item: OutboxItem, error: str, *, give_up: bool = True) -> None:
+    """Back off 2, 4, 8 … seconds, at most five minutes."""
+    delay = timedelta(seconds=min(300, 2 ** min(item.attempts + 1, 9)))
     async with sessions() as session:
-        await mark_retry(session, item_id=item.id, error=error, delay=delay)
+        await mark_retry(session, item_id=item.id, error=error, delay=delay, give_up=give_up)
 
 
 async def _send_telegram(
@@ -205,7 +219,7 @@ async def _send_telegram(
         text = telegram_text(_, item.kind, item.payload)
     if item.kind == "countdown":
         return await send_countdown(bot, chat_id, _, item.payload, text)
-    await bot.send_message(chat_id, text, reply_markup=keyboard)
+    await bot.send_message(chat_id, text, reply_markup=keyboard, **_once(bot))
     return 1
 
 
@@ -213,13 +227,22 @@ async def send_countdown(
     bot: Bot, chat_id: int, _: Translator, data: dict[str, Any], text: str
 ) -> int:
     """The countdown card as a picture, its text as the caption (or after it, when long)."""
-    picture = await asyncio.to_thread(countdown_png, _, data)
-    if telegram_length(text) <= CAPTION_LIMIT:
-        await bot.send_photo(chat_id, picture, caption=text)
-        return 1
-    await bot.send_photo(chat_id, picture)
-    await bot.send_message(chat_id, text)
-    return 2
+    picture = await asyncio.to_thread(_card, _.language, json.dumps(data, sort_keys=True))
+    try:
+        await bot.send_photo(chat_id, picture, caption=shorten(text, CAPTION_LIMIT), **_once(bot))
+    except BadRequest as err:
+        if "chat not found" in str(err).lower():
+            raise
+        # A group where the bot may not post photos still gets the countdown, as text.
+        logger.warning("countdown card refused in %s (%s); sending text", chat_id, err)
+        await bot.send_message(chat_id, text, **_once(bot))
+    return 1
+
+
+@lru_cache(maxsize=64)
+def _card(language: str, data: str) -> bytes:
+    # A fan-out sends the same card to many groups of a unit: draw it once.
+    return countdown_png(Translator(language), json.loads(data))
 
 
 async def _send_report_card(
@@ -235,17 +258,17 @@ async def _send_report_card(
                 InputMediaPhoto(photo, caption=caption if i == 0 else None)
                 for i, photo in enumerate(photos)
             ]
-            await bot.send_media_group(chat_id, media)
+            await bot.send_media_group(chat_id, media, **_once(bot))
             return len(media)
         if photos:
-            await bot.send_photo(chat_id, photos[0], caption=caption)
+            await bot.send_photo(chat_id, photos[0], caption=caption, **_once(bot))
             return 1
     except BadRequest as err:
         if "chat not found" in str(err).lower():
             raise
         # A photo Telegram will not take must not cost the group the report itself.
         logger.warning("photos of %s refused (%s); sending the card as text", danger_id, err)
-    await bot.send_message(chat_id, caption)
+    await bot.send_message(chat_id, caption, **_once(bot))
     return 1
 
 
@@ -271,7 +294,13 @@ async def _deliver_wecom(
         response.raise_for_status()
         answer = response.json()
     except (httpx.HTTPError, ValueError) as err:
-        await _retry(sessions, item, f"WeCom: {err!r}")
+        # Never the error's text: httpx names the URL, and the URL holds the robot's secret key.
+        detail = (
+            f"HTTP {err.response.status_code}"
+            if isinstance(err, httpx.HTTPStatusError)
+            else type(err).__name__
+        )
+        await _retry(sessions, item, f"WeCom: {detail}", give_up=False)
         return 0
     code = int(answer.get("errcode", -1)) if isinstance(answer, dict) else -1
     message = str(answer.get("errmsg", "")) if isinstance(answer, dict) else str(answer)
@@ -283,15 +312,13 @@ async def _deliver_wecom(
     error = f"WeCom errcode {code}: {message}"
     async with sessions() as session:
         if code in WECOM_RATE_LIMITED:
-            await mark_retry(session, item_id=item.id, error=error, delay=timedelta(seconds=60))
+            # The robot is busy, not broken: wait for room without spending an attempt.
+            await defer(
+                session, item_id=item.id, until=utcnow() + timedelta(seconds=60), note=error
+            )
         elif code in WECOM_DEAD_KEY:
             await mark_failed(session, item_id=item.id, error=error)
             await deactivate_target(session, target_id=target.id, error=error)
-        else:
-            await mark_retry(
-                session,
-                item_id=item.id,
-                error=error,
-                delay=timedelta(seconds=min(300, 2 ** (item.attempts + 1))),
-            )
+    if code not in WECOM_RATE_LIMITED and code not in WECOM_DEAD_KEY:
+        await _retry(sessions, item, error)
     return 0

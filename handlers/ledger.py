@@ -9,14 +9,15 @@ import tempfile
 from datetime import date, datetime
 from pathlib import Path
 
-from bot.charts import trend_png, units_png
 from telegram import Update
 from telegram.constants import ChatAction
 
+from bot.charts import trend_png, units_png
 from bot.context import BotContext
 from bot.export import export_name, write_ledger
 from bot.people import identify
 from bot.stats_view import stats_json, stats_text, unit_label
+from storage.db import read_only
 from storage.errors import N_, DomainError, Invalid
 from storage.ledger import ledger_scope, statistics
 
@@ -64,6 +65,7 @@ async def export_command(update: Update, context: BotContext) -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "ledger.xlsx"
         async with context.sessions() as session:
+            await read_only(session)
             counts = await write_ledger(session, scope, path, _)
         name = export_name(scope, _, lambda: datetime.now(scope.tz).strftime("%Y%m%d-%H%M"))
         with path.open("rb") as fh:
@@ -74,7 +76,7 @@ async def export_command(update: Update, context: BotContext) -> None:
                     "The ledger: {tasks} tasks, {dangers} hidden dangers (major {major}), "
                     "{problems} problems, {risks} risks.",
                     tasks=counts["tasks"],
-                    dangers=counts["ledger"],
+                    dangers=counts["hidden_dangers"],
                     major=counts["major"],
                     problems=counts["problems"],
                     risks=counts["risks"],
@@ -92,6 +94,7 @@ async def stats_command(update: Update, context: BotContext) -> None:
     try:
         date_from, date_to = parse_period(context.args or [])
         async with context.sessions() as session:
+            await read_only(session)
             scope = await ledger_scope(
                 session,
                 telegram_id=caller.telegram_id,

@@ -37,11 +37,23 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     return engine
 
 
+READ_ONLY = {"hdbot_read_only": True}
+
+
 def _sqlite_begin(connection: Any) -> None:
     # Python's sqlite3 opens a transaction only at the first write, so a SAVEPOINT before it
     # would commit on RELEASE. Begin every transaction ourselves; IMMEDIATE takes the write
-    # lock up front, so a transaction that reads and then writes never fails half-way.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # lock up front, so a transaction that reads and then writes never fails half-way. A
+    # long read (an export) says so and takes no lock: in WAL mode writers go on beside it.
+    if connection.get_execution_options().get("hdbot_read_only"):
+        connection.exec_driver_sql("BEGIN DEFERRED")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+async def read_only(session: AsyncSession) -> None:
+    """Mark a session that will only read, before its first query (long reads: exports)."""
+    await session.connection(execution_options=READ_ONLY)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -8,7 +8,7 @@ from datetime import date
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import DangerStatus, HiddenDanger, Task, TaskStatus, Unit
+from storage.models import DangerStatus, HiddenDanger, RecordKind, Task, TaskStatus, Unit
 from storage.units import unit_and_descendants
 
 
@@ -27,12 +27,13 @@ class Figures:
 
     @property
     def tasks_percent(self) -> int:
-        return round(100 * self.tasks_done / self.tasks_total) if self.tasks_total else 0
+        # Floor, not round: 831 of 832 done is not "100%".
+        return 100 * self.tasks_done // self.tasks_total if self.tasks_total else 0
 
     @property
     def rectification_rate(self) -> int:
         """Closed as a share of found, in percent (100 when nothing was found)."""
-        return round(100 * self.closed / self.found) if self.found else 100
+        return 100 * self.closed // self.found if self.found else 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +53,11 @@ async def figures(
         func.sum(case((HiddenDanger.status == DangerStatus.CLOSED, 1), else_=0)),
         func.sum(case((not_closed & (HiddenDanger.deadline < today), 1), else_=0)),
         func.sum(case((not_closed & (HiddenDanger.level == "major"), 1), else_=0)),
-    ).where(HiddenDanger.campaign_id == campaign_id)
+    ).where(
+        HiddenDanger.campaign_id == campaign_id,
+        # The figures are of hidden dangers; problems and risks are lists of their own.
+        HiddenDanger.kind == RecordKind.HIDDEN_DANGER,
+    )
     task_q = select(
         func.count(),
         func.sum(case((Task.status == TaskStatus.DONE, 1), else_=0)),

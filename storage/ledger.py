@@ -148,7 +148,13 @@ async def task_rows(
                 )
             ).label("overdue"),
         )
-        .where(*_found_between(scope, HiddenDanger.created_at))
+        .where(
+            HiddenDanger.campaign_id == scope.campaign.id,
+            HiddenDanger.kind == RecordKind.HIDDEN_DANGER,
+            *_found_between(scope, HiddenDanger.created_at),
+            # A danger of another unit may sit on this unit's task: it is not this scope's.
+            *([HiddenDanger.unit_id.in_(scope.unit_ids)] if scope.unit_ids is not None else []),
+        )
         .group_by(HiddenDanger.task_id)
         .subquery()
     )
@@ -440,14 +446,17 @@ async def statistics(session: AsyncSession, scope: LedgerScope, *, weeks: int = 
         top = roots[0] if len(roots) == 1 else None
     else:
         parents = dict((await session.execute(select(Unit.id, Unit.parent_id))).all())
-        top = next(uid for uid in scope.unit_ids if parents.get(uid) not in scope.unit_ids)
-    listed = list(
-        await session.scalars(
-            select(Unit).where(Unit.parent_id == top).order_by(Unit.name)
-            if top is not None
-            else select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.name)
+        top = next((uid for uid in scope.unit_ids if parents.get(uid) not in scope.unit_ids), None)
+    if scope.unit_ids is not None and top is None:
+        listed: list[Unit] = []  # no unit at all in the scope: nothing to list
+    else:
+        listed = list(
+            await session.scalars(
+                select(Unit).where(Unit.parent_id == top).order_by(Unit.name)
+                if top is not None
+                else select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.name)
+            )
         )
-    )
     rows: list[tuple[str, set[int] | None, bool]] = []
     if top is not None:
         top_unit = await session.get(Unit, top)
@@ -474,7 +483,10 @@ async def statistics(session: AsyncSession, scope: LedgerScope, *, weeks: int = 
         base = (
             select(func.count())
             .select_from(HiddenDanger)
-            .where(HiddenDanger.campaign_id == scope.campaign.id)
+            .where(
+                HiddenDanger.campaign_id == scope.campaign.id,
+                HiddenDanger.kind == RecordKind.HIDDEN_DANGER,
+            )
         )
         if scope.unit_ids is not None:
             base = base.where(HiddenDanger.unit_id.in_(scope.unit_ids))
@@ -513,7 +525,10 @@ async def _unit_stats(
                 else_=0,
             )
         ),
-    ).where(HiddenDanger.campaign_id == scope.campaign.id)
+    ).where(
+        HiddenDanger.campaign_id == scope.campaign.id,
+        HiddenDanger.kind == RecordKind.HIDDEN_DANGER,
+    )
     stmt = stmt.where(*_found_between(scope, HiddenDanger.created_at))
     if unit_ids is not None:
         stmt = stmt.where(HiddenDanger.unit_id.in_(unit_ids))
@@ -521,6 +536,7 @@ async def _unit_stats(
     found, closed = int(found or 0), int(closed or 0)
     durations = select(HiddenDanger.created_at, HiddenDanger.closed_at).where(
         HiddenDanger.campaign_id == scope.campaign.id,
+        HiddenDanger.kind == RecordKind.HIDDEN_DANGER,
         HiddenDanger.closed_at.is_not(None),
         *_found_between(scope, HiddenDanger.created_at),
     )
@@ -539,6 +555,6 @@ async def _unit_stats(
         closed=closed,
         open=found - closed,
         overdue=int(overdue or 0),
-        rate=round(100 * closed / found) if found else 100,
+        rate=100 * closed // found if found else 100,
         avg_days_to_close=round(total_days / closed_count, 1) if closed_count else None,
     )

@@ -126,6 +126,7 @@ class OutboxStatus(StrEnum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    EXPIRED = "expired"  # a daily push whose day (and catch-up window) passed unsent
 
 
 class Channel(StrEnum):
@@ -398,6 +399,8 @@ class Outbox(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     not_before: Mapped[datetime] = mapped_column(default=utcnow)
+    # Yesterday's countdown is not news: a daily push is dropped, not sent, after this.
+    expires_at: Mapped[datetime | None]
     claimed_by: Mapped[str | None] = mapped_column(String(100))
     claimed_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]

@@ -47,6 +47,17 @@ async def claim_due(
 ) -> list[OutboxItem]:
     """Claim up to `limit` due rows for this worker; a row is claimed by one worker only."""
     now = now or utcnow()
+    # A daily push whose time has passed is dropped, not sent late.
+    await session.execute(
+        update(Outbox)
+        .where(
+            Outbox.expires_at.is_not(None),
+            Outbox.expires_at < now,
+            Outbox.status.in_([OutboxStatus.QUEUED, OutboxStatus.SENDING]),
+        )
+        .values(status=OutboxStatus.EXPIRED, claimed_by=None)
+        .execution_options(synchronize_session=False)
+    )
     candidates = list(
         await session.scalars(
             select(Outbox)
@@ -108,8 +119,13 @@ async def mark_retry(
     error: str,
     delay: timedelta,
     now: datetime | None = None,
+    give_up: bool = True,
 ) -> bool:
-    """Put the push back in the queue after `delay`; False when it has failed for good."""
+    """Put the push back in the queue after `delay`; False when it has failed for good.
+
+    An outage (a timeout, a 5xx, a 429) is not the push's fault: with `give_up` false it is
+    retried until it goes out (a daily push until it expires), however many attempts it takes.
+    """
     now = now or utcnow()
     row = await session.get(Outbox, item_id)
     if row is None:
@@ -117,7 +133,7 @@ async def mark_retry(
     row.attempts += 1
     row.last_error = error[:1000]
     row.claimed_by = row.claimed_at = None
-    if row.attempts >= MAX_ATTEMPTS:
+    if give_up and row.attempts >= MAX_ATTEMPTS:
         row.status = OutboxStatus.FAILED
     else:
         row.status = OutboxStatus.QUEUED
@@ -166,13 +182,22 @@ async def retarget(
     await session.commit()
 
 
-async def defer(session: AsyncSession, *, item_id: int, until: datetime) -> None:
-    """Put a push back without counting an attempt: its chat has had its share for now."""
-    await session.execute(
-        update(Outbox)
-        .where(Outbox.id == item_id)
-        .values(status=OutboxStatus.QUEUED, not_before=until, claimed_by=None, claimed_at=None)
-    )
+async def defer(
+    session: AsyncSession, *, item_id: int, until: datetime, note: str | None = None
+) -> None:
+    """Put a push back without counting an attempt: its chat has had its share for now.
+
+    `note` says why, for `hdbot push status` (a busy WeCom robot, say).
+    """
+    values: dict[str, Any] = {
+        "status": OutboxStatus.QUEUED,
+        "not_before": until,
+        "claimed_by": None,
+        "claimed_at": None,
+    }
+    if note is not None:
+        values["last_error"] = note[:1000]
+    await session.execute(update(Outbox).where(Outbox.id == item_id).values(**values))
     await session.commit()
 
 

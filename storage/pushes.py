@@ -16,7 +16,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,6 +34,7 @@ from storage.models import (
     Outbox,
     OutboxStatus,
     PushTarget,
+    RecordKind,
     Role,
     Subscription,
     SubscriptionKind,
@@ -72,12 +73,15 @@ class Queued:
 
 @dataclass(frozen=True, slots=True)
 class _Push:
+    """A push that may be due: its key, and what it takes to compute its content."""
+
     key: str
     channel: str
     target: str
     kind: str
     period: str
-    payload: dict[str, Any]
+    payload: dict[str, Any]  # the content, or what `_payload` needs to count it
+    expires_at: datetime
 
 
 # --- the figures as plain data for a payload ------------------------------------------------------
@@ -142,59 +146,75 @@ async def overdue_data(
     campaign: CampaignInfo,
     unit_ids: set[int] | None,
     today: date,
-    min_days: dict[str, int] | None = None,
+    min_days: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
-    """Overdue hidden dangers and tasks of these units; `min_days` keeps only the long-overdue."""
-    q = (
-        select(HiddenDanger, Unit.name)
-        .join(Unit, Unit.id == HiddenDanger.unit_id)
-        .where(
-            HiddenDanger.campaign_id == campaign.id,
-            HiddenDanger.status != DangerStatus.CLOSED,
-            HiddenDanger.deadline < today,
-        )
-        .order_by(HiddenDanger.deadline, HiddenDanger.id)
-    )
-    if unit_ids is not None:
-        q = q.where(HiddenDanger.unit_id.in_(unit_ids))
-    dangers = []
-    for danger, unit_name in (await session.execute(q)).all():
-        late = (today - danger.deadline).days
-        if min_days is not None and late <= min_days.get(danger.level, min_days["general"]):
-            continue
-        dangers.append(
-            {
-                "id": danger.id,
-                "number": danger.number,
-                "site": danger.site,
-                "unit": unit_name,
-                "level": danger.level,
-                "days": late,
-            }
-        )
-    tq = (
-        select(Task, Unit.name)
-        .join(Unit, Unit.id == Task.unit_id)
-        .where(
-            Task.campaign_id == campaign.id,
-            Task.status != TaskStatus.DONE,
-            Task.due_date < today,
-        )
-    )
-    if unit_ids is not None:
-        tq = tq.where(Task.unit_id.in_(unit_ids))
-    least = min_days["general"] if min_days is not None else 0
-    overdue_tasks = [
-        {"code": t.code, "title": t.title, "unit": unit_name, "days": (today - t.due_date).days}
-        for t, unit_name in (await session.execute(tq.order_by(Task.due_date, Task.code))).all()
-        if (today - t.due_date).days > least
+    """Overdue hidden dangers and tasks of these units, the oldest first (counted in full,
+    named up to DIGEST_ITEMS); `min_days` (general, major) keeps only the long-overdue."""
+    late = [
+        HiddenDanger.campaign_id == campaign.id,
+        HiddenDanger.kind == RecordKind.HIDDEN_DANGER,
+        HiddenDanger.status != DangerStatus.CLOSED,
+        HiddenDanger.deadline < today,
     ]
+    if min_days is not None:
+        general, major = min_days
+        late.append(
+            or_(
+                and_(
+                    HiddenDanger.level == DangerLevel.MAJOR,
+                    HiddenDanger.deadline < today - timedelta(days=major),
+                ),
+                and_(
+                    HiddenDanger.level != DangerLevel.MAJOR,
+                    HiddenDanger.deadline < today - timedelta(days=general),
+                ),
+            )
+        )
+    if unit_ids is not None:
+        late.append(HiddenDanger.unit_id.in_(unit_ids))
+    count = await session.scalar(select(func.count()).select_from(HiddenDanger).where(*late))
+    rows = await session.execute(
+        select(
+            HiddenDanger.id,
+            HiddenDanger.number,
+            HiddenDanger.site,
+            Unit.name,
+            HiddenDanger.level,
+            HiddenDanger.deadline,
+        )
+        .join(Unit, Unit.id == HiddenDanger.unit_id)
+        .where(*late)
+        .order_by(HiddenDanger.deadline, HiddenDanger.id)
+        .limit(DIGEST_ITEMS)
+    )
+    dangers = [
+        {"id": i, "number": n, "site": site, "unit": unit, "level": lvl, "days": (today - d).days}
+        for i, n, site, unit, lvl, d in rows.all()
+    ]
+    task_late = [
+        Task.campaign_id == campaign.id,
+        Task.status != TaskStatus.DONE,
+        Task.due_date < today - timedelta(days=min_days[0] if min_days else 0),
+    ]
+    if unit_ids is not None:
+        task_late.append(Task.unit_id.in_(unit_ids))
+    task_count = await session.scalar(select(func.count()).select_from(Task).where(*task_late))
+    task_rows = await session.execute(
+        select(Task.code, Task.title, Unit.name, Task.due_date)
+        .join(Unit, Unit.id == Task.unit_id)
+        .where(*task_late)
+        .order_by(Task.due_date, Task.code)
+        .limit(DIGEST_ITEMS)
+    )
     return {
         "today": today.isoformat(),
-        "count": len(dangers),
-        "dangers": dangers[:DIGEST_ITEMS],
-        "task_count": len(overdue_tasks),
-        "tasks": overdue_tasks[:DIGEST_ITEMS],
+        "count": int(count or 0),
+        "dangers": dangers,
+        "task_count": int(task_count or 0),
+        "tasks": [
+            {"code": c, "title": t, "unit": u, "days": (today - d).days}
+            for c, t, u, d in task_rows.all()
+        ],
     }
 
 
@@ -242,10 +262,15 @@ def _local(now: datetime, campaign: CampaignInfo) -> tuple[date, datetime]:
     return local.date(), local
 
 
-def _in_window(at: str, local_now: datetime, catch_up: timedelta) -> bool:
+def _due_window(at: str, local_now: datetime, catch_up: timedelta) -> datetime | None:
+    """The scheduled moment whose catch-up window holds now (today's, or yesterday's late one
+    when the window crosses midnight), or None."""
     hour, minute = (int(x) for x in at.split(":"))
-    scheduled = datetime.combine(local_now.date(), time(hour, minute), tzinfo=local_now.tzinfo)
-    return scheduled <= local_now < scheduled + catch_up
+    for day in (local_now.date(), local_now.date() - timedelta(days=1)):
+        scheduled = datetime.combine(day, time(hour, minute), tzinfo=local_now.tzinfo)
+        if scheduled <= local_now < scheduled + catch_up:
+            return scheduled
+    return None
 
 
 async def enqueue_due(
@@ -269,12 +294,19 @@ async def enqueue_due(
     scope = (
         await unit_and_descendants(session, (await find_unit(session, unit)).id) if unit else None
     )
-    period = today.isoformat() + (f"#{int(now.timestamp())}" if again else "")
+    suffix = f"#{int(now.timestamp())}" if again else ""
+    end_of_today = datetime.combine(today + timedelta(days=1), time(0), tzinfo=local_now.tzinfo)
 
-    def due(at: str, kind: str) -> bool:
+    def due(at: str, kind: str) -> tuple[str, datetime] | None:
+        """(period, expiry) when this push is due now, else None."""
         if force is not None:
-            return kind == force or (force == "reminders" and kind == "overdue")
-        return _in_window(at, local_now, rules.catch_up)
+            if kind == force or (force == "reminders" and kind == "overdue"):
+                return today.isoformat() + suffix, end_of_today
+            return None
+        scheduled = _due_window(at, local_now, rules.catch_up)
+        if scheduled is None:
+            return None
+        return scheduled.date().isoformat(), scheduled + rules.catch_up
 
     pushes: list[_Push] = []
     counts: dict[str, int] = defaultdict(int)
@@ -296,7 +328,8 @@ async def enqueue_due(
         at = sub.at_time or DEFAULT_TIMES[SubscriptionKind(sub.kind)]
         if scope is not None and group.unit_id not in scope:
             continue
-        if due(at, sub.kind):
+        if when := due(at, sub.kind):
+            period, expires = when
             pushes.append(
                 _Push(
                     f"tg:{group.chat_id}:{sub.kind}:{period}",
@@ -304,7 +337,8 @@ async def enqueue_due(
                     str(group.chat_id),
                     sub.kind,
                     period,
-                    {"unit_id": group.unit_id},
+                    {"unit_id": group.unit_id, "day": period[:10]},
+                    expires,
                 )
             )
     # WeCom group robots.
@@ -312,9 +346,10 @@ async def enqueue_due(
         if scope is not None and target.unit_id not in scope:
             continue
         for kind in target.kinds.split(","):
-            if kind in (SubscriptionKind.COUNTDOWN, SubscriptionKind.OVERDUE) and due(
-                target.at_time, kind
-            ):
+            if kind not in (SubscriptionKind.COUNTDOWN, SubscriptionKind.OVERDUE):
+                continue
+            if when := due(target.at_time, kind):
+                period, expires = when
                 pushes.append(
                     _Push(
                         f"wecom:{target.id}:{kind}:{period}",
@@ -322,18 +357,23 @@ async def enqueue_due(
                         str(target.id),
                         kind,
                         period,
-                        {"unit_id": target.unit_id},
+                        {"unit_id": target.unit_id, "day": period[:10]},
+                        expires,
                     )
                 )
     # Reminders, digests and escalations, once a day at the reminder time.
-    if due(rules.reminder_time, "reminders"):
-        pushes += await _people_pushes(session, campaign, today, period, scope, rules)
+    if when := due(rules.reminder_time, "reminders"):
+        period, expires = when
+        day = date.fromisoformat(period[:10])
+        pushes += await _people_pushes(session, campaign, day, period, expires, scope, rules)
 
     fresh = await _new_keys(session, [p.key for p in pushes])
     for push in pushes:
         if push.key not in fresh:
             continue
-        payload = await _payload(session, campaign, push, today, rules)
+        # The figures are counted only for pushes not queued yet: a tick that finds
+        # everything queued costs one query.
+        payload = await _payload(session, campaign, push, rules)
         if payload is None:
             continue
         if await _insert(session, push, payload, now):
@@ -343,19 +383,38 @@ async def enqueue_due(
 
 
 async def _payload(
-    session: AsyncSession, campaign: CampaignInfo, push: _Push, today: date, rules: PushRules
+    session: AsyncSession, campaign: CampaignInfo, push: _Push, rules: PushRules
 ) -> dict[str, Any] | None:
-    if push.kind == SubscriptionKind.COUNTDOWN:
+    """The content of a push about to be queued, counted now (and only now)."""
+    day = date.fromisoformat(push.payload["day"]) if "day" in push.payload else None
+    if push.kind == SubscriptionKind.COUNTDOWN and day is not None:
         return await countdown_data(
-            session, campaign=campaign, unit_id=push.payload["unit_id"], today=today
+            session, campaign=campaign, unit_id=push.payload["unit_id"], today=day
         )
-    if push.kind == SubscriptionKind.OVERDUE:
-        unit = await session.get(Unit, push.payload["unit_id"])
-        below = await unit_and_descendants(session, push.payload["unit_id"])
-        data = await overdue_data(session, campaign=campaign, unit_ids=below, today=today)
+    if push.kind in (SubscriptionKind.OVERDUE, "digest", "escalation") and day is not None:
+        unit_id = push.payload["unit_id"]
+        unit = await session.get(Unit, unit_id)
+        below = await unit_and_descendants(session, unit_id)
+        escalation = push.kind == "escalation"
+        if escalation:
+            below -= {unit_id}  # what is late below the unit, not in it
+        data = await overdue_data(
+            session,
+            campaign=campaign,
+            unit_ids=below,
+            today=day,
+            min_days=(rules.escalate_after_days, rules.escalate_after_days_major)
+            if escalation
+            else None,
+        )
+        if push.kind != SubscriptionKind.OVERDUE and not data["count"] and not data["task_count"]:
+            return None  # nothing late: no digest, no escalation
         data["unit"] = unit.name if unit else ""
+        if escalation:
+            data["general_days"] = rules.escalate_after_days
+            data["major_days"] = rules.escalate_after_days_major
         return data
-    return push.payload  # people's pushes carry their content already
+    return push.payload  # reminders carry their content already
 
 
 async def _people_pushes(
@@ -363,110 +422,97 @@ async def _people_pushes(
     campaign: CampaignInfo,
     today: date,
     period: str,
+    expires: datetime,
     scope: set[int] | None,
     rules: PushRules,
 ) -> list[_Push]:
     pushes: list[_Push] = []
-    # The responsible inspector: 3 and 1 days before the deadline, and daily while overdue.
+    # The responsible inspector: one message a day listing what is due in 3 or 1 days or late.
     q = (
-        select(HiddenDanger, User)
+        select(HiddenDanger, User.telegram_id)
         .join(User, User.id == func.coalesce(HiddenDanger.responsible_id, HiddenDanger.reporter_id))
         .where(
             HiddenDanger.campaign_id == campaign.id,
             HiddenDanger.status.in_([DangerStatus.REPORTED, DangerStatus.RECTIFYING]),
             User.active.is_(True),
+            or_(
+                HiddenDanger.deadline < today,
+                HiddenDanger.deadline.in_([today + timedelta(days=d) for d in REMIND_BEFORE]),
+            ),
         )
+        .order_by(HiddenDanger.deadline, HiddenDanger.id)
     )
-    for danger, user in (await session.execute(q)).all():
+    items: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for danger, telegram_id in (await session.execute(q)).all():
         if scope is not None and danger.unit_id not in scope:
             continue
-        days = (danger.deadline - today).days
-        if days not in REMIND_BEFORE and days >= 0:
-            continue
+        items[telegram_id].append(
+            {
+                "danger_id": danger.id,
+                "number": danger.number,
+                "site": danger.site,
+                "deadline": danger.deadline.isoformat(),
+                "days": (danger.deadline - today).days,
+            }
+        )
+    for telegram_id, listed in items.items():
+        payload: dict[str, Any] = {"items": listed[:DIGEST_ITEMS], "count": len(listed)}
+        if len(listed) == 1:
+            payload["danger_id"] = listed[0]["danger_id"]
         pushes.append(
             _Push(
-                f"tg:{user.telegram_id}:reminder:{danger.id}:{period}",
+                f"tg:{telegram_id}:reminder:{period}",
                 Channel.TELEGRAM,
-                str(user.telegram_id),
+                str(telegram_id),
                 "reminder",
                 period,
-                {
-                    "danger_id": danger.id,
-                    "number": danger.number,
-                    "site": danger.site,
-                    "deadline": danger.deadline.isoformat(),
-                    "days": days,
-                },
+                payload,
+                expires,
             )
         )
-    # Each supervisor: a digest of what is overdue in their units.
-    supervisors = await session.scalars(
-        select(User).where(
+    # Each supervisor: a digest of what is overdue in their units (counted when queued).
+    supervisors = await session.execute(
+        select(User.telegram_id, User.unit_id).where(
             User.role == Role.SUPERVISOR, User.active.is_(True), User.unit_id.is_not(None)
         )
     )
-    for person in supervisors:
-        assert person.unit_id is not None
-        if scope is not None and person.unit_id not in scope:
+    for telegram_id, unit_id in supervisors.all():
+        if scope is not None and unit_id not in scope:
             continue
-        below = await unit_and_descendants(session, person.unit_id)
-        data = await overdue_data(session, campaign=campaign, unit_ids=below, today=today)
-        if not data["count"] and not data["task_count"]:
-            continue
-        unit = await session.get(Unit, person.unit_id)
-        data["unit"] = unit.name if unit else ""
         pushes.append(
             _Push(
-                f"tg:{person.telegram_id}:digest:{period}",
+                f"tg:{telegram_id}:digest:{period}",
                 Channel.TELEGRAM,
-                str(person.telegram_id),
+                str(telegram_id),
                 "digest",
                 period,
-                data,
+                {"unit_id": unit_id, "day": today.isoformat()},
+                expires,
             )
         )
-    # Escalation: long-overdue hidden dangers of a unit go to the groups of the unit above.
-    min_days = {
-        DangerLevel.GENERAL.value: rules.escalate_after_days,
-        DangerLevel.MAJOR.value: rules.escalate_after_days_major,
-        "general": rules.escalate_after_days,
-    }
-    groups = (
-        await session.execute(
-            select(GroupChat)
-            .join(Subscription, Subscription.group_id == GroupChat.id)
-            .where(
-                GroupChat.active.is_(True),
-                GroupChat.unit_id.is_not(None),
-                Subscription.kind == SubscriptionKind.OVERDUE,
-                Subscription.active.is_(True),
-            )
+    # Escalation: long-overdue hidden dangers below a unit go to its overdue groups.
+    groups = await session.execute(
+        select(GroupChat.chat_id, GroupChat.unit_id)
+        .join(Subscription, Subscription.group_id == GroupChat.id)
+        .where(
+            GroupChat.active.is_(True),
+            GroupChat.unit_id.is_not(None),
+            Subscription.kind == SubscriptionKind.OVERDUE,
+            Subscription.active.is_(True),
         )
-    ).scalars()
-    for group in groups:
-        assert group.unit_id is not None
-        if scope is not None and group.unit_id not in scope:
+    )
+    for chat_id, unit_id in groups.all():
+        if scope is not None and unit_id not in scope:
             continue
-        below = await unit_and_descendants(session, group.unit_id) - {group.unit_id}
-        if not below:
-            continue
-        data = await overdue_data(
-            session, campaign=campaign, unit_ids=below, today=today, min_days=min_days
-        )
-        if not data["count"] and not data["task_count"]:
-            continue
-        unit = await session.get(Unit, group.unit_id)
-        data["unit"] = unit.name if unit else ""
-        data["general_days"] = rules.escalate_after_days
-        data["major_days"] = rules.escalate_after_days_major
         pushes.append(
             _Push(
-                f"tg:{group.chat_id}:escalation:{period}",
+                f"tg:{chat_id}:escalation:{period}",
                 Channel.TELEGRAM,
-                str(group.chat_id),
+                str(chat_id),
                 "escalation",
                 period,
-                data,
+                {"unit_id": unit_id, "day": today.isoformat()},
+                expires,
             )
         )
     return pushes
@@ -496,6 +542,7 @@ async def _insert(
                     period=push.period,
                     payload=payload,
                     not_before=now,
+                    expires_at=push.expires_at,
                     created_at=now,
                 )
             )

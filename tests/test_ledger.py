@@ -87,15 +87,15 @@ async def test_workbook_sheets_headers_and_rows(sessions: Sessions, tmp_path: Pa
     ]
     ledger = book["隐患台账"]
     header = [c.value for c in ledger[1]]
-    assert header[:4] == ["编号", "发现时间", "单位", "地点"] and header[-1] == "照片"
+    assert header[:4] == ["编号", "发现时间", "单位", "地点"] and header[-2:] == ["照片", "类别"]
     rows = list(ledger.iter_rows(min_row=2, values_only=True))
     assert len(rows) == 5  # general, major, problem, risk, and 长海县's
     by_number = {r[0]: r for r in rows}
     major = by_number["DL-2026-000002"]
     assert major[6] == "重大隐患" and major[11] == "已销号"
     assert major[13] == "李监管" and major[14] is not None  # verified by, closed at
-    assert major[16] == 1  # photos
-    assert ledger.freeze_panes == "A2" and ledger.auto_filter.ref == "A1:Q6"
+    assert major[16] == 1 and major[17] == "隐患"  # photos, kind
+    assert ledger.freeze_panes == "A2" and ledger.auto_filter.ref == "A1:R6"
     majors = list(book["重大隐患清单"].iter_rows(min_row=2, values_only=True))
     assert len(majors) == 1 and majors[0][-5] == "responsibility 已落实"
     assert len(list(book["突出问题清单"].iter_rows(min_row=2))) == 1
@@ -104,7 +104,8 @@ async def test_workbook_sheets_headers_and_rows(sessions: Sessions, tmp_path: Pa
     tasks = list(book["任务进展表"].iter_rows(min_row=2, values_only=True))
     mu01 = next(t for t in tasks if t[0] == "MU-01")
     assert mu01[5] == date(2026, 12, 20) or isinstance(mu01[5], object)
-    assert sum(t[7] for t in tasks) == 5  # every hidden danger counted on its task
+    # Every hidden danger counted on its task (problems and risks are lists of their own).
+    assert sum(t[7] for t in tasks) == 3
 
 
 async def test_english_headers(sessions: Sessions, tmp_path: Path) -> None:
@@ -157,12 +158,13 @@ async def test_statistics(sessions: Sessions) -> None:
     async with sessions() as s:
         scope = await ledger_scope(s, now=NOW)
         stats = await statistics(s, scope)
-    assert (stats.total.found, stats.total.closed, stats.total.open) == (5, 1, 4)
+    # Hidden dangers only: the problem and the risk are counted in their own lists.
+    assert (stats.total.found, stats.total.closed, stats.total.open) == (3, 1, 2)
     by_unit = {u.unit: u for u in stats.units}
-    assert by_unit["甘井子区"].found == 4 and by_unit["甘井子区"].rate == 25
+    assert by_unit["甘井子区"].found == 2 and by_unit["甘井子区"].rate == 50
     assert by_unit["长海县"].found == 1
-    assert stats.weeks[-1].found == 5 and len(stats.weeks) == 8
+    assert stats.weeks[-1].found == 3 and len(stats.weeks) == 8
     data = stats_json(stats)
-    assert data["total"]["rectification_rate"] == 20
+    assert data["total"]["rectification_rate"] == 33
     assert "甘井子区" in stats_text(Translator("zh_CN"), stats)
     assert "Avg days" in stats_table(Translator("en"), stats)

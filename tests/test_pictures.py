@@ -30,6 +30,10 @@ class Recording(Translator):
         self.asked.append(message)
         return super().__call__(message, **params)
 
+    def plural(self, singular: str, plural: str, n: int, /, **params: Any) -> str:
+        self.asked.append(plural)
+        return super().plural(singular, plural, n, **params)
+
 
 def countdown(
     days: int = 40,
@@ -134,9 +138,9 @@ def test_card_is_a_png_of_the_card_size(language: str, days: int) -> None:
     ("days", "phrase", "big"),
     [
         (40, "⏳ {days} days to the close ({closing})", None),
-        (1, "⏳ Last day: the campaign closes tomorrow ({closing})", None),
+        (1, "⏳ 1 day to the close: the campaign closes tomorrow ({closing})", None),
         (0, "🏁 The campaign closes today ({closing})", "Today"),
-        (-3, "🏁 The campaign closed {days} days ago ({closing})", None),
+        (-3, "🏁 The campaign closed {n} days ago ({closing})", None),
     ],
 )
 def test_card_words_the_days_as_the_text_push_does(days: int, phrase: str, big: str | None) -> None:

@@ -14,6 +14,7 @@ from storage.campaigns import require_campaign
 from storage.db import Sessions
 from storage.groups import bind_group, subscribe
 from storage.models import HiddenDanger, Outbox
+from storage.outbox import claim_due
 from storage.pushes import PushRules, countdown_data, enqueue_due
 from tests.test_loop import report, world
 from tests.test_reports import SUPERVISOR
@@ -127,7 +128,7 @@ async def test_countdown_figures_and_city_ranking(sessions: Sessions) -> None:
     ("closing", "today", "zh", "en"),
     [
         ("2026-12-31", "2026-11-29", "距收官还有 32 天", "32 days to the close"),
-        ("2026-12-31", "2026-12-30", "最后一天", "Last day"),
+        ("2026-12-31", "2026-12-30", "距收官还有 1 天", "1 day to the close"),
         ("2026-12-31", "2026-12-31", "今天收官", "closes today"),
         ("2026-12-31", "2027-01-03", "已收官 3 天", "closed 3 days ago"),
     ],
@@ -157,7 +158,7 @@ async def test_reminders_digests_and_escalation(sessions: Sessions) -> None:
     assert await tick(sessions, at("2026-12-08", "09:00")) == 3
     assert await tick(sessions, at("2026-12-08", "09:30")) >= 1
     k = await keys(sessions)
-    assert f"tg:5001:reminder:{danger_id}:2026-12-08" in k
+    assert "tg:5001:reminder:2026-12-08" in k  # one a day, listing what is late
     assert f"tg:{SUPERVISOR}:digest:2026-12-08" in k
     assert "tg:6003:digest:2026-12-08" in k  # the city's supervisor
     assert "tg:6004:digest:2026-12-08" not in k  # 长海县 has nothing overdue
@@ -175,6 +176,11 @@ async def test_reminders_digests_and_escalation(sessions: Sessions) -> None:
         assert "DL-2026-000001" in text and "逾期 8 天" in text
         md = wecom_markdown(Translator("zh_CN"), "escalation", row.payload)
         assert md.startswith("### ") and len(md.encode()) <= 4096
+        reminder = (
+            await s.scalars(select(Outbox).where(Outbox.key == "tg:5001:reminder:2026-12-14"))
+        ).one()
+        assert reminder.payload["danger_id"] == danger_id
+        assert "is 8 days overdue" in telegram_text(Translator("en"), "reminder", reminder.payload)
     # Closed: no more reminders.
     async with sessions() as s:
         danger = await s.get(HiddenDanger, danger_id)
@@ -185,6 +191,38 @@ async def test_reminders_digests_and_escalation(sessions: Sessions) -> None:
     await tick(sessions, at("2026-12-15", "09:00"))
     assert not [x for x in await keys(sessions) if x.endswith("2026-12-15") and ":reminder:" in x]
     assert len(await keys(sessions)) >= before
+
+
+async def test_one_reminder_a_day_lists_every_item(sessions: Sessions) -> None:
+    await world(sessions)
+    for base in (1, 2, 3):
+        await report(sessions, photo_base=base)  # all due 2026-12-06
+    assert await tick(sessions, at("2026-12-05", "09:00")) == 1
+    async with sessions() as s:
+        row = (await s.scalars(select(Outbox).where(Outbox.kind == "reminder"))).one()
+    text = telegram_text(Translator("en"), "reminder", row.payload)
+    assert text.count("is due in 1 day, on 2026-12-06") == 3
+    assert text.startswith("Your hidden dangers that need you:")
+
+
+async def test_a_window_across_midnight_is_caught_up(sessions: Sessions) -> None:
+    await world(sessions)
+    await group(sessions, -1, "甘井子区", "countdown@23:30")
+    assert await tick(sessions, at("2026-11-30", "00:10")) == 1  # down from 23:25 to 00:10
+    assert await keys(sessions) == ["tg:-1:countdown:2026-11-29"]
+    async with sessions() as s:
+        row = (await s.scalars(select(Outbox))).one()
+    assert row.expires_at is not None and row.payload["today"] == "2026-11-29"
+
+
+async def test_a_queued_daily_push_expires_instead_of_going_out_late(sessions: Sessions) -> None:
+    await world(sessions)
+    await group(sessions, -1, "甘井子区", "countdown@09:00")
+    assert await tick(sessions, at("2026-11-29", "09:00")) == 1
+    async with sessions() as s:  # the bot died before sending; it is back the next morning
+        assert await claim_due(s, worker="w", now=at("2026-11-30", "08:00")) == []
+        row = (await s.scalars(select(Outbox))).one()
+        assert row.status == "expired"
 
 
 async def test_major_escalates_sooner(sessions: Sessions) -> None:

@@ -69,8 +69,9 @@ def got(chat: Chat) -> int:
 
 
 async def queue_countdown(sessions: Sessions) -> int:
+    """Queue today's countdown now (the sender works on the real clock: pushes expire)."""
     async with sessions() as s:
-        return (await enqueue_due(s, now=at("2026-11-29", "09:00"))).total
+        return (await enqueue_due(s, force="countdown")).total
 
 
 async def test_faults_429_5xx_timeout_and_403(

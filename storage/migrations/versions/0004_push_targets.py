@@ -1,4 +1,4 @@
-"""Push targets outside Telegram: WeCom group robots, per unit.
+"""Push targets outside Telegram (WeCom group robots, per unit); daily pushes expire.
 
 Revision ID: 0004
 Revises: 0003
@@ -17,6 +17,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True))
     op.create_table(
         "push_target",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -42,3 +44,5 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_push_target_unit_id"))
 
     op.drop_table("push_target")
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_column("expires_at")
