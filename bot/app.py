@@ -6,10 +6,9 @@ import contextlib
 import logging
 from typing import Any
 
-from telegram import Update
+from telegram import Bot, Update
 from telegram.error import Forbidden, NetworkError, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
@@ -24,6 +23,7 @@ from bot.config import Settings
 from bot.context import BotContext, BotServices, HdApplication
 from bot.i18n import Translator, language_for
 from bot.menu import register_menu
+from bot.pacing import Pacer, SharedRateLimiter
 from bot.people import identify
 from bot.schedule import start_schedule
 from bot.sender import start_sender
@@ -70,23 +70,25 @@ def build_application(
 ) -> HdApplication:
     """Build the bot's Application against the configured Bot API server."""
     context_types = ContextTypes(context=BotContext, bot_data=BotServices)
+    pacer = Pacer(per_second=settings.push_rate)
     builder: Any = (
         ApplicationBuilder()
         .token(settings.require_token())
         .base_url(settings.base_url)
         .base_file_url(settings.base_file_url)
         .context_types(context_types)
-        .rate_limiter(AIORateLimiter(max_retries=rate_limit_retries))
+        .rate_limiter(SharedRateLimiter(pacer, max_retries=rate_limit_retries))
         .request(HTTPXRequest(connection_pool_size=16, read_timeout=request_timeout))
         .get_updates_request(HTTPXRequest(read_timeout=request_timeout + 30))
         .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
         # One person's updates must stay in order for their conversation; see DESIGN.md.
         .concurrent_updates(False)
     )
     application: HdApplication = builder.build()
     application.bot_data.settings = settings
     application.bot_data.sessions = sessions
-    application.bot_data.sender.pacer.per_second = settings.push_rate
+    application.bot_data.sender.pacer = pacer
     add_handlers(application)
     start_sender(application)
     if schedule:  # tests drive the push clock themselves, at the times they choose
@@ -140,10 +142,28 @@ def add_handlers(application: HdApplication) -> None:
 
 async def _post_init(application: HdApplication) -> None:
     services = application.bot_data
+    settings = services.settings
+    push_bot = Bot(
+        settings.require_token(),
+        base_url=settings.base_url,
+        base_file_url=settings.base_file_url,
+        request=HTTPXRequest(connection_pool_size=4, read_timeout=20.0),
+    )
+    await push_bot.initialize()
+    services.sender.bot = push_bot
     await register_menu(application.bot, default_language=services.settings.language)
     if services.sessions is not None and application.bot.username:
         async with services.sessions() as session:
             await remember_setting(session, key=BOT_USERNAME, value=application.bot.username)
+
+
+async def _post_shutdown(application: HdApplication) -> None:
+    services = application.bot_data
+    if services.sender.bot is not None:
+        await services.sender.bot.shutdown()
+        services.sender.bot = None
+    for close in reversed(services.closers):
+        await close()
 
 
 async def on_error(update: object, context: BotContext) -> None:

@@ -165,10 +165,7 @@ def run(
     engine = create_engine(settings.db_url)
     application = build_application(settings, sessions=make_sessions(engine))
 
-    async def dispose(_app: Any) -> None:
-        await engine.dispose()
-
-    application.post_shutdown = dispose
+    application.bot_data.closers.append(engine.dispose)
     if webhook_url:
         application.run_webhook(
             listen=listen,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -20,6 +21,8 @@ class BotServices:
     settings: Settings = field(default_factory=Settings)
     sessions: Sessions | None = None
     sender: SenderState = field(default_factory=SenderState)
+    # Run when the Application shuts down (the engine's disposal, say), last first.
+    closers: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
     # Albums already answered with a hint (in memory: a repeated hint is harmless).
     hinted_albums: deque[str] = field(default_factory=lambda: deque(maxlen=200))
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
+from telegram import Bot
+from telegram.ext import AIORateLimiter
 
 
 class Pacer:
@@ -57,8 +60,40 @@ class Pacer:
 
 @dataclass
 class SenderState:
-    """One per process: its pacer, a lock so drains do not overlap, an HTTP client for WeCom."""
+    """One per process: its pacer, a lock so drains do not overlap, an HTTP client for WeCom,
+    its own Bot, and the file ids of countdown cards already uploaded."""
 
     pacer: Pacer = field(default_factory=Pacer)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     http: httpx.AsyncClient | None = None
+    # Pushes go through a Bot without the rate limiter: on a 429 the outbox reschedules the
+    # push at once, instead of the limiter holding every answer to people while it waits.
+    bot: Bot | None = None
+    card_ids: dict[str, str] = field(default_factory=dict)
+
+
+class SharedRateLimiter(AIORateLimiter):
+    """python-telegram-bot's limiter for answers, telling the push pacer about every message.
+
+    Telegram's limit of about 30 messages a second is for the bot as a whole: pushes only take
+    what the answers to people leave of the push rate.
+    """
+
+    def __init__(self, pacer: Pacer, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.pacer = pacer
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        if endpoint.startswith(("send", "copyMessage", "forwardMessage")):
+            self.pacer.sent(None)
+        return await super().process_request(
+            callback, args, kwargs, endpoint, data, rate_limit_args
+        )

@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import socket
+from collections.abc import Callable
 from datetime import timedelta
 from functools import lru_cache
 from typing import Any
@@ -20,7 +21,6 @@ from typing import Any
 import httpx
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
-from telegram.ext import ExtBot
 
 from bot.cards import CAPTION_LIMIT, report_card, telegram_photo
 from bot.config import Settings
@@ -80,14 +80,30 @@ async def _drain_job(context: BotContext) -> None:
     state = context.bot_data.sender
     if state.lock.locked():
         return  # a drain is running; it picks up whatever was queued meanwhile
+    application = context.application
     async with state.lock:
-        await drain(context.bot, context.sessions, context.settings, state)
+        await drain(
+            state.bot or context.bot,
+            context.sessions,
+            context.settings,
+            state,
+            stop=lambda: not application.running,
+        )
 
 
 async def drain(
-    bot: Bot, sessions: Sessions, settings: Settings, state: SenderState | None = None
+    bot: Bot,
+    sessions: Sessions,
+    settings: Settings,
+    state: SenderState | None = None,
+    *,
+    stop: Callable[[], bool] | None = None,
 ) -> int:
-    """Send every due push this worker can claim; return how many went out."""
+    """Send every due push this worker can claim; return how many went out.
+
+    `stop` is asked before each push: a bot shutting down leaves the rest queued for its
+    next start instead of sending a whole fan-out first.
+    """
     state = state or SenderState()
     own_client = state.http is None
     if own_client:
@@ -97,6 +113,8 @@ async def drain(
         while True:
             # One row at a time: a crash leaves at most the one push in flight unconfirmed,
             # instead of a batch claimed and waiting for the claim to time out.
+            if stop is not None and stop():
+                return sent
             async with sessions() as session:
                 items = await claim_due(session, worker=WORKER, limit=1)
             if not items:
@@ -134,7 +152,7 @@ async def _deliver(
         return 0
     chat_id = int(item.target)
     try:
-        messages = await _send_telegram(bot, sessions, settings, chat_id, item)
+        messages = await _send_telegram(bot, sessions, settings, state, chat_id, item)
     except RetryAfter as err:
         delay = (
             err.retry_after
@@ -178,16 +196,6 @@ async def _deliver(
     return 1
 
 
-def _once(bot: Bot) -> dict[str, Any]:
-    """Ask the rate limiter not to retry a push itself on a 429: the outbox reschedules it.
-
-    A limiter sleeping `retry_after` three times inside one send could outlast the claim, and
-    another process would send the push again; meanwhile answers to people would wait.
-    """
-    # AIORateLimiter takes the number of retries as its rate_limit_args.
-    return {"rate_limit_args": 0} if isinstance(bot, ExtBot) else {}
-
-
 async def _retry(sessions: Sessions, item: OutboxItem, error: str, *, give_up: bool = True) -> None:
     """Back off 2, 4, 8 … seconds, at most five minutes."""
     delay = timedelta(seconds=min(300, 2 ** min(item.attempts + 1, 9)))
@@ -196,7 +204,12 @@ async def _retry(sessions: Sessions, item: OutboxItem, error: str, *, give_up: b
 
 
 async def _send_telegram(
-    bot: Bot, sessions: Sessions, settings: Settings, chat_id: int, item: OutboxItem
+    bot: Bot,
+    sessions: Sessions,
+    settings: Settings,
+    state: SenderState,
+    chat_id: int,
+    item: OutboxItem,
 ) -> int:
     """Send one push; return how many Telegram messages it took."""
     if item.kind == "report_card":
@@ -218,24 +231,40 @@ async def _send_telegram(
     else:
         text = telegram_text(_, item.kind, item.payload)
     if item.kind == "countdown":
-        return await send_countdown(bot, chat_id, _, item.payload, text)
-    await bot.send_message(chat_id, text, reply_markup=keyboard, **_once(bot))
+        return await send_countdown(bot, chat_id, _, item.payload, text, state.card_ids)
+    await bot.send_message(chat_id, text, reply_markup=keyboard)
     return 1
 
 
 async def send_countdown(
-    bot: Bot, chat_id: int, _: Translator, data: dict[str, Any], text: str
+    bot: Bot,
+    chat_id: int,
+    _: Translator,
+    data: dict[str, Any],
+    text: str,
+    card_ids: dict[str, str] | None = None,
 ) -> int:
-    """The countdown card as a picture, its text as the caption (or after it, when long)."""
-    picture = await asyncio.to_thread(_card, _.language, json.dumps(data, sort_keys=True))
+    """The countdown card as a picture, the figures as its caption.
+
+    A fan-out sends one card to many groups: it is drawn and uploaded once, then sent by the
+    file id Telegram gave it (`card_ids`).
+    """
+    key = _.language + json.dumps(data, sort_keys=True)
+    picture: str | bytes | None = card_ids.get(key) if card_ids is not None else None
+    if picture is None:
+        picture = await asyncio.to_thread(_card, _.language, json.dumps(data, sort_keys=True))
     try:
-        await bot.send_photo(chat_id, picture, caption=shorten(text, CAPTION_LIMIT), **_once(bot))
+        sent = await bot.send_photo(chat_id, picture, caption=shorten(text, CAPTION_LIMIT))
+        if card_ids is not None and sent.photo:
+            if len(card_ids) > 500:
+                card_ids.clear()
+            card_ids[key] = sent.photo[-1].file_id
     except BadRequest as err:
         if "chat not found" in str(err).lower():
             raise
         # A group where the bot may not post photos still gets the countdown, as text.
         logger.warning("countdown card refused in %s (%s); sending text", chat_id, err)
-        await bot.send_message(chat_id, text, **_once(bot))
+        await bot.send_message(chat_id, text)
     return 1
 
 
@@ -258,17 +287,17 @@ async def _send_report_card(
                 InputMediaPhoto(photo, caption=caption if i == 0 else None)
                 for i, photo in enumerate(photos)
             ]
-            await bot.send_media_group(chat_id, media, **_once(bot))
+            await bot.send_media_group(chat_id, media)
             return len(media)
         if photos:
-            await bot.send_photo(chat_id, photos[0], caption=caption, **_once(bot))
+            await bot.send_photo(chat_id, photos[0], caption=caption)
             return 1
     except BadRequest as err:
         if "chat not found" in str(err).lower():
             raise
         # A photo Telegram will not take must not cost the group the report itself.
         logger.warning("photos of %s refused (%s); sending the card as text", danger_id, err)
-    await bot.send_message(chat_id, caption, **_once(bot))
+    await bot.send_message(chat_id, caption)
     return 1
 
 

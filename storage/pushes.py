@@ -10,6 +10,7 @@ the row; the sender only words them.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -46,7 +47,8 @@ from storage.models import (
 )
 from storage.units import find_unit, unit_and_descendants
 
-DIGEST_ITEMS = 30  # hidden dangers named in one digest; the rest are counted
+DIGEST_ITEMS = 30
+COMMIT_EVERY = 20  # hidden dangers named in one digest; the rest are counted
 REMIND_BEFORE = (3, 1)  # days before the deadline the responsible inspector is reminded
 
 
@@ -368,16 +370,27 @@ async def enqueue_due(
         pushes += await _people_pushes(session, campaign, day, period, expires, scope, rules)
 
     fresh = await _new_keys(session, [p.key for p in pushes])
+    await session.commit()
+    written = 0
+    counted: dict[tuple[str, str], dict[str, Any] | None] = {}
     for push in pushes:
         if push.key not in fresh:
             continue
-        # The figures are counted only for pushes not queued yet: a tick that finds
-        # everything queued costs one query.
-        payload = await _payload(session, campaign, push, rules)
+        # The figures are counted only for pushes not queued yet (a tick that finds everything
+        # queued costs one query), and once per unit and kind (many groups share a unit).
+        same = (push.kind, json.dumps(push.payload, sort_keys=True))
+        if same not in counted:
+            counted[same] = await _payload(session, campaign, push, rules)
+        payload = counted[same]
         if payload is None:
             continue
         if await _insert(session, push, payload, now):
             counts[push.kind] += 1
+            written += 1
+            if written % COMMIT_EVERY == 0:
+                # Short transactions: on SQLite a fan-out of a thousand must not hold the
+                # write lock (and the answers to people) while it is counted.
+                await session.commit()
     await session.commit()
     return Queued(dict(counts))
 

@@ -59,5 +59,7 @@ async def running_bot(settings: Settings) -> AsyncIterator[RunningBot]:
         await application.updater.stop()
         await application.stop()
         await application.shutdown()
+        if application.post_shutdown is not None:
+            await application.post_shutdown(application)
         await engine.dispose()
         await asyncio.sleep(0)
