@@ -480,6 +480,26 @@ async def _supervisors_of(session: AsyncSession, unit_id: int) -> list[User]:
     return []
 
 
+async def _announce(
+    session: AsyncSession,
+    viewer: Viewer,
+    danger: HiddenDanger,
+    action: str,
+    detail: dict[str, Any],
+    now: datetime,
+    *,
+    to: list[User],
+    key: str,
+    params: dict[str, Any],
+) -> None:
+    """Write the audit event of a change and queue its notice to the people concerned."""
+    event = _event(session, viewer, danger, action, detail, now)
+    await session.flush()
+    await _notify(
+        session, users=to, key=key, params=params, danger=danger, event_id=event.id, now=now
+    )
+
+
 async def _people(session: AsyncSession, *ids: int | None) -> list[User]:
     wanted = {i for i in ids if i is not None}
     if not wanted:
@@ -563,16 +583,16 @@ async def act(
             viewer.user_id,
             now,
         )
-        event = _event(session, viewer, danger, "danger.closed", {"round": round_.id}, now)
-        await session.flush()
-        await _notify(
+        await _announce(
             session,
-            users=await _people(session, danger.responsible_id, danger.reporter_id),
+            viewer,
+            danger,
+            "danger.closed",
+            {"round": round_.id},
+            now,
+            to=await _people(session, danger.responsible_id, danger.reporter_id),
             key=N_("✅ {number} was verified and closed by {name}."),
             params={"number": danger.number, "name": viewer.name},
-            danger=danger,
-            event_id=event.id,
-            now=now,
         )
         done = Notice(N_("{number} is closed."), {"number": danger.number})
     elif action == Action.GRANT:
@@ -581,27 +601,20 @@ async def act(
         old = danger.deadline
         danger.deadline = ext.new_deadline
         danger.updated_at = now
-        event = _event(
+        await _announce(
             session,
             viewer,
             danger,
             "danger.extension_granted",
             {"from": old.isoformat(), "to": ext.new_deadline.isoformat()},
             now,
-        )
-        await session.flush()
-        await _notify(
-            session,
-            users=await _people(session, ext.requested_by_id),
+            to=await _people(session, ext.requested_by_id),
             key=N_("The deadline of {number} is now {date} (extension granted by {name})."),
             params={
                 "number": danger.number,
                 "date": ext.new_deadline.isoformat(),
                 "name": viewer.name,
             },
-            danger=danger,
-            event_id=event.id,
-            now=now,
         )
         done = Notice(
             N_("Extension granted: {number} is due {date}."),
@@ -906,23 +919,16 @@ async def _finish(
             .values(danger_id=danger.id, draft_id=None, rectification_id=round_.id)
         )
         await _move(session, danger, frm=danger.status, to=DangerStatus.SUBMITTED, now=now)
-        event = _event(
+        await _announce(
             session,
             viewer,
             danger,
             "danger.rectification_submitted",
             {"round": round_.id, "note": round_.note, "measures": measures},
             now,
-        )
-        await session.flush()
-        await _notify(
-            session,
-            users=await _supervisors_of(session, danger.unit_id),
+            to=await _supervisors_of(session, danger.unit_id),
             key=N_("🔍 {number} ({site}) was rectified by {name} and awaits your verification."),
             params={"number": danger.number, "site": danger.site, "name": viewer.name},
-            danger=danger,
-            event_id=event.id,
-            now=now,
         )
         draft.danger_id = danger.id
         return Notice(
@@ -935,37 +941,30 @@ async def _finish(
         )
         round_.verdict, round_.verified_by_id = Verdict.REJECTED, viewer.user_id
         round_.verified_at, round_.reason = now, data["reason"]
-        event = _event(
+        await _announce(
             session,
             viewer,
             danger,
             "danger.rejected",
             {"round": round_.id, "reason": data["reason"]},
             now,
-        )
-        await session.flush()
-        await _notify(
-            session,
-            users=await _people(session, round_.submitted_by_id, danger.responsible_id),
+            to=await _people(session, round_.submitted_by_id, danger.responsible_id),
             key=N_("↩️ The rectification of {number} was rejected by {name}: {reason}"),
             params={"number": danger.number, "name": viewer.name, "reason": data["reason"]},
-            danger=danger,
-            event_id=event.id,
-            now=now,
         )
         return Notice(N_("{number} sent back for rectification."), {"number": danger.number})
     if action == Action.REOPEN:
         await _move(session, danger, frm=DangerStatus.CLOSED, to=DangerStatus.RECTIFYING, now=now)
-        event = _event(session, viewer, danger, "danger.reopened", {"reason": data["reason"]}, now)
-        await session.flush()
-        await _notify(
+        await _announce(
             session,
-            users=await _people(session, danger.responsible_id),
+            viewer,
+            danger,
+            "danger.reopened",
+            {"reason": data["reason"]},
+            now,
+            to=await _people(session, danger.responsible_id),
             key=N_("🔁 {number} was reopened by {name}: {reason}"),
             params={"number": danger.number, "name": viewer.name, "reason": data["reason"]},
-            danger=danger,
-            event_id=event.id,
-            now=now,
         )
         return Notice(N_("{number} is reopened."), {"number": danger.number})
     if action == Action.EXTEND:
@@ -979,18 +978,14 @@ async def _finish(
             created_at=now,
         )
         session.add(ext)
-        event = _event(
+        await _announce(
             session,
             viewer,
             danger,
             "danger.extension_requested",
             {"to": new_deadline.isoformat(), "reason": data["reason"]},
             now,
-        )
-        await session.flush()
-        await _notify(
-            session,
-            users=await _supervisors_of(session, danger.unit_id),
+            to=await _supervisors_of(session, danger.unit_id),
             key=N_("⏳ {name} asks to move the deadline of {number} to {date}: {reason}"),
             params={
                 "name": viewer.name,
@@ -998,27 +993,22 @@ async def _finish(
                 "date": new_deadline.isoformat(),
                 "reason": data["reason"],
             },
-            danger=danger,
-            event_id=event.id,
-            now=now,
         )
         return Notice(N_("Extension requested for {number}."), {"number": danger.number})
     if action == Action.REFUSE:
         ext = await _pending_extension(session, danger.id)
         ext.status, ext.decided_by_id, ext.decided_at = ExtensionStatus.REFUSED, viewer.user_id, now
         ext.decision_reason = data["reason"]
-        event = _event(
-            session, viewer, danger, "danger.extension_refused", {"reason": data["reason"]}, now
-        )
-        await session.flush()
-        await _notify(
+        await _announce(
             session,
-            users=await _people(session, ext.requested_by_id),
+            viewer,
+            danger,
+            "danger.extension_refused",
+            {"reason": data["reason"]},
+            now,
+            to=await _people(session, ext.requested_by_id),
             key=N_("The extension for {number} was refused by {name}: {reason}"),
             params={"number": danger.number, "name": viewer.name, "reason": data["reason"]},
-            danger=danger,
-            event_id=event.id,
-            now=now,
         )
         return Notice(N_("Extension refused for {number}."), {"number": danger.number})
     raise NotAllowed()
