@@ -43,6 +43,7 @@ from storage.outbox import (
     mark_retry,
     mark_sent,
     retarget,
+    sender_lease,
     wecom_target,
 )
 from storage.people import chosen_language
@@ -81,7 +82,9 @@ async def _drain_job(context: BotContext) -> None:
     if state.lock.locked():
         return  # a drain is running; it picks up whatever was queued meanwhile
     application = context.application
-    async with state.lock:
+    async with state.lock, sender_lease(context.sessions) as elected:
+        if not elected:
+            return  # another bot process is draining; it paces for all of us
         await drain(
             state.bot or context.bot,
             context.sessions,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage.audit import record_event
 from storage.errors import N_
@@ -319,3 +321,31 @@ async def deactivate_target(
         now=now,
     )
     await session.commit()
+
+
+# Any number that other code does not use: the key of the PostgreSQL advisory lock.
+SENDER_LOCK = 0x6864626F74  # "hdbot"
+
+
+@asynccontextmanager
+async def sender_lease(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[bool]:
+    """Let one bot process at a time drain the outbox (True inside when this one may).
+
+    Several processes behind one webhook share a database; if each drained, each would pace
+    itself alone and together they would pass Telegram's limits. On PostgreSQL an advisory
+    lock, held on its own connection for the drain, elects the sender; SQLite serves one
+    process and needs none.
+    """
+    bind = sessions.kw.get("bind")
+    if not isinstance(bind, AsyncEngine) or bind.dialect.name != "postgresql":
+        yield True
+        return
+    async with bind.connect() as connection:
+        held = bool(
+            await connection.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": SENDER_LOCK})
+        )
+        try:
+            yield held
+        finally:
+            if held:
+                await connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": SENDER_LOCK})

@@ -202,3 +202,22 @@ async def test_a_migrated_group_is_followed(
     async with sessions() as s:
         chat_ids = list(await s.scalars(select(GroupChat.chat_id)))
     assert chat_ids == [new.id]
+
+
+async def test_one_process_at_a_time_drains(sessions: Sessions, db_url: str) -> None:
+    """On PostgreSQL two processes' drains elect one sender; SQLite serves one process."""
+    from storage.db import create_engine, make_sessions
+    from storage.outbox import sender_lease
+
+    other_engine = create_engine(db_url)  # a second bot process
+    try:
+        async with (
+            sender_lease(sessions) as first,
+            sender_lease(make_sessions(other_engine)) as second,
+        ):
+            assert first
+            assert second == db_url.startswith("sqlite")
+        async with sender_lease(make_sessions(other_engine)) as after:
+            assert after  # released when the first drain ended
+    finally:
+        await other_engine.dispose()
