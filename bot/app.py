@@ -56,6 +56,7 @@ from storage.conversation import forget_old_updates
 from storage.db import Sessions
 from storage.meta import BOT_USERNAME, remember_setting
 from storage.models import utcnow
+from storage.outbox import forget_done
 
 logger = logging.getLogger(__name__)
 
@@ -102,8 +103,9 @@ def build_application(
 async def _forget_old_updates(context: BotContext) -> None:
     async with context.sessions() as session:
         forgotten = await forget_old_updates(session, now=utcnow())
-    if forgotten:
-        logger.info("forgot %d old update ids", forgotten)
+        pushes = await forget_done(session, now=utcnow())
+    if forgotten or pushes:
+        logger.info("forgot %d old update ids and %d old pushes", forgotten, pushes)
 
 
 def add_handlers(application: HdApplication) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, text, update
+from sqlalchemy import delete, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage.audit import record_event
@@ -321,6 +321,22 @@ async def deactivate_target(
         now=now,
     )
     await session.commit()
+
+
+# Sent and expired pushes are kept this long (for `hdbot push status`), then forgotten.
+KEEP_DONE = timedelta(days=14)
+
+
+async def forget_done(session: AsyncSession, *, now: datetime) -> int:
+    """Delete pushes sent or expired long ago (failed ones stay, to be looked at)."""
+    result = await session.execute(
+        delete(Outbox).where(
+            Outbox.status.in_([OutboxStatus.SENT, OutboxStatus.EXPIRED]),
+            Outbox.created_at < now - KEEP_DONE,
+        )
+    )
+    await session.commit()
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 # Any number that other code does not use: the key of the PostgreSQL advisory lock.

@@ -221,3 +221,31 @@ async def test_one_process_at_a_time_drains(sessions: Sessions, db_url: str) -> 
             assert after  # released when the first drain ended
     finally:
         await other_engine.dispose()
+
+
+async def test_old_sent_pushes_are_forgotten_failed_ones_kept(sessions: Sessions) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from storage.outbox import forget_done
+
+    now = datetime(2026, 12, 31, tzinfo=UTC)
+    async with sessions() as s:
+        for n, (status, age) in enumerate(
+            [("sent", 20), ("expired", 20), ("failed", 20), ("sent", 3), ("queued", 20)]
+        ):
+            s.add(
+                Outbox(
+                    key=f"k{n}",
+                    target="-1",
+                    kind="countdown",
+                    period="p",
+                    status=status,
+                    created_at=now - timedelta(days=age),
+                    not_before=now,
+                )
+            )
+        await s.commit()
+    async with sessions() as s:
+        assert await forget_done(s, now=now) == 2
+        left = sorted(await s.scalars(select(Outbox.status)))
+    assert left == ["failed", "queued", "sent"]
