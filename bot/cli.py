@@ -595,5 +595,26 @@ def push_target_add_wecom(
     click.echo(f"WeCom target {target_id}: {unit}, {kinds} at {at_time}")
 
 
+@push_target.command("list")
+@click.pass_context
+def push_target_list(ctx: click.Context) -> None:
+    """List the WeCom robots (keys shown by their last characters only)."""
+    targets = _run(_settings(ctx), pushes.list_targets)
+    if not targets:
+        click.echo("no push targets: add one with `hdbot push-target add-wecom`")
+    for t in targets:
+        state = "on" if t.active else f"off ({t.last_error or 'removed'})"
+        click.echo(f"{t.id}: {t.unit} {t.name} key {t.key_hint}, {t.kinds} at {t.at_time}, {state}")
+
+
+@push_target.command("remove")
+@click.argument("target_id", type=int)
+@click.pass_context
+def push_target_remove(ctx: click.Context, target_id: int) -> None:
+    """Stop pushing to a WeCom robot."""
+    _run(_settings(ctx), lambda s: pushes.remove_target(s, target_id=target_id))
+    click.echo(f"push target {target_id} switched off")
+
+
 if __name__ == "__main__":
     main()

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.campaigns import require_campaign
 from storage.dto import CampaignInfo
-from storage.errors import N_, Invalid
+from storage.errors import N_, Invalid, NotFound
 from storage.figures import Figures, figures, ranking
 from storage.groups import DEFAULT_TIMES, parse_time
 from storage.models import (
@@ -597,6 +597,40 @@ async def add_wecom_target(
     target_id = existing.id
     await session.commit()
     return target_id
+
+
+@dataclass(frozen=True, slots=True)
+class TargetInfo:
+    id: int
+    unit: str
+    name: str
+    kinds: str
+    at_time: str
+    active: bool
+    key_hint: str  # the key's last characters only: the key itself is a secret
+    last_error: str | None
+
+
+async def list_targets(session: AsyncSession) -> list[TargetInfo]:
+    """Every WeCom robot, on or off."""
+    rows = await session.execute(
+        select(PushTarget, Unit.name)
+        .join(Unit, Unit.id == PushTarget.unit_id)
+        .order_by(PushTarget.id)
+    )
+    return [
+        TargetInfo(t.id, unit, t.name, t.kinds, t.at_time, t.active, "…" + t.key[-4:], t.last_error)
+        for t, unit in rows.all()
+    ]
+
+
+async def remove_target(session: AsyncSession, *, target_id: int) -> None:
+    """Switch a WeCom robot off (its history stays in the outbox)."""
+    row = await session.get(PushTarget, target_id)
+    if row is None:
+        raise NotFound(N_("No push target {id}."), id=target_id)
+    row.active = False
+    await session.commit()
 
 
 @dataclass(frozen=True, slots=True)

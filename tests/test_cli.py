@@ -202,3 +202,19 @@ def test_short_rows_are_reported_not_crashed_on(env: dict[str, str], tmp_path: P
     assert "line 2: unknown source" in result.output
     assert "line 4: due date" in result.output
     assert "missing columns" not in result.output
+
+
+def test_push_targets_listed_without_their_keys_and_removed(env: dict[str, str]) -> None:
+    load_examples(env)
+    key = "abcdef12-3456-7890-abcd-ef1234567890"
+    added = hdbot(
+        env, "push-target", "add-wecom", "--unit", "甘井子区", "--key", key, "--name", "区安委办"
+    )
+    assert added.exit_code == 0, added.output
+    listed = hdbot(env, "push-target", "list")
+    assert "1: 甘井子区 区安委办 key …7890, countdown,overdue at 09:00, on" in listed.output
+    assert key not in listed.output
+    assert hdbot(env, "push-target", "remove", "1").exit_code == 0
+    assert "off (removed)" in hdbot(env, "push-target", "list").output
+    missing = hdbot(env, "push-target", "remove", "9")
+    assert missing.exit_code == 1 and "No push target 9." in missing.output
