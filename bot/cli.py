@@ -410,6 +410,47 @@ def invite(ctx: click.Context, role: str, unit: str | None, uses: int, expires: 
     )
 
 
+@main.command("revoke-invite")
+@click.argument("code")
+@click.pass_context
+def revoke_invite(ctx: click.Context, code: str) -> None:
+    """Make an invite code unusable (a link sent where it should not have gone)."""
+    info = _run(_settings(ctx), lambda s: people.revoke_invite(s, code=code, actor=ACTOR))
+    click.echo(f"revoked: {info.role} invite for {info.unit_name or '-'} ({info.uses} used)")
+
+
+@main.group()
+def user() -> None:
+    """Registered people."""
+
+
+@user.command("list")
+@click.option("--unit", help="Only this unit and the units below it.")
+@click.pass_context
+def user_list(ctx: click.Context, unit: str | None) -> None:
+    """List registered people: Telegram id, role, unit, name, active or not."""
+    rows = _run(_settings(ctx), lambda s: people.list_users(s, unit=unit))
+    if not rows:
+        click.echo("nobody is registered yet: make invites with `hdbot invite`")
+    for u in rows:
+        state = "" if u.active else "  (deactivated)"
+        click.echo(f"{u.telegram_id}  {u.role:<10}  {u.unit_name or '-'}  {u.name}{state}")
+
+
+@user.command("deactivate")
+@click.argument("telegram_id", type=int)
+@click.pass_context
+def user_deactivate(ctx: click.Context, telegram_id: int) -> None:
+    """Take a person's access away; what they reported and did stays on record."""
+    info = _run(
+        _settings(ctx),
+        lambda s: people.deactivate_user(s, telegram_id=telegram_id, actor=ACTOR),
+    )
+    click.echo(
+        f"deactivated: {info.telegram_id} {info.name} ({info.role}, {info.unit_name or '-'})"
+    )
+
+
 # --- the ledger and statistics -------------------------------------------------------------
 
 

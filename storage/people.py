@@ -12,7 +12,7 @@ from storage.audit import record_event
 from storage.dto import InviteInfo, UserInfo
 from storage.errors import N_, Invalid, NotFound
 from storage.models import Invite, LanguageChoice, Role, Unit, User, utcnow
-from storage.units import find_unit
+from storage.units import find_unit, unit_and_descendants
 
 # 16 URL-safe characters carry 96 random bits and fit Telegram's deep-link alphabet.
 INVITE_BYTES = 12
@@ -196,3 +196,56 @@ async def choose_language(session: AsyncSession, *, telegram_id: int, language: 
     else:
         row.language = language
     await session.commit()
+
+
+async def revoke_invite(session: AsyncSession, *, code: str, actor: str) -> InviteInfo:
+    """Make an invite unusable (a link that went where it should not)."""
+    invite = (await session.scalars(select(Invite).where(Invite.code == code.strip()))).first()
+    if invite is None:
+        raise NotFound(N_("No invite has this code."))
+    invite.revoked = True
+    unit = await session.get(Unit, invite.unit_id) if invite.unit_id else None
+    record_event(
+        session,
+        action="invite.revoked",
+        actor=actor,
+        subject=unit.name if unit else "",
+        detail={"role": invite.role, "uses": invite.uses},
+    )
+    await session.commit()
+    return InviteInfo(
+        invite.code,
+        invite.role,
+        unit.name if unit else None,
+        invite.max_uses,
+        invite.uses,
+        invite.expires_at,
+    )
+
+
+async def list_users(session: AsyncSession, *, unit: str | None = None) -> list[UserInfo]:
+    """Registered people, by unit (and the units below it) when given."""
+    stmt = select(User).order_by(User.unit_id, User.role, User.name)
+    if unit is not None:
+        below = await unit_and_descendants(session, (await find_unit(session, unit)).id)
+        stmt = stmt.where(User.unit_id.in_(below))
+    return [await _user_info(session, row) for row in await session.scalars(stmt)]
+
+
+async def deactivate_user(session: AsyncSession, *, telegram_id: int, actor: str) -> UserInfo:
+    """Take someone's access away (they left the unit); their records and history stay."""
+    row = (await session.scalars(select(User).where(User.telegram_id == telegram_id))).first()
+    if row is None:
+        raise NotFound(N_("Nobody is registered with Telegram id {id}."), id=telegram_id)
+    if row.active:
+        row.active = False
+        record_event(
+            session,
+            action="user.deactivated",
+            actor=actor,
+            actor_id=None,
+            subject=str(telegram_id),
+            detail={"role": row.role, "unit_id": row.unit_id},
+        )
+        await session.commit()
+    return await _user_info(session, row)

@@ -218,3 +218,18 @@ def test_push_targets_listed_without_their_keys_and_removed(env: dict[str, str])
     assert "off (removed)" in hdbot(env, "push-target", "list").output
     missing = hdbot(env, "push-target", "remove", "9")
     assert missing.exit_code == 1 and "No push target 9." in missing.output
+
+
+def test_revoke_an_invite_and_deactivate_a_person(env: dict[str, str]) -> None:
+    load_examples(env)
+    made = hdbot(env, "invite", "--role", "inspector", "--unit", "甘井子区")
+    code = made.output.splitlines()[0].removeprefix("code: ")
+    assert "revoked: inspector invite for 甘井子区" in hdbot(env, "revoke-invite", code).output
+    assert hdbot(env, "revoke-invite", "nope").exit_code == 1
+    assert hdbot(env, "admin", "add", "424242").exit_code == 0
+    listed = hdbot(env, "user", "list")
+    assert "424242  admin       -" in listed.output
+    gone = hdbot(env, "user", "deactivate", "424242")
+    assert gone.exit_code == 0 and "deactivated: 424242" in gone.output
+    assert "(deactivated)" in hdbot(env, "user", "list").output
+    assert hdbot(env, "user", "deactivate", "1").exit_code == 1

@@ -381,3 +381,13 @@ async def test_submit_days_later_asks_for_a_new_deadline(sessions: Sessions) -> 
     assert late.draft is not None and late.draft.step == Step.DEADLINE and late.draft.editing
     async with sessions() as s:
         assert await s.scalar(select(func.count()).select_from(HiddenDanger)) == 0
+
+
+async def test_a_deactivated_person_can_report_no_more(sessions: Sessions) -> None:
+    await setup(sessions)
+    async with sessions() as s:
+        info = await people.deactivate_user(s, telegram_id=INSPECTOR, actor="t")
+    assert not info.active
+    async with sessions() as s:
+        with pytest.raises(NotFound):
+            await begin_report(s, telegram_id=INSPECTOR, update_id=1)
