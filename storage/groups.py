@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.audit import record_event
 from storage.errors import N_, Invalid, NotFound
 from storage.models import GroupChat, Role, Subscription, SubscriptionKind, Unit, User
+from storage.people import user_row
 from storage.units import find_unit, unit_and_descendants
 
 TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
@@ -30,11 +31,7 @@ class NotAllowed(Invalid):
 
 async def _manager(session: AsyncSession, *, telegram_id: int, is_chat_admin: bool) -> User:
     """Return the person if they may manage a group: a chat admin and a supervisor or admin."""
-    user = (
-        await session.scalars(
-            select(User).where(User.telegram_id == telegram_id, User.active.is_(True))
-        )
-    ).first()
+    user = await user_row(session, telegram_id, active_only=True)
     if not is_chat_admin or user is None or user.role not in (Role.SUPERVISOR, Role.ADMIN):
         raise NotAllowed(
             N_(

@@ -37,7 +37,7 @@ from storage.models import (
     utcnow,
 )
 from storage.permissions import load_viewer
-from storage.units import find_unit, unit_and_descendants
+from storage.units import find_unit, single_root, unit_and_descendants
 
 BATCH = 500
 
@@ -442,8 +442,7 @@ async def statistics(session: AsyncSession, scope: LedgerScope, *, weeks: int = 
     tz = scope.tz
     # Which units to list: the units directly below the scope's top (or the scope's units).
     if scope.unit_ids is None:
-        roots = list(await session.scalars(select(Unit.id).where(Unit.parent_id.is_(None))))
-        top = roots[0] if len(roots) == 1 else None
+        top = await single_root(session)
     else:
         parents = dict((await session.execute(select(Unit.id, Unit.parent_id))).all())
         top = next((uid for uid in scope.unit_ids if parents.get(uid) not in scope.unit_ids), None)

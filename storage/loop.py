@@ -44,6 +44,7 @@ from storage.models import (
     Verdict,
     utcnow,
 )
+from storage.people import user_row
 from storage.permissions import (
     Action,
     DangerFacts,
@@ -725,7 +726,7 @@ async def _begin_action(
 
 async def current_action(session: AsyncSession, *, telegram_id: int) -> ActionDraftView | None:
     """The person's open action draft, if any."""
-    user = (await session.scalars(select(User).where(User.telegram_id == telegram_id))).first()
+    user = await user_row(session, telegram_id)
     if user is None:
         return None
     draft = await _open_action(session, user.id)

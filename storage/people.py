@@ -21,6 +21,16 @@ MAX_INVITE_DAYS = 365
 LANGUAGES = ("zh_CN", "en")
 
 
+async def user_row(
+    session: AsyncSession, telegram_id: int, *, active_only: bool = False
+) -> User | None:
+    """The person's row behind a Telegram id (only if active, when asked), for storage's use."""
+    stmt = select(User).where(User.telegram_id == telegram_id)
+    if active_only:
+        stmt = stmt.where(User.active.is_(True))
+    return (await session.scalars(stmt)).first()
+
+
 async def _user_info(session: AsyncSession, row: User) -> UserInfo:
     unit = await session.get(Unit, row.unit_id) if row.unit_id else None
     return UserInfo(
@@ -36,7 +46,7 @@ async def _user_info(session: AsyncSession, row: User) -> UserInfo:
 
 async def get_user(session: AsyncSession, telegram_id: int) -> UserInfo | None:
     """Return the registered person with this Telegram id, or None."""
-    row = (await session.scalars(select(User).where(User.telegram_id == telegram_id))).first()
+    row = await user_row(session, telegram_id)
     return await _user_info(session, row) if row else None
 
 
@@ -49,7 +59,7 @@ async def add_admin(
             N_("A Telegram user id is a positive number, not {value}."), value=telegram_id
         )
     unit_id = (await find_unit(session, unit)).id if unit else None
-    row = (await session.scalars(select(User).where(User.telegram_id == telegram_id))).first()
+    row = await user_row(session, telegram_id)
     changed = False
     if row is None:
         row = User(telegram_id=telegram_id, role=Role.ADMIN, unit_id=unit_id)
@@ -134,7 +144,7 @@ async def redeem_invite(
         raise NotFound(
             N_("This invite link is not valid. Ask your unit's administrator for a new one.")
         )
-    row = (await session.scalars(select(User).where(User.telegram_id == telegram_id))).first()
+    row = await user_row(session, telegram_id)
     if row is not None and row.active and row.role == invite.role and row.unit_id == invite.unit_id:
         return await _user_info(session, row)  # opening the same link again changes nothing
     if row is not None and row.active and row.role == Role.ADMIN:
@@ -234,7 +244,7 @@ async def list_users(session: AsyncSession, *, unit: str | None = None) -> list[
 
 async def deactivate_user(session: AsyncSession, *, telegram_id: int, actor: str) -> UserInfo:
     """Take someone's access away (they left the unit); their records and history stay."""
-    row = (await session.scalars(select(User).where(User.telegram_id == telegram_id))).first()
+    row = await user_row(session, telegram_id)
     if row is None:
         raise NotFound(N_("Nobody is registered with Telegram id {id}."), id=telegram_id)
     if row.active:

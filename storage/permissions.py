@@ -20,8 +20,8 @@ from storage.models import (
     HiddenDanger,
     Rectification,
     Role,
-    User,
 )
+from storage.people import user_row
 from storage.units import unit_and_descendants
 
 
@@ -69,11 +69,7 @@ class DangerFacts:
 
 async def load_viewer(session: AsyncSession, telegram_id: int) -> Viewer:
     """Return the registered, active person behind a Telegram id, or refuse."""
-    user = (
-        await session.scalars(
-            select(User).where(User.telegram_id == telegram_id, User.active.is_(True))
-        )
-    ).first()
+    user = await user_row(session, telegram_id, active_only=True)
     if user is None:
         raise NotAllowed()
     units: frozenset[int] | None

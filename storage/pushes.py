@@ -45,10 +45,11 @@ from storage.models import (
     User,
     utcnow,
 )
-from storage.units import find_unit, unit_and_descendants
+from storage.people import user_row
+from storage.units import find_unit, single_root, unit_and_descendants
 
-DIGEST_ITEMS = 30
-COMMIT_EVERY = 20  # hidden dangers named in one digest; the rest are counted
+DIGEST_ITEMS = 30  # hidden dangers named in one digest; the rest are counted
+COMMIT_EVERY = 20  # pushes queued in one transaction
 REMIND_BEFORE = (3, 1)  # days before the deadline the responsible inspector is reminded
 
 
@@ -126,8 +127,7 @@ async def countdown_data(
         # the city when there is one city at the top.
         parent_id = unit.id if unit else None
         if unit is None:
-            roots = list(await session.scalars(select(Unit.id).where(Unit.parent_id.is_(None))))
-            parent_id = roots[0] if len(roots) == 1 else None
+            parent_id = await single_root(session)
         rows = await ranking(session, campaign_id=campaign.id, parent_id=parent_id, today=today)
         data["ranking"] = [
             {
@@ -232,11 +232,7 @@ async def countdown_now(
     campaign = await require_campaign(session)
     today, _ = _local(now or utcnow(), campaign)
     if private:
-        user = (
-            await session.scalars(
-                select(User).where(User.telegram_id == telegram_id, User.active.is_(True))
-            )
-        ).first()
+        user = await user_row(session, telegram_id, active_only=True)
         if user is None:
             raise Invalid(
                 N_(

@@ -54,6 +54,7 @@ from storage.models import (
     User,
     utcnow,
 )
+from storage.people import user_row
 from storage.units import unit_and_descendants
 
 MAX_SITE = 100
@@ -188,11 +189,7 @@ class ReportRules:
 
 
 async def _user(session: AsyncSession, telegram_id: int) -> User:
-    user = (
-        await session.scalars(
-            select(User).where(User.telegram_id == telegram_id, User.active.is_(True))
-        )
-    ).first()
+    user = await user_row(session, telegram_id, active_only=True)
     if user is None or user.unit_id is None:
         raise NotFound(N_("Only registered inspectors of a unit can report hidden dangers."))
     return user
@@ -396,7 +393,7 @@ async def discard_report(
 
 async def current_step(session: AsyncSession, *, telegram_id: int) -> Step | None:
     """Return the step of the person's open draft, or None (cheap: no rendering data)."""
-    user = (await session.scalars(select(User).where(User.telegram_id == telegram_id))).first()
+    user = await user_row(session, telegram_id)
     if user is None:
         return None
     draft = await _open_draft(session, user.id)

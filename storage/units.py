@@ -101,3 +101,9 @@ async def unit_and_descendants(session: AsyncSession, unit_id: int) -> set[int]:
         found.add(current)
         stack.extend(children.get(current, []))
     return found
+
+
+async def single_root(session: AsyncSession) -> int | None:
+    """The id of the one unit at the top (the city), or None when there are several or none."""
+    roots = list(await session.scalars(select(Unit.id).where(Unit.parent_id.is_(None))))
+    return roots[0] if len(roots) == 1 else None
