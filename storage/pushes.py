@@ -10,6 +10,7 @@ the row; the sender only words them.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -50,6 +51,7 @@ from storage.units import find_unit, single_root, unit_and_descendants
 
 DIGEST_ITEMS = 30  # hidden dangers named in one digest; the rest are counted
 COMMIT_EVERY = 20  # pushes queued in one transaction
+YIELD_SECONDS = 0.05  # pause between those transactions, for writers waiting on SQLite
 REMIND_BEFORE = (3, 1)  # days before the deadline the responsible inspector is reminded
 
 
@@ -385,8 +387,11 @@ async def enqueue_due(
             written += 1
             if written % COMMIT_EVERY == 0:
                 # Short transactions: on SQLite a fan-out of a thousand must not hold the
-                # write lock (and the answers to people) while it is counted.
+                # write lock (and the answers to people) while it is counted. The pause lets
+                # a writer waiting on the lock in (SQLite's busy handler polls; without it
+                # this loop would take the lock back each time).
                 await session.commit()
+                await asyncio.sleep(YIELD_SECONDS)
     await session.commit()
     return Queued(dict(counts))
 
