@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import ConfigError, Settings, load_settings
 from bot.i18n import Translator
 from bot.tables import TableError, read_table
-from storage import campaigns, migrate, people, pushes, tasks, units
+from storage import campaigns, clock, migrate, people, pushes, tasks, units
 from storage.db import create_engine, make_sessions, read_only
 from storage.errors import DomainError
 from storage.meta import BOT_USERNAME, get_setting
@@ -119,6 +119,8 @@ def main(ctx: click.Context, config_file: Path | None, verbose: bool) -> None:
         ctx.obj = load_settings(config_file=config_file)
     except ConfigError as err:
         _fail(str(err), 2)
+    if (start := ctx.obj.clock_start_at) is not None:
+        clock.install(clock.ShiftedClock(start))
 
 
 # --- run -------------------------------------------------------------------------------------

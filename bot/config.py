@@ -7,7 +7,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -49,6 +49,9 @@ class Settings:
     push_rate: float = 20.0
     # The campaign's area (lat_min, lon_min, lat_max, lon_max); a report outside it is flagged.
     area: str = "38.5,120.5,40.5,123.8"
+    # For tests and demos only: start hdbot's clock at this moment (ISO 8601; without an
+    # offset, in `timezone`) instead of the machine's. Empty in production.
+    clock_start: str | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -77,6 +80,14 @@ class Settings:
             escalate_after_days=self.escalate_days,
             escalate_after_days_major=self.escalate_days_major,
         )
+
+    @property
+    def clock_start_at(self) -> datetime | None:
+        """The moment the clock starts at, aware, or None for the machine's clock."""
+        if not self.clock_start:
+            return None
+        moment = datetime.fromisoformat(self.clock_start)
+        return moment if moment.tzinfo else moment.replace(tzinfo=self.tz)
 
     @property
     def photo_dir(self) -> Path:
@@ -179,6 +190,12 @@ def _validated(settings: Settings) -> Settings:
             ) from exc
         if not (-90 <= south < north <= 90 and -180 <= west < east <= 180):
             raise ConfigError(f"{ENV_PREFIX}AREA: {settings.area!r} is not a box on Earth")
+    try:
+        settings.clock_start_at  # noqa: B018 (parsing is the check)
+    except ValueError as exc:
+        raise ConfigError(
+            f"{ENV_PREFIX}CLOCK_START: give an ISO 8601 moment, not {settings.clock_start!r}"
+        ) from exc
     if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", settings.reminder_time):
         raise ConfigError(f"{ENV_PREFIX}REMINDER_TIME: give HH:MM, not {settings.reminder_time!r}")
     if not (0 < settings.catch_up_minutes <= 24 * 60):

@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Event, utcnow
+from storage.clock import utcnow
+from storage.models import Event
 
 
 def record_event(

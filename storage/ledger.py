@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from storage.campaigns import require_campaign
+from storage.clock import utcnow
 from storage.dto import CampaignInfo
 from storage.errors import N_, Invalid
 from storage.models import (
@@ -34,7 +35,6 @@ from storage.models import (
     Unit,
     User,
     Verdict,
-    utcnow,
 )
 from storage.permissions import load_viewer
 from storage.units import find_unit, single_root, unit_and_descendants

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.audit import record_event
 from storage.campaigns import require_campaign
+from storage.clock import utcnow
 from storage.conversation import Input, InputKind, Notice, claim_update, clean, set_data
 from storage.dangers import DangerCard, danger_card
 from storage.errors import N_, DomainError, Invalid
@@ -42,7 +43,6 @@ from storage.models import (
     Unit,
     User,
     Verdict,
-    utcnow,
 )
 from storage.people import user_row
 from storage.permissions import (

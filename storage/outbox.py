@@ -12,6 +12,7 @@ from sqlalchemy import delete, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage.audit import record_event
+from storage.clock import utcnow
 from storage.errors import N_
 from storage.models import (
     Channel,
@@ -23,7 +24,6 @@ from storage.models import (
     Subscription,
     Unit,
     User,
-    utcnow,
 )
 
 # A row claimed this long ago by a sender that never finished is claimed again. A crash

@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.campaigns import require_campaign
+from storage.clock import utcnow
 from storage.dto import CampaignInfo
 from storage.errors import N_, Invalid, NotFound
 from storage.figures import Figures, figures, ranking
@@ -44,7 +45,6 @@ from storage.models import (
     TaskStatus,
     Unit,
     User,
-    utcnow,
 )
 from storage.people import user_row
 from storage.units import find_unit, single_root, unit_and_descendants

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.audit import record_event
 from storage.campaigns import require_campaign
+from storage.clock import utcnow
 from storage.conversation import (
     Input,
     InputKind,
@@ -52,7 +53,6 @@ from storage.models import (
     TaskStatus,
     Unit,
     User,
-    utcnow,
 )
 from storage.people import user_row
 from storage.units import unit_and_descendants

@@ -14,14 +14,24 @@ import pytest
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from storage import clock as hdbot_clock
 from storage import migrate
 from storage.db import Sessions, create_engine, make_sessions
+from tests.timeline import NOW
 
 # As `hdbot` does at start: durations from python-telegram-bot come as timedelta.
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 PG_URL = os.environ.get("HDBOT_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(autouse=True)
+def clock() -> Iterator[hdbot_clock.ShiftedClock]:
+    """Every test starts at the same moment of the test calendar (tests/timeline.py)."""
+    shifted = hdbot_clock.ShiftedClock(NOW)
+    with hdbot_clock.installed(shifted):
+        yield shifted
 
 
 def _pg_dsn(database: str) -> str:

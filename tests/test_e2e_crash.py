@@ -25,6 +25,7 @@ from storage.db import create_engine, make_sessions
 from storage.models import HiddenDanger, Photo
 from tests.factories import make_campaign, task_row
 from tests.fakebotapi import FakeBotAPI, Message, make_jpeg
+from tests.timeline import clock_env
 
 pytestmark = pytest.mark.e2e
 
@@ -45,7 +46,8 @@ class BotProcess:
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "bot.cli", "run"],
-                env=self.env,
+                # Each start takes up the test clock where it stands.
+                env={**self.env, **clock_env()},
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )

@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -22,6 +22,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from storage import people, tasks
+from storage.clock import utcnow
 from storage.models import GroupChat, Outbox, OutboxStatus, Subscription, Unit
 from storage.pushes import enqueue_due
 from tests.factories import make_campaign, task_row
@@ -98,7 +99,7 @@ async def seed_groups(bot: RunningBot, server: FakeBotAPI, groups: int, kind: st
     Their time is three hours ago, so the bot's own minute tick never finds them due: the
     only push is the one the test queues.
     """
-    at = (datetime.now(ZoneInfo("Asia/Shanghai")) - timedelta(hours=3)).strftime("%H:%M")
+    at = (utcnow().astimezone(ZoneInfo("Asia/Shanghai")) - timedelta(hours=3)).strftime("%H:%M")
     chats = [server.group(f"安全生产群 {n:04d}") for n in range(groups)]
     async with bot.sessions() as s:
         unit_ids = list(await s.scalars(select(Unit.id).order_by(Unit.id)))

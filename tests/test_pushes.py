@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -18,15 +18,10 @@ from storage.outbox import claim_due
 from storage.pushes import PushRules, countdown_data, enqueue_due
 from tests.test_loop import report, world
 from tests.test_reports import SUPERVISOR
+from tests.timeline import at
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ADMIN = 6005
-
-
-def at(day: str, hhmm: str) -> datetime:
-    """A moment in the campaign's time zone, as the aware UTC time the code works with."""
-    local = datetime.fromisoformat(f"{day}T{hhmm}").replace(tzinfo=SHANGHAI)
-    return local.astimezone(UTC)
 
 
 async def group(sessions: Sessions, chat_id: int, unit: str, *kinds: str) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -23,6 +23,7 @@ from bot.cli import main
 from bot.config import Settings
 from bot.sender import drain
 from storage import groups, people, tasks, units
+from storage.clock import utcnow
 from storage.db import Sessions, create_engine, make_sessions
 from storage.models import (
     DangerStatus,
@@ -35,7 +36,6 @@ from storage.models import (
     TaskStatus,
     Unit,
     User,
-    utcnow,
 )
 from storage.pushes import add_wecom_target, enqueue_due
 from tests.factories import make_campaign, task_row
@@ -55,7 +55,7 @@ CAMPAIGN = "大连市安全生产专项整治三年行动"
 
 def today() -> date:
     """Today in the campaign's time zone (what the countdown counts from)."""
-    return datetime.now(SHANGHAI).date()
+    return utcnow().astimezone(SHANGHAI).date()
 
 
 # --- fixtures ------------------------------------------------------------------------------------

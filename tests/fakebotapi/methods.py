@@ -16,6 +16,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from storage.clock import utcnow
+
 from . import formatting
 from .objects import JSON, CallbackAnswer, Edit, FileRecord, Message
 from .params import Params, Upload
@@ -651,7 +653,7 @@ def _not_modified() -> ApiError:
 
 def _record_edit(state: State, message: Message, how: str, markup: JSON | None) -> JSON:
     message.reply_markup = markup
-    message.edit_date = int(time.time())
+    message.edit_date = int(utcnow().timestamp())
     message.edits.append(
         Edit(
             method=how,

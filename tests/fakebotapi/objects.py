@@ -7,9 +7,10 @@ records directly: ``message.text``, ``message.inline_keyboard``, ``message.edits
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from storage.clock import utcnow
 
 if TYPE_CHECKING:
     from .people import Chat
@@ -88,7 +89,7 @@ class Message:
     chat: Chat
     sender: User
     from_bot: bool
-    date: int = field(default_factory=lambda: int(time.time()))
+    date: int = field(default_factory=lambda: int(utcnow().timestamp()))
     text: str | None = None
     entities: list[JSON] = field(default_factory=list)
     caption: str | None = None

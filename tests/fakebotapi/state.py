@@ -12,9 +12,10 @@ from __future__ import annotations
 import itertools
 import secrets
 import threading
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from storage.clock import utcnow
 
 from . import images
 from .objects import JSON, FileRecord, User
@@ -273,5 +274,5 @@ def _update_kind(update: JSON) -> str:
 
 
 def now() -> int:
-    """Unix time as the Bot API's date fields carry it."""
-    return int(time.time())
+    """Unix time as the Bot API's date fields carry it, on hdbot's clock (tests move it)."""
+    return int(utcnow().timestamp())
