@@ -6,6 +6,7 @@ import contextlib
 import logging
 from typing import Any
 
+import httpx
 from telegram import Bot, Update
 from telegram.error import Forbidden, NetworkError, TelegramError
 from telegram.ext import (
@@ -17,17 +18,18 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
-from telegram.request import HTTPXRequest
 
 from bot.config import Settings
 from bot.context import BotContext, BotServices, HdApplication
 from bot.i18n import Translator, language_for
 from bot.menu import register_menu
-from bot.pacing import Pacer, SharedRateLimiter
+from bot.pacing import AnswerLimiter, Pacer
 from bot.people import identify
 from bot.schedule import start_schedule
 from bot.sender import start_sender
-from handlers.access import registered_only
+from bot.transport import AiohttpRequest
+from bot.updates import OrderedUpdateProcessor
+from handlers.access import door
 from handlers.dangers import (
     find_command,
     mine_command,
@@ -52,10 +54,10 @@ from handlers.report import (
     unknown_command,
 )
 from handlers.start import help_command, start
+from storage.clock import utcnow
 from storage.conversation import forget_old_updates
-from storage.db import Sessions
+from storage.db import Sessions, offloaded, reading
 from storage.meta import BOT_USERNAME, remember_setting
-from storage.models import utcnow
 from storage.outbox import forget_done
 
 logger = logging.getLogger(__name__)
@@ -66,29 +68,38 @@ def build_application(
     *,
     sessions: Sessions,
     request_timeout: float = 20.0,
-    rate_limit_retries: int = 3,
     schedule: bool = True,
+    updates: OrderedUpdateProcessor | None = None,
 ) -> HdApplication:
     """Build the bot's Application against the configured Bot API server."""
     context_types = ContextTypes(context=BotContext, bot_data=BotServices)
     pacer = Pacer(per_second=settings.push_rate)
+    updates = updates or OrderedUpdateProcessor()
     builder: Any = (
         ApplicationBuilder()
         .token(settings.require_token())
         .base_url(settings.base_url)
         .base_file_url(settings.base_file_url)
         .context_types(context_types)
-        .rate_limiter(SharedRateLimiter(pacer, max_retries=rate_limit_retries))
-        .request(HTTPXRequest(connection_pool_size=16, read_timeout=request_timeout))
-        .get_updates_request(HTTPXRequest(read_timeout=request_timeout + 30))
+        .rate_limiter(AnswerLimiter(pacer))
+        .request(AiohttpRequest(connection_pool_size=64, read_timeout=request_timeout))
+        .get_updates_request(
+            AiohttpRequest(connection_pool_size=2, read_timeout=request_timeout + 30)
+        )
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
-        # One person's updates must stay in order for their conversation; see DESIGN.md.
-        .concurrent_updates(False)
+        # Everybody at once, each person's and each chat's updates in order (bot/updates.py).
+        .concurrent_updates(updates)
     )
     application: HdApplication = builder.build()
     application.bot_data.settings = settings
     application.bot_data.sessions = sessions
+    application.bot_data.reads = reading(sessions)
+    background, threaded = offloaded(sessions)
+    application.bot_data.background = background
+    if threaded is not None:
+        application.bot_data.closers.append(threaded.dispose)
+    application.bot_data.flood = updates.flood
     application.bot_data.sender.pacer = pacer
     add_handlers(application)
     start_sender(application)
@@ -101,7 +112,7 @@ def build_application(
 
 
 async def _forget_old_updates(context: BotContext) -> None:
-    async with context.sessions() as session:
+    async with context.background() as session:
         forgotten = await forget_old_updates(session, now=utcnow())
         pushes = await forget_done(session, now=utcnow())
     if forgotten or pushes:
@@ -110,7 +121,7 @@ async def _forget_old_updates(context: BotContext) -> None:
 
 def add_handlers(application: HdApplication) -> None:
     """Register every handler, in the order they should match."""
-    application.add_handler(TypeHandler(Update, registered_only), group=-1)
+    application.add_handler(TypeHandler(Update, door), group=-1)
     # An edited message (a typo fixed, a live location moving) is not a new answer.
     new = filters.UpdateType.MESSAGE
     application.add_handler(CommandHandler("start", start, filters=new))
@@ -149,10 +160,12 @@ async def _post_init(application: HdApplication) -> None:
         settings.require_token(),
         base_url=settings.base_url,
         base_file_url=settings.base_file_url,
-        request=HTTPXRequest(connection_pool_size=4, read_timeout=20.0),
+        request=AiohttpRequest(connection_pool_size=4, read_timeout=20.0),
     )
     await push_bot.initialize()
     services.sender.bot = push_bot
+    # One client for WeCom's robots for the bot's life (a client per drain costs a TLS setup).
+    services.sender.http = httpx.AsyncClient(timeout=15.0)
     await register_menu(application.bot, default_language=services.settings.language)
     if services.sessions is not None and application.bot.username:
         async with services.sessions() as session:
@@ -164,6 +177,9 @@ async def _post_shutdown(application: HdApplication) -> None:
     if services.sender.bot is not None:
         await services.sender.bot.shutdown()
         services.sender.bot = None
+    if services.sender.http is not None:
+        await services.sender.http.aclose()
+        services.sender.http = None
     for close in reversed(services.closers):
         await close()
 

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
 from bot.config import Settings
 from bot.pacing import SenderState
-from storage.db import Sessions
+from bot.throttle import FloodGuard, OnceInAWhile
+from storage.db import Sessions, reading
+
+if TYPE_CHECKING:
+    from bot.people import Caller
 
 
 @dataclass
@@ -20,19 +25,42 @@ class BotServices:
 
     settings: Settings = field(default_factory=Settings)
     sessions: Sessions | None = None
+    # The same database for operations that only read (no write lock on SQLite), and for work
+    # that may take long: scheduled jobs, exports, statistics (on SQLite off the event loop).
+    reads: Sessions | None = None
+    background: Sessions | None = None
     sender: SenderState = field(default_factory=SenderState)
     # Run when the Application shuts down (the engine's disposal, say), last first.
     closers: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
     # Albums already answered with a hint (in memory: a repeated hint is harmless).
     hinted_albums: deque[str] = field(default_factory=lambda: deque(maxlen=200))
+    # Hints to strangers and unbound groups, given at most once in a while (handlers/access.py).
+    hints: OnceInAWhile = field(default_factory=lambda: OnceInAWhile(HINT_EVERY))
+    # Exports and statistics charts take seconds of work each: only this many at once.
+    heavy: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(HEAVY_AT_ONCE))
+    # The update processor's flood guard: the door tells it who is registered (bot/updates.py).
+    flood: FloodGuard = field(default_factory=FloodGuard)
 
+
+HINT_EVERY = 600.0  # seconds
+HEAVY_AT_ONCE = 2
 
 UserData = dict[object, object]
 ChatData = dict[object, object]
 
 
 class BotContext(CallbackContext[ExtBot[None], UserData, ChatData, BotServices]):
-    """CallbackContext with typed access to hdbot's services."""
+    """CallbackContext with typed access to hdbot's services.
+
+    python-telegram-bot makes one context per update and hands it to every handler of that
+    update, so what is learnt about the sender once (`caller`) serves them all.
+    """
+
+    def __init__(
+        self, application: HdApplication, chat_id: int | None = None, user_id: int | None = None
+    ) -> None:
+        super().__init__(application, chat_id=chat_id, user_id=user_id)
+        self.caller: Caller | None = None
 
     @property
     def settings(self) -> Settings:
@@ -52,6 +80,27 @@ class BotContext(CallbackContext[ExtBot[None], UserData, ChatData, BotServices])
         if sessions is None:
             raise RuntimeError("the Application was built without a database")
         return sessions
+
+    @property
+    def reads(self) -> Sessions:
+        """Sessions for operations that only read."""
+        reads = self.bot_data.reads
+        if reads is None:
+            raise RuntimeError("the Application was built without a database")
+        return reads
+
+    @property
+    def background(self) -> Sessions:
+        """Sessions for work that may take long: scheduled jobs, exports, statistics."""
+        background = self.bot_data.background
+        if background is None:
+            raise RuntimeError("the Application was built without a database")
+        return background
+
+    @property
+    def long_reads(self) -> Sessions:
+        """Read-only sessions for reads that take long (exports, statistics)."""
+        return reading(self.background)
 
 
 HdApplication = Application[

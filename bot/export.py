@@ -7,7 +7,8 @@ are shown in the campaign's time zone.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import asyncio
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -97,7 +98,13 @@ QUARTER_COLUMNS = [
 
 
 class Sheet:
-    """A write-only sheet with a styled, frozen, filtered header and set column widths."""
+    """A write-only sheet with a styled, frozen, filtered header and set column widths.
+
+    Rows are turned into cells and written in batches on a worker thread: a ledger of a
+    hundred thousand rows must not keep the event loop (everybody's answers) waiting.
+    """
+
+    BATCH = 500
 
     def __init__(self, book: Workbook, title: str, columns: list[tuple[str, int]], _: Translator):
         ws = book.create_sheet(title=title[:31])
@@ -115,34 +122,45 @@ class Sheet:
             header.append(cell)
         ws.append(header)
         self.rows = 0
+        self._pending: list[list[Any]] = []
 
-    def add(self, values: Iterable[Any]) -> None:
-        cells: list[Any] = []
-        for value in values:
-            if isinstance(value, datetime):
-                cell = WriteOnlyCell(self.ws, value=value)
-                cell.number_format = DATETIME
-                cells.append(cell)
-            elif isinstance(value, date):
-                cell = WriteOnlyCell(self.ws, value=value)
-                cell.number_format = DATE
-                cells.append(cell)
-            elif isinstance(value, str):
-                text = ILLEGAL_CHARACTERS_RE.sub("", value)  # Excel cannot store them
-                if text.startswith("="):
-                    # A site typed as "=HYPERLINK(...)" stays text, never becomes a formula.
-                    cell = WriteOnlyCell(self.ws, value=text)
-                    cell.data_type = "s"
-                    cells.append(cell)
-                else:
-                    cells.append(text)
-            else:
-                cells.append(value)
-        self.ws.append(cells)
+    async def add(self, values: list[Any]) -> None:
+        self._pending.append(values)
         self.rows += 1
+        if len(self._pending) >= self.BATCH:
+            await self._flush()
 
-    def close(self) -> None:
+    async def close(self) -> None:
+        await self._flush()
         self.ws.auto_filter.ref = f"A1:{get_column_letter(self.width)}{self.rows + 1}"
+
+    async def _flush(self) -> None:
+        batch, self._pending = self._pending, []
+        if batch:
+            await asyncio.to_thread(self._write, batch)
+
+    def _write(self, batch: list[list[Any]]) -> None:
+        for values in batch:
+            self.ws.append([self._cell(value) for value in values])
+
+    def _cell(self, value: Any) -> Any:
+        if isinstance(value, datetime):
+            cell = WriteOnlyCell(self.ws, value=value)
+            cell.number_format = DATETIME
+            return cell
+        if isinstance(value, date):
+            cell = WriteOnlyCell(self.ws, value=value)
+            cell.number_format = DATE
+            return cell
+        if isinstance(value, str):
+            text = ILLEGAL_CHARACTERS_RE.sub("", value)  # Excel cannot store them
+            if text.startswith("="):
+                # A site typed as "=HYPERLINK(...)" stays text, never becomes a formula.
+                cell = WriteOnlyCell(self.ws, value=text)
+                cell.data_type = "s"
+                return cell
+            return text
+        return value
 
 
 async def write_ledger(
@@ -183,8 +201,8 @@ async def write_ledger(
 
     table = Sheet(book, _("Task progress"), TASK_COLUMNS, _)
     async for task in task_rows(session, scope):
-        table.add(task_values(task))
-    table.close()
+        await table.add(task_values(task))
+    await table.close()
     counts["tasks"] = table.rows
 
     def list_values(r: DangerRow) -> list[Any]:
@@ -204,35 +222,35 @@ async def write_ledger(
 
     problems = Sheet(book, _("Outstanding problems"), LIST_COLUMNS, _)
     async for r in danger_rows(session, scope, kind=RecordKind.PROBLEM):
-        problems.add(list_values(r))
-    problems.close()
+        await problems.add(list_values(r))
+    await problems.close()
     counts["problems"] = problems.rows
 
     majors = Sheet(book, _("Major hidden dangers"), LIST_COLUMNS + FIVE_COLUMNS, _)
     async for r in danger_rows(
         session, scope, kind=RecordKind.HIDDEN_DANGER, level=DangerLevel.MAJOR
     ):
-        majors.add(list_values(r) + [r.measures.get(k, "") for k in FIVE_KEYS])
-    majors.close()
+        await majors.add(list_values(r) + [r.measures.get(k, "") for k in FIVE_KEYS])
+    await majors.close()
     counts["major"] = majors.rows
 
     measures = Sheet(book, _("Institutional measures"), TASK_COLUMNS, _)
     async for task in task_rows(session, scope, source=TaskSource.INSTITUTIONAL):
-        measures.add(task_values(task))
-    measures.close()
+        await measures.add(task_values(task))
+    await measures.close()
     counts["measures"] = measures.rows
 
     risks = Sheet(book, _("Risks"), LIST_COLUMNS, _)
     async for r in danger_rows(session, scope, kind=RecordKind.RISK):
-        risks.add(list_values(r))
-    risks.close()
+        await risks.add(list_values(r))
+    await risks.close()
     counts["risks"] = risks.rows
 
     ledger = Sheet(book, _("Hidden-danger ledger"), LEDGER_COLUMNS, _)
     counts["hidden_dangers"] = 0
     async for r in danger_rows(session, scope):
         counts["hidden_dangers"] += r.kind == RecordKind.HIDDEN_DANGER
-        ledger.add(
+        await ledger.add(
             [
                 r.number,
                 local(r.found_at),
@@ -254,7 +272,7 @@ async def write_ledger(
                 kind_name(_, r.kind),
             ]
         )
-    ledger.close()
+    await ledger.close()
     counts["ledger"] = ledger.rows
 
     quarter = scope.quarter()
@@ -262,10 +280,10 @@ async def write_ledger(
         year, q = quarter
         sheet = Sheet(book, _("{year} Q{q} statistics", year=year, q=q), QUARTER_COLUMNS, _)
         for row in await quarter_rows(session, scope):
-            sheet.add(row)
-        sheet.close()
+            await sheet.add(list(row))
+        await sheet.close()
         counts["quarter"] = sheet.rows
-    book.save(path)
+    await asyncio.to_thread(book.save, path)
     return counts
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from telegram import CallbackQuery, Update
+from telegram.constants import ChatType
 from telegram.error import BadRequest
 
 from bot.context import BotContext
 from bot.i18n import Translator, language_for
 from storage.dto import UserInfo
-from storage.people import chosen_language, get_user
+from storage.people import who_is
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +22,11 @@ class Caller:
     first_name: str
     user: UserInfo | None
     _: Translator
+    # In a group: whether the group is bound to a unit (False in private chats).
+    group_bound: bool = False
+    # Where the person's open report and open action (rectification, reason, …) stand.
+    report_step: str | None = None
+    action_step: str | None = None
 
     @property
     def registered(self) -> bool:
@@ -32,17 +38,35 @@ class Caller:
 
 
 async def identify(update: Update, context: BotContext) -> Caller:
-    """Look the sender up and choose the language to answer in."""
+    """Look the sender up (once per update) and choose the language to answer in."""
     tg_user = update.effective_user
     if tg_user is None:
         raise ValueError("update without a sender")
-    async with context.sessions() as session:
-        user = await get_user(session, tg_user.id)
-        chosen = await chosen_language(session, tg_user.id)
+    known = context.caller
+    if known is not None and known.telegram_id == tg_user.id:
+        return known
+    chat = update.effective_chat
+    in_group = chat is not None and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
+    async with context.reads() as session:
+        visitor = await who_is(
+            session, tg_user.id, group_chat_id=chat.id if chat is not None and in_group else None
+        )
     language = language_for(
-        chosen=chosen, telegram_code=tg_user.language_code, default=context.settings.language
+        chosen=visitor.language,
+        telegram_code=tg_user.language_code,
+        default=context.settings.language,
     )
-    return Caller(tg_user.id, tg_user.first_name or "", user, Translator(language))
+    caller = Caller(
+        tg_user.id,
+        tg_user.first_name or "",
+        visitor.user,
+        Translator(language),
+        group_bound=visitor.group_bound,
+        report_step=visitor.report_step,
+        action_step=visitor.action_step,
+    )
+    context.caller = caller
+    return caller
 
 
 async def answer_query(

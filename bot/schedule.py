@@ -30,7 +30,7 @@ def start_schedule(application: HdApplication) -> None:
 
 async def _tick(context: BotContext) -> None:
     try:
-        async with context.sessions() as session:
+        async with context.background() as session:
             queued = await enqueue_due(session, rules=context.settings.push_rules)
     except DomainError as err:  # no campaign yet: nothing to push
         logger.debug("no pushes: %s", err)

@@ -27,12 +27,13 @@ from bot.config import Settings
 from bot.context import BotContext, HdApplication
 from bot.countdown_card import countdown_png
 from bot.i18n import Translator
-from bot.pacing import SenderState
+from bot.pacing import SenderState, seconds_of
 from bot.push_view import telegram_text, wecom_markdown
 from bot.render import shorten
+from storage.clock import utcnow
 from storage.dangers import danger_card
 from storage.db import Sessions
-from storage.models import Channel, utcnow
+from storage.models import Channel
 from storage.outbox import (
     OutboxItem,
     claim_due,
@@ -82,12 +83,12 @@ async def _drain_job(context: BotContext) -> None:
     if state.lock.locked():
         return  # a drain is running; it picks up whatever was queued meanwhile
     application = context.application
-    async with state.lock, sender_lease(context.sessions) as elected:
+    async with state.lock, sender_lease(context.background) as elected:
         if not elected:
             return  # another bot process is draining; it paces for all of us
         await drain(
             state.bot or context.bot,
-            context.sessions,
+            context.background,
             context.settings,
             state,
             stop=lambda: not application.running,
@@ -157,11 +158,9 @@ async def _deliver(
     try:
         messages = await _send_telegram(bot, sessions, settings, state, chat_id, item)
     except RetryAfter as err:
-        delay = (
-            err.retry_after
-            if isinstance(err.retry_after, timedelta)
-            else timedelta(seconds=float(err.retry_after))
-        )
+        seconds = seconds_of(err.retry_after)
+        state.pacer.pause(seconds, chat)
+        delay = timedelta(seconds=seconds)
         async with sessions() as session:
             await mark_retry(session, item_id=item.id, error=str(err), delay=delay, give_up=False)
         return 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import datetime
 
 from telegram import InputMediaPhoto, Message, Update
 from telegram.error import BadRequest
@@ -23,6 +22,7 @@ from bot.i18n import Translator
 from bot.images import before_after
 from bot.people import answer_query, identify
 from bot.sender import wake_sender
+from storage.clock import utcnow
 from storage.conversation import Input, InputKind
 from storage.errors import DomainError
 from storage.loop import (
@@ -60,7 +60,7 @@ async def _list(update: Update, context: BotContext, scope: str, query: str) -> 
     if message is None:
         return
     try:
-        async with context.sessions() as session:
+        async with context.reads() as session:
             page = await list_dangers(
                 session, telegram_id=caller.telegram_id, scope=scope, query=query
             )
@@ -83,7 +83,7 @@ async def on_list_page(update: Update, context: BotContext) -> None:
         return
     scope, page_number, text = parsed
     try:
-        async with context.sessions() as session:
+        async with context.reads() as session:
             page = await list_dangers(
                 session, telegram_id=caller.telegram_id, scope=scope, query=text, page=page_number
             )
@@ -113,21 +113,22 @@ async def on_danger_button(update: Update, context: BotContext) -> None:
         await answer_query(query, _("This button is not valid."), alert=True)
         return
     danger_id, what = int(parts[1]), parts[2]
+    action = Action(what) if what in set(Action) else None
+    if action is None and what not in ("open", "photos"):
+        await answer_query(query, _("This button is not valid."), alert=True)
+        return
     try:
-        async with context.sessions() as session:
-            if what in ("open", "photos"):
+        if action is None:
+            async with context.reads() as session:
                 detail = await danger_detail(
                     session,
                     telegram_id=caller.telegram_id,
                     danger_id=danger_id,
                     rules=_rules(context),
                 )
-                reply = LoopReply(detail=detail)
-            else:
-                action = Action(what) if what in set(Action) else None
-                if action is None:
-                    await answer_query(query, _("This button is not valid."), alert=True)
-                    return
+            reply = LoopReply(detail=detail)
+        else:
+            async with context.sessions() as session:
                 reply = await act(
                     session,
                     telegram_id=caller.telegram_id,
@@ -159,22 +160,27 @@ async def on_action_button(update: Update, context: BotContext) -> None:
         await answer_query(query, _("This button is not valid."), alert=True)
         return
     draft_id, button = int(parts[1]), parts[2]
-    try:
-        async with context.sessions() as session:
-            if button == "cancel":
+    if button == "cancel":
+        try:
+            async with context.sessions() as session:
                 dropped = await cancel_action(
                     session, telegram_id=caller.telegram_id, update_id=update.update_id
                 )
-                await answer_query(query)
-                with contextlib.suppress(BadRequest):
-                    await query.edit_message_reply_markup(None)
-                await context.bot.send_message(
-                    chat.id,
-                    _("Cancelled: {number}.", number=dropped.number)
-                    if dropped
-                    else _("There was nothing to cancel."),
-                )
-                return
+        except DomainError as err:
+            await answer_query(query, _.error(err), alert=True)
+            return
+        await answer_query(query)
+        with contextlib.suppress(BadRequest):
+            await query.edit_message_reply_markup(None)
+        await context.bot.send_message(
+            chat.id,
+            _("Cancelled: {number}.", number=dropped.number)
+            if dropped
+            else _("There was nothing to cancel."),
+        )
+        return
+    try:
+        async with context.sessions() as session:
             reply = await answer_action(
                 session,
                 telegram_id=caller.telegram_id,
@@ -231,7 +237,7 @@ async def show_loop(
         await context.bot.send_message(chat_id, _(reply.done.key, **reply.done.params))
         wake_sender(context)
     if reply.draft is not None and (reply.prompt or reply.duplicate_update):
-        today = datetime.now(context.settings.tz).date()
+        today = utcnow().astimezone(context.settings.tz).date()
         text, keyboard = action_prompt(_, reply.draft, today=today)
         await context.bot.send_message(chat_id, text, reply_markup=keyboard)
         return

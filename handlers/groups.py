@@ -158,7 +158,7 @@ async def countdown_command(update: Update, context: BotContext) -> None:
     if chat is None or message is None:
         return
     try:
-        async with context.sessions() as session:
+        async with context.reads() as session:
             data = await countdown_now(
                 session,
                 chat_id=chat.id,

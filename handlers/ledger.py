@@ -6,18 +6,21 @@ import asyncio
 import logging
 import re
 import tempfile
-from datetime import date, datetime
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import date
 from pathlib import Path
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.constants import ChatAction
 
 from bot.charts import trend_png, units_png
 from bot.context import BotContext
 from bot.export import export_name, write_ledger
+from bot.i18n import Translator
 from bot.people import identify
 from bot.stats_view import stats_json, stats_text, unit_label
-from storage.db import read_only
+from storage.clock import utcnow
 from storage.errors import N_, DomainError, Invalid
 from storage.ledger import ledger_scope, statistics
 
@@ -45,6 +48,18 @@ def parse_period(args: list[str]) -> tuple[date | None, date | None]:
     )
 
 
+@asynccontextmanager
+async def _turn(context: BotContext, message: Message, _: Translator) -> AsyncIterator[None]:
+    """Wait for one of the few places for heavy work, saying so when there is a line."""
+    heavy = context.bot_data.heavy
+    if heavy.locked():
+        await message.reply_text(
+            _("Others are making exports and figures right now; yours follows in a moment.")
+        )
+    async with heavy:
+        yield
+
+
 async def export_command(update: Update, context: BotContext) -> None:
     """Send the ledger of the person's units as a workbook."""
     caller = await identify(update, context)
@@ -54,20 +69,20 @@ async def export_command(update: Update, context: BotContext) -> None:
         return
     try:
         date_from, date_to = parse_period(context.args or [])
-        async with context.sessions() as session:
+        async with context.reads() as session:
             scope = await ledger_scope(
                 session, telegram_id=caller.telegram_id, date_from=date_from, date_to=date_to
             )
     except DomainError as err:
         await message.reply_text(_.error(err))
         return
-    await context.bot.send_chat_action(message.chat_id, ChatAction.UPLOAD_DOCUMENT)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "ledger.xlsx"
-        async with context.sessions() as session:
-            await read_only(session)
-            counts = await write_ledger(session, scope, path, _)
-        name = export_name(scope, _, lambda: datetime.now(scope.tz).strftime("%Y%m%d-%H%M"))
+        async with _turn(context, message, _):
+            await context.bot.send_chat_action(message.chat_id, ChatAction.UPLOAD_DOCUMENT)
+            async with context.long_reads() as session:
+                counts = await write_ledger(session, scope, path, _)
+        name = export_name(scope, _, lambda: utcnow().astimezone(scope.tz).strftime("%Y%m%d-%H%M"))
         with path.open("rb") as fh:
             await message.reply_document(
                 fh,
@@ -93,26 +108,30 @@ async def stats_command(update: Update, context: BotContext) -> None:
         return
     try:
         date_from, date_to = parse_period(context.args or [])
-        async with context.sessions() as session:
-            await read_only(session)
-            scope = await ledger_scope(
-                session,
-                telegram_id=caller.telegram_id,
-                date_from=date_from,
-                date_to=date_to,
-                managers_only=False,
-            )
-            stats = await statistics(session, scope)
     except DomainError as err:
         await message.reply_text(_.error(err))
         return
+    async with _turn(context, message, _):
+        try:
+            async with context.long_reads() as session:
+                scope = await ledger_scope(
+                    session,
+                    telegram_id=caller.telegram_id,
+                    date_from=date_from,
+                    date_to=date_to,
+                    managers_only=False,
+                )
+                stats = await statistics(session, scope)
+        except DomainError as err:
+            await message.reply_text(_.error(err))
+            return
+        data = stats_json(stats)
+        units = [
+            {**u, "unit": unit_label(_, row), "rate": u["rectification_rate"]}
+            for u, row in zip(data["units"], stats.units, strict=True)
+        ]
+        units_chart = await asyncio.to_thread(units_png, _, units)
+        trend_chart = await asyncio.to_thread(trend_png, _, data["weeks"])
     await message.reply_text(stats_text(_, stats))
-    data = stats_json(stats)
-    units = [
-        {**u, "unit": unit_label(_, row), "rate": u["rectification_rate"]}
-        for u, row in zip(data["units"], stats.units, strict=True)
-    ]
-    units_chart = await asyncio.to_thread(units_png, _, units)
-    trend_chart = await asyncio.to_thread(trend_png, _, data["weeks"])
     await message.reply_photo(units_chart, caption=_("By unit"))
     await message.reply_photo(trend_chart, caption=_("Weekly trend"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 
 from telegram import Message, ReplyKeyboardRemove, Update
@@ -33,10 +34,12 @@ from bot.report_view import (
     task_keyboard,
 )
 from bot.sender import wake_sender
+from bot.updates import OrderedUpdateProcessor
 from handlers.dangers import answer_action_message, show_loop
+from storage.clock import utcnow
 from storage.conversation import Input, InputKind, NewPhoto
 from storage.errors import N_, DomainError, Invalid
-from storage.loop import LoopReply, cancel_action, current_action
+from storage.loop import ActionDraftView, LoopReply, cancel_action, current_action
 from storage.models import RecordKind
 from storage.photos import MAX_PHOTO_BYTES, PhotoStore
 from storage.reports import (
@@ -46,7 +49,6 @@ from storage.reports import (
     Step,
     answer_report,
     begin_report,
-    current_step,
     discard_report,
     resume_report,
 )
@@ -86,7 +88,7 @@ def _rules(context: BotContext) -> ReportRules:
 
 
 def _today(context: BotContext) -> datetime:
-    return datetime.now(context.settings.tz)
+    return utcnow().astimezone(context.settings.tz)
 
 
 async def report_command(update: Update, context: BotContext) -> None:
@@ -214,19 +216,16 @@ async def on_message(update: Update, context: BotContext) -> None:
         return
     caller = await identify(update, context)
     _ = caller._
-    async with context.sessions() as session:
-        action = await current_action(session, telegram_id=caller.telegram_id)
-        step = None if action else await current_step(session, telegram_id=caller.telegram_id)
-    if action is None and step is None:
+    # The person's look-up told which draft the message answers: an action comes first.
+    action_step = caller.action_step
+    step = Step(caller.report_step) if caller.report_step and not action_step else None
+    if action_step is None and step is None:
         await message.reply_text(
             _("To log a hidden danger, send /report. /help shows everything I can do.")
         )
         return
-    if (
-        message.media_group_id
-        and (message.photo or message.document)
-        and (action.step if action else step) not in (Step.PHOTOS, "photos")
-    ):
+    wants_photo = (action_step or step) in (Step.PHOTOS, "photos")
+    if message.media_group_id and (message.photo or message.document) and not wants_photo:
         # An album at the wrong step: one hint for the album, not one per picture.
         hinted = context.bot_data.hinted_albums
         if message.media_group_id in hinted:
@@ -234,22 +233,18 @@ async def on_message(update: Update, context: BotContext) -> None:
         hinted.append(message.media_group_id)
     try:
         given = await _input_from(
-            message,
-            context,
-            wants_photo=(action.step if action else step) in (Step.PHOTOS, "photos"),
-            at_location=step == Step.LOCATION,
+            message, context, wants_photo=wants_photo, at_location=step == Step.LOCATION
         )
     except DomainError as err:
         # A photo the store refused: say why, then the same step again, as for any wrong input.
         await message.reply_text(_.error(err))
+        action, again = await _where_they_stand(context, caller.telegram_id)
         if action is not None:
             await show_loop(context, message.chat_id, _, LoopReply(draft=action))
-            return
-        async with context.sessions() as session:
-            again = await resume_report(session, telegram_id=caller.telegram_id, update_id=None)
-        await _send_prompt(context, message.chat_id, _, again)
+        elif again is not None:
+            await _send_prompt(context, message.chat_id, _, again)
         return
-    if action is not None:
+    if action_step is not None:
         # A typed step of the closed loop (a reason, after-photos, …) comes first.
         loop_reply = await answer_action_message(update, context, given, _)
         if loop_reply is None:
@@ -281,6 +276,18 @@ async def on_message(update: Update, context: BotContext) -> None:
         _answer_album_later(context, message, caller.telegram_id, _.language)
         return
     await show(update, context, _, reply)
+
+
+async def _where_they_stand(
+    context: BotContext, telegram_id: int
+) -> tuple[ActionDraftView | None, ReportReply | None]:
+    """The person's open action draft, else their open report at its step (either may be
+    missing): what to show again after a refused answer, an unknown command or an album."""
+    async with context.reads() as session:
+        action = await current_action(session, telegram_id=telegram_id)
+        if action is not None:
+            return action, None
+        return None, await resume_report(session, telegram_id=telegram_id, update_id=None)
 
 
 def _label_is(text: str, label: str) -> bool:
@@ -370,21 +377,36 @@ async def _download_photo(message: Message, context: BotContext) -> NewPhoto:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Album:
+    """What the album's answer needs once the album has gone quiet."""
+
+    media_group_id: str
+    language: str
+
+
 def _answer_album_later(
     context: BotContext, message: Message, telegram_id: int, language: str
 ) -> None:
     """An album arrives as separate updates with no end marker: answer once it goes quiet."""
+    assert message.media_group_id is not None
+    _schedule_album(context, message.chat_id, telegram_id, _Album(message.media_group_id, language))
+
+
+def _schedule_album(
+    context: BotContext, chat_id: int, telegram_id: int, album: _Album, after: float | None = None
+) -> None:
     job_queue = context.jobs
-    name = f"album:{message.chat_id}:{message.media_group_id}"
+    name = f"album:{chat_id}:{album.media_group_id}"
     for job in job_queue.get_jobs_by_name(name):
         job.schedule_removal()
     job_queue.run_once(
         _album_done,
-        ALBUM_QUIET_SECONDS,
-        chat_id=message.chat_id,
+        ALBUM_QUIET_SECONDS if after is None else after,
+        chat_id=chat_id,
         user_id=telegram_id,
         name=name,
-        data=language,
+        data=album,
     )
 
 
@@ -392,14 +414,21 @@ async def _album_done(context: BotContext) -> None:
     job = context.job
     if job is None or job.chat_id is None or job.user_id is None:
         return
-    _ = Translator(str(job.data))
-    async with context.sessions() as session:
-        action = await current_action(session, telegram_id=job.user_id)
-        if action is not None:
-            if action.step == "photos":
-                await show_loop(context, job.chat_id, _, LoopReply(draft=action))
+    album = job.data
+    assert isinstance(album, _Album)
+    processor = context.application.update_processor
+    if isinstance(processor, OrderedUpdateProcessor):
+        wait = processor.album_wait(job.user_id, album.media_group_id, ALBUM_QUIET_SECONDS)
+        if wait > 0:  # more of it arrived meanwhile, or is still being stored
+            _schedule_album(context, job.chat_id, job.user_id, album, after=wait)
             return
-        reply = await resume_report(session, telegram_id=job.user_id, update_id=None)
+    _ = Translator(album.language)
+    action, reply = await _where_they_stand(context, job.user_id)
+    if action is not None:
+        if action.step == "photos":
+            await show_loop(context, job.chat_id, _, LoopReply(draft=action))
+        return
+    assert reply is not None
     # Done may have been pressed before the album went quiet: then the step has moved on
     # and its prompt was sent already.
     if reply.draft is not None and reply.draft.step == Step.PHOTOS:
@@ -414,18 +443,12 @@ async def unknown_command(update: Update, context: BotContext) -> None:
     caller = await identify(update, context)
     _ = caller._
     await message.reply_text(_("I do not know that command. /help lists what I can do."))
-    async with context.sessions() as session:
-        action = await current_action(session, telegram_id=caller.telegram_id)
-        if action is not None:
-            await show_loop(context, message.chat_id, _, LoopReply(draft=action))
-            return
-        step = await current_step(session, telegram_id=caller.telegram_id)
-        reply = (
-            await resume_report(session, telegram_id=caller.telegram_id, update_id=None)
-            if step is not None
-            else None
-        )
-    if reply is not None:
+    if caller.action_step is None and caller.report_step is None:
+        return
+    action, reply = await _where_they_stand(context, caller.telegram_id)
+    if action is not None:
+        await show_loop(context, message.chat_id, _, LoopReply(draft=action))
+    elif reply is not None:
         await _send_prompt(context, message.chat_id, _, reply)
 
 

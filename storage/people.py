@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import BigInteger, Select, bindparam, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.audit import record_event
+from storage.clock import utcnow
 from storage.dto import InviteInfo, UserInfo
 from storage.errors import N_, Invalid, NotFound
-from storage.models import Invite, LanguageChoice, Role, Unit, User, utcnow
+from storage.models import (
+    Draft,
+    DraftFlow,
+    DraftStatus,
+    GroupChat,
+    Invite,
+    LanguageChoice,
+    Role,
+    Unit,
+    User,
+)
 from storage.units import find_unit, unit_and_descendants
 
 # 16 URL-safe characters carry 96 random bits and fit Telegram's deep-link alphabet.
@@ -42,6 +55,78 @@ async def _user_info(session: AsyncSession, row: User) -> UserInfo:
         unit_name=unit.name if unit else None,
         active=row.active,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Visitor:
+    """Who writes, as every update needs it: the registration, if any, the chosen language,
+    (for a group) whether the group is bound to a unit, and where their open drafts stand."""
+
+    user: UserInfo | None
+    language: str | None
+    group_bound: bool = False
+    # The steps of the person's open drafts, if any: which one a message answers.
+    report_step: str | None = None
+    action_step: str | None = None
+
+
+def _who_is_statement() -> Select[Any]:
+    telegram_id = bindparam("telegram_id", type_=BigInteger)
+    group_chat_id = bindparam("group_chat_id", type_=BigInteger)
+    language = (
+        select(LanguageChoice.language)
+        .where(LanguageChoice.telegram_id == telegram_id)
+        .scalar_subquery()
+    )
+    bound = (
+        select(GroupChat.unit_id)
+        .where(GroupChat.chat_id == group_chat_id, GroupChat.unit_id.is_not(None))
+        .scalar_subquery()
+    )
+    open_steps = [
+        select(Draft.step)
+        .where(Draft.user_id == User.id, Draft.flow == flow, Draft.status == DraftStatus.OPEN)
+        .scalar_subquery()
+        for flow in (DraftFlow.REPORT, DraftFlow.ACTION)
+    ]
+    # One row whether or not the person is registered: the language lives apart from users.
+    anchor = select(literal(1).label("one")).subquery()
+    columns = (User.id, User.name, User.role, User.unit_id, User.active, Unit.name)
+    return (
+        select(*columns, language, bound, *open_steps)
+        .select_from(anchor)
+        .outerjoin(User, User.telegram_id == telegram_id)
+        .outerjoin(Unit, Unit.id == User.unit_id)
+    )
+
+
+# Built once: every update asks it, and building a statement costs more than running it.
+_WHO_IS = _who_is_statement()
+
+
+async def who_is(
+    session: AsyncSession, telegram_id: int, *, group_chat_id: int | None = None
+) -> Visitor:
+    """Look a Telegram id up in one query: the person, their unit's name, their chosen language,
+    whether the group they write in (if any) is bound to a unit, and their open drafts' steps."""
+    row = (
+        await session.execute(
+            _WHO_IS, {"telegram_id": telegram_id, "group_chat_id": group_chat_id or 0}
+        )
+    ).one()
+    user_id, name, role, unit_id, active, unit_name, chosen, group_unit, report, action = row
+    user = None
+    if user_id is not None:
+        user = UserInfo(
+            id=user_id,
+            telegram_id=telegram_id,
+            name=name,
+            role=role,
+            unit_id=unit_id,
+            unit_name=unit_name,
+            active=active,
+        )
+    return Visitor(user, chosen, group_unit is not None, report, action)
 
 
 async def get_user(session: AsyncSession, telegram_id: int) -> UserInfo | None:

@@ -7,16 +7,19 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import asyncpg
 import pytest
+import time_machine
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage import clock as hdbot_clock
 from storage import migrate
 from storage.db import Sessions, create_engine, make_sessions
+from tests.fakebotapi import FakeBotAPI
 from tests.timeline import NOW
 
 # As `hdbot` does at start: durations from python-telegram-bot come as timedelta.
@@ -24,6 +27,38 @@ os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 PG_URL = os.environ.get("HDBOT_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", "postgresql"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--machine-date",
+        metavar="ISO-MOMENT",
+        help="Run the whole suite with the machine's clock moved to this moment (time-machine): "
+        "tests read time only from hdbot's clock, so the day they run on must not matter.",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    moment = config.getoption("--machine-date")
+    if moment:
+        # Before collection: a module that read the calendar at import would be caught too.
+        traveller = time_machine.travel(datetime.fromisoformat(moment), tick=True)
+        traveller.start()
+        config.stash[_TRAVELLER] = traveller
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    traveller = config.stash.get(_TRAVELLER, None)
+    if traveller is not None:
+        traveller.stop()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    moment = config.getoption("--machine-date")
+    return f"machine date moved to {moment}" if moment else "machine date: the real one"
+
+
+_TRAVELLER = pytest.StashKey["time_machine.travel"]()
 
 
 @pytest.fixture(autouse=True)
@@ -99,3 +134,10 @@ async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
 @pytest.fixture
 def sessions(engine: AsyncEngine) -> Sessions:
     return make_sessions(engine)
+
+
+@pytest.fixture
+def server() -> Iterator[FakeBotAPI]:
+    """A fake Telegram Bot API server for the end-to-end tests (a module may shape its own)."""
+    with FakeBotAPI() as fake:
+        yield fake

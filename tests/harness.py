@@ -13,6 +13,7 @@ from bot.config import Settings
 from bot.context import HdApplication
 from storage.db import Sessions, create_engine, make_sessions
 from tests.fakebotapi import FakeBotAPI
+from tests.transactions import TransactionWatch
 
 
 @dataclass
@@ -40,26 +41,33 @@ def settings_for(
 
 @asynccontextmanager
 async def running_bot(settings: Settings) -> AsyncIterator[RunningBot]:
-    """Start the bot as `hdbot run` does (post_init included) and stop it cleanly."""
-    engine = create_engine(settings.db_url)
-    sessions = make_sessions(engine)
-    # No minute tick: a test run at 09:00 in Dalian must not get the day's reminders.
-    application = build_application(
-        settings, sessions=sessions, request_timeout=5.0, schedule=False
-    )
-    await application.initialize()
-    if application.post_init is not None:
-        await application.post_init(application)
-    await application.start()
-    assert application.updater is not None
-    await application.updater.start_polling(poll_interval=0.0, timeout=1)
-    try:
-        yield RunningBot(application, settings, sessions)
-    finally:
-        await application.updater.stop()
-        await application.stop()
-        await application.shutdown()
-        if application.post_shutdown is not None:
-            await application.post_shutdown(application)
-        await engine.dispose()
-        await asyncio.sleep(0)
+    """Start the bot as `hdbot run` does (post_init included) and stop it cleanly.
+
+    While it runs, no Bot API request may be made with a database transaction open (see
+    tests/transactions.py); the test fails at the end if one was.
+    """
+    watch = TransactionWatch()
+    with watch.watching():
+        engine = create_engine(settings.db_url)
+        sessions = make_sessions(engine)
+        # No minute tick: a test run at 09:00 in Dalian must not get the day's reminders.
+        application = build_application(
+            settings, sessions=sessions, request_timeout=5.0, schedule=False
+        )
+        await application.initialize()
+        if application.post_init is not None:
+            await application.post_init(application)
+        await application.start()
+        assert application.updater is not None
+        await application.updater.start_polling(poll_interval=0.0, timeout=1)
+        try:
+            yield RunningBot(application, settings, sessions)
+        finally:
+            await application.updater.stop()
+            await application.stop()
+            await application.shutdown()
+            if application.post_shutdown is not None:
+                await application.post_shutdown(application)
+            await engine.dispose()
+            await asyncio.sleep(0)
+    assert not watch.violations, "\n\n".join(watch.violations[:3])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -16,12 +16,6 @@ from tests.fakebotapi import FakeBotAPI, Person
 from tests.harness import RunningBot, running_bot, settings_for
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def server() -> Iterator[FakeBotAPI]:
-    with FakeBotAPI() as fake:
-        yield fake
 
 
 @pytest.fixture

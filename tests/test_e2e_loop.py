@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -15,12 +15,6 @@ from tests.fakebotapi import Chat, FakeBotAPI, Message, Person, make_jpeg
 from tests.harness import RunningBot, running_bot, settings_for
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def server() -> Iterator[FakeBotAPI]:
-    with FakeBotAPI() as fake:
-        yield fake
 
 
 @pytest.fixture

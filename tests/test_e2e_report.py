@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from storage import people, tasks
+from storage import people
 from storage.models import HiddenDanger, Photo
-from tests.factories import make_campaign, task_row
 from tests.fakebotapi import Chat, FakeBotAPI, Message, Person, make_jpeg
 from tests.harness import RunningBot, running_bot, settings_for
+from tests.phone import seed_campaign
 
 pytestmark = pytest.mark.e2e
 
@@ -20,22 +20,10 @@ DALIAN = (38.914, 121.614)
 
 
 @pytest.fixture
-def server() -> Iterator[FakeBotAPI]:
-    with FakeBotAPI() as fake:
-        yield fake
-
-
-@pytest.fixture
 async def bot(server: FakeBotAPI, sqlite_url: str, tmp_path: Path) -> AsyncIterator[RunningBot]:
     settings = settings_for(server, db_url=sqlite_url, data_dir=tmp_path)
     async with running_bot(settings) as running:
-        await make_campaign(running.sessions)
-        rows = [
-            task_row(2, "MU-01", title="危险化学品重大危险源企业专项检查", due_date="2026-12-20"),
-            task_row(3, "MU-02", title="城镇燃气管网隐患排查", field="town_gas"),
-        ]
-        async with running.sessions() as s:
-            await tasks.import_tasks(s, rows=rows, actor="test")
+        await seed_campaign(running)
         yield running
 
 

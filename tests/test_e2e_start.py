@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from storage.clock import ShiftedClock
 from tests.fakebotapi import FakeBotAPI
 from tests.harness import RunningBot, running_bot, settings_for
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def server() -> Iterator[FakeBotAPI]:
-    with FakeBotAPI() as fake:
-        yield fake
 
 
 @pytest.fixture
@@ -53,12 +49,22 @@ async def test_no_language_code_uses_the_deployment_default(
 
 
 async def test_strangers_can_use_only_start_help_and_lang(
-    server: FakeBotAPI, bot: RunningBot
+    server: FakeBotAPI, bot: RunningBot, clock: ShiftedClock
 ) -> None:
     bob = server.user(first_name="Bob", language_code="en")
     bob.send_text("/report")
     reply = await bob.private_chat.next_message()
     assert reply.text is not None and reply.text.startswith("You are not registered yet")
+    # Told once; more messages within ten minutes get no answer (and cost no answer).
+    bob.send_text("just some words")
+    bob.send_text("/mine")
+    await bob.private_chat.expect_silence(0.5)
+    # /help is a question of its own: answered, once in a while too.
+    bob.send_text("/help")
+    assert "/start" in ((await bob.private_chat.next_message()).text or "")
+    bob.send_text("/help")
+    await bob.private_chat.expect_silence(0.5)
+    clock.advance(timedelta(minutes=11))
     bob.send_text("just some words")
     assert (await bob.private_chat.next_message()).text == reply.text
 

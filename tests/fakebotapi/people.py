@@ -85,11 +85,31 @@ class Person(User):
         caption: str | None = None,
         *,
         chat: Chat | None = None,
+        media_group_id: str | None = None,
     ) -> Message:
         """Send a file: bytes kept as they are (EXIF and all), a thumbnail for images."""
         with self._state.lock:
             document = self._state.add_document(data, file_name, mime_type)
-        return self._send(chat, document=document, caption=caption)
+        return self._send(chat, document=document, caption=caption, media_group_id=media_group_id)
+
+    def send_file_album(
+        self, images: Sequence[bytes], caption: str | None = None, *, chat: Chat | None = None
+    ) -> list[Message]:
+        """Send 2–10 images as files in one album: full size, EXIF kept, one media_group_id."""
+        if not 2 <= len(images) <= 10:
+            raise ValueError("an album holds 2 to 10 files")
+        group_id = str(13_000_000_000_000_000 + self._state.serial())
+        return [
+            self.send_document(
+                image,
+                f"IMG_{index:04d}.jpg",
+                "image/jpeg",
+                caption if index == 0 else None,
+                chat=chat,
+                media_group_id=group_id,
+            )
+            for index, image in enumerate(images)
+        ]
 
     def send_location(
         self, latitude: float, longitude: float, *, chat: Chat | None = None
