@@ -3,8 +3,8 @@
     .venv/bin/python bench/flood.py [--inspectors 20] [--reports 2] [--database URL]
 
 hdbot runs as `hdbot run` in its own process against the fake Bot API. Twice, the same number
-of inspectors go through whole /report conversations, each at their own pace (the next step
-as soon as the answer is there), and every answer is timed: once in calm, once while
+of inspectors go through whole /report conversations, each at a person's pace (a few seconds
+to look and tap between steps), and every answer is timed: once in calm, once while
 20 strangers send 5 messages a second each, a group nobody bound sends 3 commands a second, and
 one more inspector sends an album of ten 12-megapixel photos as files. Printed: the inspectors'
 p50/p99/max answer times in both runs, and what the flood got.
@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from PIL import Image
 
-from bench.inbound import REPORT
+from bench.inbound import REPORT, at_pace
 from bench.live import Sample, answered, hdbot_process, machine, seed, temp_folder, until_polling
 from tests.fakebotapi import Chat, FakeBotAPI, Message, Person
 
@@ -44,13 +44,15 @@ def big_photo(seed: int) -> bytes:
     return out.getvalue()
 
 
-async def inspector(person: Person, reports: int, sample: Sample) -> None:
-    """Whole reports at a person's fastest pace; every answer timed."""
-    last: Message | None = None
-    for _ in range(reports):
-        for _name, _kind, act, expect in REPORT:
-            last, seconds = await answered(person, partial(act, person, last), expect)
-            sample.seconds.append(seconds)
+async def inspectors_report(
+    people: list[Person], reports: int, think: tuple[float, float]
+) -> tuple[Sample, float]:
+    """Everybody reports at once, at a person's pace; every answer timed; seconds it took."""
+    pace: dict[str, Sample] = {}
+    started = time.monotonic()
+    await asyncio.gather(*(at_pace(p, reports, think, pace, REPORT) for p in people))
+    took = time.monotonic() - started
+    return Sample(seconds=[t for s in pace.values() for t in s.seconds]), took
 
 
 async def keep_sending(
@@ -64,7 +66,9 @@ async def keep_sending(
     return sent
 
 
-async def run(n: int, reports: int, database: str | None, folder: Path) -> None:
+async def run(
+    n: int, reports: int, database: str | None, folder: Path, think: tuple[float, float]
+) -> None:
     with FakeBotAPI() as server:
         inspectors = [server.user(first_name=f"Inspector{i}", language_code="en") for i in range(n)]
         photographer = server.user(first_name="Photographer", language_code="en")
@@ -76,10 +80,7 @@ async def run(n: int, reports: int, database: str | None, folder: Path) -> None:
         album = [big_photo(k) for k in range(10)]
         with hdbot_process(server, url, folder) as bot:
             await until_polling(server)
-            calm = Sample()
-            started = time.monotonic()
-            await asyncio.gather(*(inspector(p, reports, calm) for p in inspectors))
-            calm_seconds = time.monotonic() - started
+            calm, calm_seconds = await inspectors_report(inspectors, reports, think)
 
             # The photographer is at the photos step when the flood starts.
             await inspector_to_photos(photographer)
@@ -97,20 +98,23 @@ async def run(n: int, reports: int, database: str | None, folder: Path) -> None:
                 )
             )
             cpu_before = bot.cpu_ns()
-            photographer.send_file_album(album)
-            flooded = Sample()
-            started = time.monotonic()
-            await asyncio.gather(*(inspector(p, reports, flooded) for p in inspectors))
-            flood_seconds = time.monotonic() - started
+            album_answer = asyncio.create_task(
+                answered(
+                    photographer,
+                    lambda: photographer.send_file_album(album),
+                    lambda m: "10 of at most 10" in (m.text or ""),
+                )
+            )
+            flooded, flood_seconds = await inspectors_report(inspectors, reports, think)
             stop.set()
             sent = sum(await asyncio.gather(*floods))
-            answered_album = await photographer.private_chat.next_message(
-                lambda m: "10 of at most 10" in (m.text or ""), within=120
-            )
-            album_seconds = time.monotonic() - started
+            answered_album, album_seconds = await album_answer
             cpu_ms = (bot.cpu_ns() - cpu_before) / 1e6
 
-    print(f"\n{n} inspectors, {reports} whole reports each ({len(REPORT)} steps a report)")
+    print(
+        f"\n{n} inspectors, {reports} whole reports each ({len(REPORT)} steps a report, "
+        f"{think[0]:g}–{think[1]:g} s between steps)"
+    )
     print(f"{'run':<14}{'answers':>8}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'took s':>9}")
     for name, s, took in (("no flood", calm, calm_seconds), ("flood", flooded, flood_seconds)):
         print(
@@ -144,10 +148,19 @@ async def main() -> None:
     parser.add_argument("--inspectors", type=int, default=20)
     parser.add_argument("--reports", type=int, default=2, help="whole reports per inspector")
     parser.add_argument("--database", help="a PostgreSQL URL (default: a new SQLite file)")
+    parser.add_argument(
+        "--think",
+        type=float,
+        nargs=2,
+        default=(2.0, 4.0),
+        metavar=("MIN", "MAX"),
+        help="seconds an inspector takes between steps",
+    )
     args = parser.parse_args()
     folder = temp_folder()
     print(f"{date.today()} · {machine()}")
-    await run(args.inspectors, args.reports, args.database, folder)
+    think = (args.think[0], args.think[1])
+    await run(args.inspectors, args.reports, args.database, folder, think)
     print(f"\nlogs and data: {folder}")
 
 

@@ -72,7 +72,8 @@ def _step(n: int) -> Callable[[Message], bool]:
     return lambda m: f"Step {n}/9" in (m.text or m.caption or "")
 
 
-REPORT = [
+Step = tuple[str, str, Act, Callable[[Message], bool]]
+REPORT: list[Step] = [
     ("/report", "command", _say("/report"), _step(1)),
     ("task", "button", _press("GJZ-01"), _step(2)),
     ("site", "text", _say("大连某化工有限公司"), _step(3)),
@@ -85,7 +86,7 @@ REPORT = [
     ("deadline", "button", _press("7 days"), lambda m: "check your report" in (m.caption or "")),
     ("submit", "button", _press("✅"), lambda m: "Submitted as" in (m.text or "")),
 ]
-LISTS = [
+LISTS: list[Step] = [
     ("/help", "command", _say("/help"), lambda m: "/report" in (m.text or "")),
     ("/mine", "list", _say("/mine"), lambda m: bool(m.text)),
 ]
@@ -120,14 +121,18 @@ class Results:
 
 
 async def at_pace(
-    person: Person, reports: int, think: tuple[float, float], pace: dict[str, Sample]
+    person: Person,
+    reports: int,
+    think: tuple[float, float],
+    pace: dict[str, Sample],
+    steps: list[Step] = REPORT + LISTS,
 ) -> None:
     """Whole reports as a person does them: a few seconds to look and tap between steps."""
     last: Message | None = None
     rng = random.Random(person.id)
     await asyncio.sleep(rng.uniform(0, think[1]))  # people do not start at the same instant
     for _ in range(reports):
-        for _name, kind, act, expect in REPORT + LISTS:
+        for _name, kind, act, expect in steps:
             last, seconds = await answered(person, partial(act, person, last), expect)
             pace.setdefault(kind, Sample()).seconds.append(seconds)
             await asyncio.sleep(rng.uniform(*think))

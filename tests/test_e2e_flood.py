@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+import handlers.ledger as ledger_handlers
 from bot.updates import OrderedUpdateProcessor
 from storage.models import Draft, DraftStatus, Photo, User
 from tests.fakebotapi import Chat, FakeBotAPI, Message, Person, make_jpeg
@@ -167,3 +168,33 @@ def largest(message: Message) -> str:
     """The file_unique_id the bot keeps of a photo: its largest size's."""
     assert message.photo
     return message.photo[-1].file_unique_id
+
+
+async def test_heavy_commands_take_turns_and_say_so(
+    server: FakeBotAPI, bot: RunningBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    supervisors = [server.user(first_name=f"Sup{n}", language_code="en") for n in range(3)]
+    for person in supervisors:
+        await enrol(bot, person, "supervisor", "甘井子区")
+    bot.application.bot_data.heavy = asyncio.Semaphore(1)
+    real_write = ledger_handlers.write_ledger
+
+    async def slow_write(*args: object, **kwargs: object) -> dict[str, int]:
+        await asyncio.sleep(0.5)  # a big district's workbook takes a while
+        return await real_write(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ledger_handlers, "write_ledger", slow_write)
+    for person in supervisors:
+        person.send_text("/export")
+    documents = [
+        await p.private_chat.next_message(lambda m: m.document is not None, within=15)
+        for p in supervisors
+    ]
+    assert len(documents) == 3
+    told = [
+        m
+        for p in supervisors
+        for m in p.private_chat.bot_messages
+        if "yours follows in a moment" in (m.text or "")
+    ]
+    assert len(told) == 2  # the first went at once; the two behind it were told
