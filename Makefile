@@ -4,15 +4,23 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install fonts run test lint locales locales-update clean
+.PHONY: install lock fonts postgres run test lint locales locales-update clean
 
-$(STAMP): pyproject.toml
+# Every dependency comes from requirements.lock, pinned with its hashes: a fresh machine gets
+# exactly the versions that were tested. `make lock` remakes it from pyproject.toml.
+$(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)
+
+lock: install
+	$(BIN)/python -m pip install --quiet pip-tools
+	$(BIN)/pip-compile --quiet --extra test --generate-hashes --allow-unsafe --strip-extras \
+		--no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
 
 # Pictures (before/after, charts, the countdown card) draw Chinese: make sure a CJK font is
 # there, installing Debian's fonts-wqy-microhei when we may (root with apt-get).
@@ -50,7 +58,12 @@ lint: install
 # hdbot's own clock (tests/timeline.py), so neither may change a single result.
 MACHINE_DATES ?= 2026-12-31T23:30:00+08:00 2027-02-15T10:00:00+08:00
 
-test: locales fonts lint
+# PostgreSQL for the [postgresql] tests: started, or installed as root on Debian; if none can be
+# had, one line says so and those tests are skipped.
+postgres:
+	@bash tests/postgres.sh
+
+test: locales fonts lint postgres
 	@for moment in $(MACHINE_DATES); do \
 		echo "== pytest with the machine's clock at $$moment"; \
 		$(BIN)/pytest -p no:cacheprovider -q --machine-date "$$moment" || exit 1; \

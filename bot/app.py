@@ -51,6 +51,7 @@ from handlers.report import (
     on_button,
     on_message,
     report_command,
+    unknown_button,
     unknown_command,
 )
 from handlers.start import help_command, start
@@ -59,6 +60,7 @@ from storage.conversation import forget_old_updates
 from storage.db import Sessions, offloaded, reading
 from storage.meta import BOT_USERNAME, remember_setting
 from storage.outbox import forget_done
+from storage.uploads import forget_unused_photos
 
 logger = logging.getLogger(__name__)
 
@@ -115,8 +117,11 @@ async def _forget_old_updates(context: BotContext) -> None:
     async with context.background() as session:
         forgotten = await forget_old_updates(session, now=utcnow())
         pushes = await forget_done(session, now=utcnow())
-    if forgotten or pushes:
-        logger.info("forgot %d old update ids and %d old pushes", forgotten, pushes)
+        photos = await forget_unused_photos(session, context.settings.photo_dir, now=utcnow())
+    if forgotten or pushes or photos:
+        logger.info(
+            "forgot %d old update ids, %d old pushes, %d unused photos", forgotten, pushes, photos
+        )
 
 
 def add_handlers(application: HdApplication) -> None:
@@ -139,9 +144,10 @@ def add_handlers(application: HdApplication) -> None:
     application.add_handler(CallbackQueryHandler(on_action_button, pattern=r"^a:"))
     application.add_handler(CallbackQueryHandler(on_list_page, pattern=r"^l:"))
     application.add_handler(CommandHandler("countdown", countdown_command, filters=new))
-    # An export of a big ledger takes a while: it must not hold up everyone else's updates.
-    application.add_handler(CommandHandler("export", export_command, filters=private, block=False))
-    application.add_handler(CommandHandler("stats", stats_command, filters=private, block=False))
+    # An export takes a while: it holds up only the person who asked (their next message waits
+    # for it, so their answers stay in order), never anybody else (bot/updates.py).
+    application.add_handler(CommandHandler("export", export_command, filters=private))
+    application.add_handler(CommandHandler("stats", stats_command, filters=private))
     # Group commands answer in private too: "use this in a group chat".
     application.add_handler(CommandHandler("bind", bind_command, filters=new))
     application.add_handler(CommandHandler("subscribe", subscribe_command, filters=new))
@@ -150,6 +156,7 @@ def add_handlers(application: HdApplication) -> None:
         MessageHandler(private & ~filters.COMMAND & ~filters.StatusUpdate.ALL, on_message)
     )
     application.add_handler(MessageHandler(private & filters.COMMAND, unknown_command))
+    application.add_handler(CallbackQueryHandler(unknown_button))
     application.add_error_handler(on_error)
 
 

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 from pathlib import Path
 
-from PIL import Image, ImageOps
+from PIL import Image
 
 from bot.i18n import Translator
 from bot.render import field_name, kind_name, level_name, shorten, telegram_length
 from storage.dangers import DangerCard
 from storage.dto import PhotoRef
+from storage.photos import upright_rgb
+
+logger = logging.getLogger(__name__)
 
 CAPTION_LIMIT = 1024
 DISPLAY_SIDE = 1600
@@ -29,7 +33,8 @@ async def telegram_photo(ref: PhotoRef, photo_dir: Path) -> str | bytes:
         if relative and (photo_dir / relative).is_file():
             try:
                 return await asyncio.to_thread(display_jpeg, photo_dir / relative)
-            except OSError:
+            except Exception:  # a file damaged on disk since: the thumbnail, else Telegram's copy
+                logger.warning("stored photo %s could not be shown", relative, exc_info=True)
                 continue
     return ref.file_id
 
@@ -38,7 +43,7 @@ def display_jpeg(path: Path) -> bytes:
     """An upright RGB JPEG of the image, its long side at most DISPLAY_SIDE pixels."""
     with Image.open(path) as image:
         image.draft("RGB", (DISPLAY_SIDE, DISPLAY_SIDE))
-        upright = ImageOps.exif_transpose(image).convert("RGB")
+        upright = upright_rgb(image)
     upright.thumbnail((DISPLAY_SIDE, DISPLAY_SIDE))
     out = io.BytesIO()
     upright.save(out, "JPEG", quality=85)

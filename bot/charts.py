@@ -212,7 +212,7 @@ def units_png(_: Translator, units: list[dict[str, Any]]) -> bytes:
         ax.text(
             total + longest * 0.01,
             y,
-            _("rectified {rate}%", rate=unit["rate"]),
+            _("rectified {rate}%", rate=unit["rate"]) if unit["rate"] is not None else "—",
             va="center",
             color=INK,
             fontproperties=_props(8),

@@ -6,7 +6,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ class ConfigError(ValueError):
 class Settings:
     """Everything hdbot reads from its environment."""
 
-    token: str | None = None
+    token: str | None = field(default=None, repr=False)
     database_url: str | None = None
     base_url: str = "https://api.telegram.org/bot"
     base_file_url: str = "https://api.telegram.org/file/bot"
@@ -38,7 +38,7 @@ class Settings:
     wecom_base_url: str = "https://qyapi.weixin.qq.com"
     bot_username: str | None = None
     number_prefix: str = "DL"
-    webhook_secret: str | None = None
+    webhook_secret: str | None = field(default=None, repr=False)
     # Pushes: how late a missed push may still go out, when people are reminded, when an
     # overdue hidden danger goes up to the groups of the unit above, how fast pushes go.
     catch_up_minutes: int = 120
@@ -49,6 +49,8 @@ class Settings:
     push_rate: float = 20.0
     # The campaign's area (lat_min, lon_min, lat_max, lon_max); a report outside it is flagged.
     area: str = "38.5,120.5,40.5,123.8"
+    # The most a person may upload a day (photos and image files), in MB.
+    photo_mb_per_day: int = 500
     # For tests and demos only: start hdbot's clock at this moment (ISO 8601; without an
     # offset, in `timezone`) instead of the machine's. Empty in production.
     clock_start: str | None = None
@@ -93,6 +95,13 @@ class Settings:
     def photo_dir(self) -> Path:
         return self.data_dir / "photos"
 
+    @property
+    def secrets(self) -> list[str]:
+        """What must never appear in a log line or a message: the token, the webhook secret."""
+        token = self.token or ""
+        # The part after the colon is the secret; the bot's id before it is public.
+        return [s for s in (token, token.partition(":")[2], self.webhook_secret) if s]
+
     def require_token(self) -> str:
         """Return the bot token or fail with the name of the variable to set."""
         if not self.token:
@@ -101,7 +110,7 @@ class Settings:
 
 
 _KEYS = {f.name for f in fields(Settings)}
-_INTS = {"catch_up_minutes", "escalate_days", "escalate_days_major"}
+_INTS = {"catch_up_minutes", "escalate_days", "escalate_days_major", "photo_mb_per_day"}
 _FLOATS = {"push_rate"}
 
 
@@ -202,6 +211,8 @@ def _validated(settings: Settings) -> Settings:
         raise ConfigError(f"{ENV_PREFIX}CATCH_UP_MINUTES: between 1 and 1440")
     if settings.escalate_days < 0 or settings.escalate_days_major < 0:
         raise ConfigError(f"{ENV_PREFIX}ESCALATE_DAYS: not negative")
+    if settings.photo_mb_per_day < 1:
+        raise ConfigError(f"{ENV_PREFIX}PHOTO_MB_PER_DAY: at least 1")
     if not (0 < settings.push_rate <= 30):
         raise ConfigError(f"{ENV_PREFIX}PUSH_RATE: between 0 and 30 messages a second")
     if not settings.number_prefix.isalnum():

@@ -10,6 +10,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.cards import danger_fields
 from bot.i18n import N_, Translator
 from bot.render import kind_name, shorten, status_name
+from storage.conversation import small_int
 from storage.loop import ActionDraftView, DangerDetail, DangerLine, DangerPage
 from storage.permissions import Action
 
@@ -27,11 +28,13 @@ ACTION_LABELS = {
     Action.GRANT: N_("✅ Grant extension"),
     Action.REFUSE: N_("✖️ Refuse extension"),
     Action.REOPEN: N_("🔁 Reopen"),
+    Action.REASSIGN: N_("👤 Hand over to someone else"),
 }
 
 EVENT_NAMES = {
     "danger.reported": N_("reported"),
     "danger.rectifying": N_("rectification started"),
+    "danger.reassigned": N_("handed over"),
     "danger.rectification_submitted": N_("rectification submitted"),
     "danger.rejected": N_("rejected"),
     "danger.closed": N_("verified and closed"),
@@ -87,11 +90,10 @@ def list_callback(scope: str, page: int, query: str) -> str:
 
 def parse_list_callback(data: str) -> tuple[str, int, str] | None:
     parts = data.split(":", 3)
-    if len(parts) != 4 or parts[0] != "l" or not parts[2].isdigit():
+    page = small_int(parts[2]) if len(parts) == 4 else None
+    if page is None or page < 0 or parts[0] != "l" or parts[1] not in ("mine", "overdue", "find"):
         return None
-    if parts[1] not in ("mine", "overdue", "find"):
-        return None
-    return parts[1], int(parts[2]), parts[3]
+    return parts[1], page, parts[3]
 
 
 def list_message(_: Translator, page: DangerPage) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -260,6 +262,17 @@ def action_prompt(
         }
         return head + questions.get(Action(draft.action), _("Why?")), InlineKeyboardMarkup(
             [[cancel]]
+        )
+    if draft.step == "person":
+        if not draft.choices:
+            text = head + _("Nobody else in this unit or above it can take it over.")
+            return text, InlineKeyboardMarkup([[cancel]])
+        people = [
+            [InlineKeyboardButton(name, callback_data=f"a:{draft.id}:person:{user_id}")]
+            for user_id, name in draft.choices
+        ]
+        return head + _("Who answers for it from now on?"), InlineKeyboardMarkup(
+            [*people, [cancel]]
         )
     if draft.step == "date":
         buttons = [

@@ -5,9 +5,10 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageOps
+from PIL import Image, ImageDraw
 
 from bot.fonts import font
+from storage.photos import upright_rgb
 
 PANEL_HEIGHT = 720
 GAP = 16
@@ -17,7 +18,7 @@ LABEL_HEIGHT = 64
 def _panel(path: Path) -> Image.Image:
     with Image.open(path) as img:
         img.draft("RGB", (PANEL_HEIGHT * 2, PANEL_HEIGHT))  # decode big JPEGs small
-        upright = ImageOps.exif_transpose(img).convert("RGB")
+        upright = upright_rgb(img)
     scale = PANEL_HEIGHT / upright.height
     return upright.resize((max(1, round(upright.width * scale)), PANEL_HEIGHT))
 

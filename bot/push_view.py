@@ -178,14 +178,39 @@ def telegram_text(_: Translator, kind: str, data: dict[str, Any]) -> str:
     return shorten("\n".join(lines), TELEGRAM_LIMIT)
 
 
+# What WeCom's markdown makes something of: links ([text](url): no brackets, no link),
+# mentions (<@all>), font tags, emphasis, code, headings and quotes. In text people typed
+# they become their full-width twins, which read the same and mean nothing to the renderer.
+_WECOM_MARKUP = str.maketrans(
+    {
+        "[": "［",
+        "]": "］",
+        "<": "＜",
+        ">": "＞",
+        "*": "＊",
+        "`": "｀",
+        "#": "＃",
+        "_": "＿",
+        "~": "～",
+        "|": "｜",
+        "@": "＠",
+    }
+)
+
+
+def wecom_text(text: str) -> str:
+    """Text for WeCom markdown that shows as it was typed and can never become markup."""
+    return text.translate(_WECOM_MARKUP)
+
+
 def wecom_markdown(_: Translator, kind: str, data: dict[str, Any]) -> str:
     """A push as WeCom robot markdown, within its 4,096-byte limit."""
     if kind == "countdown":
-        lines = countdown_lines(_, data)
+        lines = [wecom_text(line) for line in countdown_lines(_, data)]
         lines[0] = f"### {lines[0]}"
         lines[1] = f'<font color="warning">{lines[1]}</font>'
     else:
-        lines = overdue_lines(_, data, kind=kind)
+        lines = [wecom_text(line) for line in overdue_lines(_, data, kind=kind)]
         lines[0] = f"### {lines[0]}"
     text = "\n".join(lines)
     while len(text.encode()) > WECOM_LIMIT and len(lines) > 2:

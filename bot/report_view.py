@@ -14,6 +14,7 @@ from telegram import (
 
 from bot.i18n import N_, Translator
 from bot.render import field_name, kind_name, level_name, shorten
+from storage.conversation import small_int
 from storage.dto import FieldInfo, PhotoRef
 from storage.models import DangerLevel, RecordKind
 from storage.reports import QUICK_DEADLINES, DraftView, ReportReply, Step, TaskPage
@@ -58,9 +59,10 @@ def parse_button(data: str) -> tuple[int, str] | None:
     """Split callback data into (draft id, action); None when it is not ours or malformed."""
     prefix, _, rest = data.partition(":")
     draft, _, action = rest.partition(":")
-    if prefix != CALLBACK_PREFIX or not draft.isdigit() or not action:
+    draft_id = small_int(draft)
+    if prefix != CALLBACK_PREFIX or draft_id is None or draft_id < 0 or not action:
         return None
-    return int(draft), action
+    return draft_id, action
 
 
 def _header(_: Translator, step: Step, editing: bool) -> str:

@@ -32,7 +32,7 @@ from bot.push_view import telegram_text, wecom_markdown
 from bot.render import shorten
 from storage.clock import utcnow
 from storage.dangers import danger_card
-from storage.db import Sessions
+from storage.db import Sessions, reading
 from storage.models import Channel
 from storage.outbox import (
     OutboxItem,
@@ -47,7 +47,7 @@ from storage.outbox import (
     sender_lease,
     wecom_target,
 )
-from storage.people import chosen_language
+from storage.people import who_is
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +58,10 @@ WORKER = f"{socket.gethostname()}:{os.getpid()}"
 # WeCom answers 200 with an errcode; these mean "slow down" and "this key is dead".
 WECOM_RATE_LIMITED = {45009, 45033}
 WECOM_DEAD_KEY = {93000, 93004, 40013}
+
+
+class NotSent(Exception):
+    """A push that must not go out (its person was deactivated since it was queued)."""
 
 
 def start_sender(application: HdApplication) -> None:
@@ -157,6 +161,10 @@ async def _deliver(
     chat_id = int(item.target)
     try:
         messages = await _send_telegram(bot, sessions, settings, state, chat_id, item)
+    except NotSent as err:
+        async with sessions() as session:
+            await mark_failed(session, item_id=item.id, error=str(err))
+        return 0
     except RetryAfter as err:
         seconds = seconds_of(err.retry_after)
         state.pacer.pause(seconds, chat)
@@ -219,8 +227,13 @@ async def _send_telegram(
             bot, sessions, settings, chat_id, int(item.payload["danger_id"])
         )
     # Private pushes speak the person's chosen language; groups the deployment's.
-    async with sessions() as session:
-        chosen = await chosen_language(session, chat_id) if chat_id > 0 else None
+    chosen = None
+    if chat_id > 0:
+        async with reading(sessions)() as session:
+            visitor = await who_is(session, chat_id)
+        if visitor.user is not None and not visitor.user.active:
+            raise NotSent("the person was deactivated: notices go to active people only")
+        chosen = visitor.language
     _ = Translator(chosen or settings.language)
     keyboard = None
     danger_id = item.payload.get("danger_id")

@@ -17,6 +17,11 @@ def _days(_: Translator, value: float | None) -> str:
     return "—" if value is None else _("{days} d", days=value)
 
 
+def percent(rate: int | None) -> str:
+    """A rate as people read it: "—" when there was nothing to rate (not 100 %)."""
+    return "—" if rate is None else f"{rate}%"
+
+
 def stats_text(_: Translator, stats: Stats) -> str:
     """A short summary for the chat (the charts carry the detail)."""
     t = stats.total
@@ -24,12 +29,12 @@ def stats_text(_: Translator, stats: Stats) -> str:
         _("📊 Statistics: {scope} ({today})", scope=t.unit, today=stats.today.isoformat()),
         _(
             "Found {found}, closed {closed}, open {open}, overdue {overdue}; rectification "
-            "rate {rate}%; average time to close {days}",
+            "rate {rate}; average time to close {days}",
             found=t.found,
             closed=t.closed,
             open=t.open,
             overdue=t.overdue,
-            rate=t.rate,
+            rate=percent(t.rate),
             days=_days(_, t.avg_days_to_close),
         ),
     ]
@@ -39,7 +44,7 @@ def stats_text(_: Translator, stats: Stats) -> str:
         for row in stats.units:
             lines.append(
                 f"· {shorten(unit_label(_, row), 20)}: {row.found} / {row.closed} / {row.open}"
-                f" / {row.overdue}, {row.rate}%"
+                f" / {row.overdue}, {percent(row.rate)}"
             )
     if stats.weeks:
         lines.append("")
@@ -58,7 +63,7 @@ def stats_table(_: Translator, stats: Stats) -> str:
             str(r.closed),
             str(r.open),
             str(r.overdue),
-            f"{r.rate}%",
+            percent(r.rate),
             "" if r.avg_days_to_close is None else f"{r.avg_days_to_close:.1f}",
         ]
         for r in [*stats.units, stats.total]

@@ -9,23 +9,27 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
+from storage.errors import N_, Invalid
+
 Row = tuple[int, dict[str, object]]
+# csv's own limit; a longer cell is refused with its line rather than with csv's exception.
+CELL_LIMIT = 128 * 1024
 
 
-class TableError(ValueError):
-    """The file cannot be read as a table."""
+class TableError(Invalid):
+    """The file cannot be read as a table (a translation key and its placeholders)."""
 
 
 def read_table(path: Path) -> list[Row]:
     """Return (line number, {header: value}) for every data row of a .csv or .xlsx file."""
     suffix = path.suffix.lower()
     if not path.is_file():
-        raise TableError(f"no such file: {path}")
+        raise TableError(N_("no such file: {path}"), path=str(path))
     if suffix == ".csv":
         return list(_csv_rows(path.read_bytes()))
     if suffix in (".xlsx", ".xlsm"):
         return list(_xlsx_rows(path))
-    raise TableError(f"{path.name}: use a .csv or .xlsx file")
+    raise TableError(N_("{file}: use a .csv or .xlsx file"), file=path.name)
 
 
 def _decode(data: bytes) -> str:
@@ -35,7 +39,7 @@ def _decode(data: bytes) -> str:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise TableError("the CSV file is neither UTF-8 nor GB18030 text")
+    raise TableError(N_("the CSV file is neither UTF-8 nor GB18030 text"))
 
 
 def _csv_rows(data: bytes) -> Iterator[Row]:
@@ -48,7 +52,23 @@ def _csv_rows(data: bytes) -> Iterator[Row]:
         dialect = csv.excel
     reader = csv.reader(io.StringIO(text, newline=""), dialect)
     header: list[str] | None = None
-    for row in reader:
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                raise TableError(
+                    N_("line {line}: a cell is longer than {limit} KB"),
+                    line=reader.line_num,
+                    limit=CELL_LIMIT // 1024,
+                ) from exc
+            raise TableError(
+                N_("line {line}: not readable as CSV ({reason})"),
+                line=reader.line_num,
+                reason=str(exc),
+            ) from exc
         if header is None:
             if any(cell.strip() for cell in row):
                 header = [cell.strip() for cell in row]
@@ -66,7 +86,11 @@ def _xlsx_rows(path: Path) -> Iterator[Row]:
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a broken file
-        raise TableError(f"{path.name}: not a readable XLSX workbook ({exc})") from exc
+        raise TableError(
+            N_("{file}: not a readable XLSX workbook ({reason})"),
+            file=path.name,
+            reason=str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__,
+        ) from exc
     try:
         sheet = workbook.worksheets[0]
         header: list[str] | None = None

@@ -23,7 +23,7 @@ from bot.images import before_after
 from bot.people import answer_query, identify
 from bot.sender import wake_sender
 from storage.clock import utcnow
-from storage.conversation import Input, InputKind
+from storage.conversation import Input, InputKind, small_int
 from storage.errors import DomainError
 from storage.loop import (
     LoopReply,
@@ -109,10 +109,11 @@ async def on_danger_button(update: Update, context: BotContext) -> None:
     caller = await identify(update, context)
     _ = caller._
     parts = (query.data or "").split(":")
-    if len(parts) != 3 or not parts[1].isdigit():
+    danger_id = small_int(parts[1]) if len(parts) == 3 else None
+    if danger_id is None or danger_id < 0:
         await answer_query(query, _("This button is not valid."), alert=True)
         return
-    danger_id, what = int(parts[1]), parts[2]
+    what = parts[2]
     action = Action(what) if what in set(Action) else None
     if action is None and what not in ("open", "photos"):
         await answer_query(query, _("This button is not valid."), alert=True)
@@ -156,10 +157,11 @@ async def on_action_button(update: Update, context: BotContext) -> None:
     caller = await identify(update, context)
     _ = caller._
     parts = (query.data or "").split(":", 2)
-    if len(parts) != 3 or not parts[1].isdigit():
+    draft_id = small_int(parts[1]) if len(parts) == 3 else None
+    if draft_id is None or draft_id < 0:
         await answer_query(query, _("This button is not valid."), alert=True)
         return
-    draft_id, button = int(parts[1]), parts[2]
+    button = parts[2]
     if button == "cancel":
         try:
             async with context.sessions() as session:
@@ -263,8 +265,10 @@ async def _send_before_after(
         image = await asyncio.to_thread(
             before_after, root / before[0], root / after[0], (_("Before"), _("After"))
         )
-    except OSError:
-        logger.warning("before/after image could not be made from %s, %s", before[0], after[0])
+    except Exception:  # the card matters more than the picture: go on without it
+        logger.warning(
+            "before/after image could not be made from %s, %s", before[0], after[0], exc_info=True
+        )
         return
     await context.bot.send_photo(chat_id, image, caption=_("Before and after rectification"))
 

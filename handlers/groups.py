@@ -96,7 +96,10 @@ async def bind_command(update: Update, context: BotContext) -> None:
     except DomainError as err:
         await message.reply_text(_.error(err))
         return
-    await message.reply_text(_describe(_, info))
+    text = _describe(_, info)
+    if info.replaced:
+        text = _("It was bound to {unit} until now.", unit=info.replaced) + "\n" + text
+    await message.reply_text(text)
 
 
 async def subscribe_command(update: Update, context: BotContext) -> None:

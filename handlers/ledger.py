@@ -22,7 +22,7 @@ from bot.people import identify
 from bot.stats_view import stats_json, stats_text, unit_label
 from storage.clock import utcnow
 from storage.errors import N_, DomainError, Invalid
-from storage.ledger import ledger_scope, statistics
+from storage.ledger import FIRST_DAY, LAST_DAY, ledger_scope, statistics
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +35,12 @@ def parse_period(args: list[str]) -> tuple[date | None, date | None]:
         return None, None
     if len(args) == 1 and (match := QUARTER.match(args[0])):
         year, quarter = int(match[1]), int(match[2])
+        if not FIRST_DAY.year <= year <= LAST_DAY.year:
+            raise Invalid(
+                N_("Give dates between {first} and {last}."),
+                first=FIRST_DAY.isoformat(),
+                last=LAST_DAY.isoformat(),
+            )
         start = date(year, 3 * quarter - 2, 1)
         end = date(year + (quarter == 4), (3 * quarter) % 12 + 1, 1)
         return start, date.fromordinal(end.toordinal() - 1)

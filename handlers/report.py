@@ -52,6 +52,7 @@ from storage.reports import (
     discard_report,
     resume_report,
 )
+from storage.uploads import check_room, upload_room
 
 logger = logging.getLogger(__name__)
 
@@ -349,6 +350,10 @@ async def _download_photo(message: Message, context: BotContext) -> NewPhoto:
         size = message.document.file_size
     if size is not None and size > MAX_PHOTO_BYTES:
         raise Invalid(N_("The image is larger than {limit_mb} MB."), limit_mb=MAX_PHOTO_BYTES >> 20)
+    # Before the download: a photo that will not fit costs neither bandwidth nor disk.
+    async with context.reads() as session:
+        room = await upload_room(session, telegram_id=message.chat_id, now=utcnow())
+    check_room(room, size=size, bytes_a_day=context.settings.photo_mb_per_day << 20)
     try:
         tg_file = await context.bot.get_file(file_id)
         data = bytes(await tg_file.download_as_bytearray())
@@ -450,6 +455,15 @@ async def unknown_command(update: Update, context: BotContext) -> None:
         await show_loop(context, message.chat_id, _, LoopReply(draft=action))
     elif reply is not None:
         await _send_prompt(context, message.chat_id, _, reply)
+
+
+async def unknown_button(update: Update, context: BotContext) -> None:
+    """A press no handler knows (a forged or very old button): say so, stop the spinner."""
+    query = update.callback_query
+    if query is None:
+        return
+    caller = await identify(update, context)
+    await answer_query(query, caller._("This button is not valid."), alert=True)
 
 
 async def _say(update: Update, text: str) -> None:

@@ -6,6 +6,7 @@ answer with `Notice`s (translation keys and placeholders) that the front words.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -46,10 +47,11 @@ class NewPhoto:
     phash: int | None = None
     source: str = "photo"
 
-    def as_row(self, *, draft_id: int, stage: str) -> Photo:
+    def as_row(self, *, draft_id: int, stage: str, user_id: int) -> Photo:
         """The photo row that keeps this photo with a draft until it is submitted."""
         return Photo(
             draft_id=draft_id,
+            user_id=user_id,
             stage=stage,
             file_id=self.file_id,
             file_unique_id=self.file_unique_id,
@@ -103,8 +105,36 @@ async def claim_update(session: AsyncSession, update_id: int | None) -> bool:
     return bool(claimed.rowcount)  # type: ignore[attr-defined]
 
 
+# Ids and counts a button may carry: plain ASCII digits, small enough for any integer column.
+_LARGEST_ID = 2**31 - 1
+
+
+def small_int(text: str) -> int | None:
+    """The number a button or command carries, or None: "²", "٣", a sign or 99…9 are not ids
+    (str.isdigit accepts the first two, and the last overflows a database integer)."""
+    body = text[1:] if text.startswith("-") else text
+    if not body or not body.isascii() or not body.isdecimal() or len(body) > 10:
+        return None
+    value = int(text)
+    return value if -_LARGEST_ID <= value <= _LARGEST_ID else None
+
+
+# Characters that change how text around them is shown (right-to-left overrides that make
+# "gpj.exe" look like "exe.jpg", invisible marks) or are no text at all (C0/C1 controls).
+_HIDDEN = re.compile(
+    "[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f"
+    "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
+)
+
+
+def plain(text: str) -> str:
+    """Text as people typed it, without direction overrides and control characters."""
+    return _HIDDEN.sub("", text)
+
+
 def clean(text: str) -> str:
-    return " ".join(text.split())
+    """One line of plain text, its runs of spaces made one."""
+    return " ".join(plain(text).split())
 
 
 def set_data(draft: Draft, **values: Any) -> None:

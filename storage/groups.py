@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +23,8 @@ class GroupInfo:
     title: str
     unit_name: str | None
     subscriptions: dict[str, str | None]
+    # After a rebinding: the unit the group was bound to before.
+    replaced: str | None = None
 
 
 class NotAllowed(Invalid):
@@ -76,15 +78,25 @@ async def bind_group(
     telegram_id: int,
     is_chat_admin: bool,
 ) -> GroupInfo:
-    """Bind a group to a unit; a supervisor may bind only to their own unit or one below it."""
+    """Bind a group to a unit; a supervisor may bind only to their own unit or one below it.
+
+    Rebinding a group bound to another unit needs the right over that unit too, and says which
+    unit it replaced (its subscriptions stay).
+    """
     user = await _manager(session, telegram_id=telegram_id, is_chat_admin=is_chat_admin)
     target = await find_unit(session, unit)
-    if user.role != Role.ADMIN:
-        allowed = await unit_and_descendants(session, user.unit_id) if user.unit_id else set()
-        if target.id not in allowed:
-            raise NotAllowed(N_("You can bind a group only to your own unit or a unit below it."))
+    if not await _may_manage(session, user, target.id):
+        raise NotAllowed(N_("You can bind a group only to your own unit or a unit below it."))
     group = await _group(session, chat_id, title)
     before = group.unit_id
+    replaced = None
+    if before is not None and before != target.id:
+        if not await _may_manage(session, user, before):
+            raise NotAllowed(
+                N_("This group is bound to a unit that is not yours; its managers may move it.")
+            )
+        old = await session.get(Unit, before)
+        replaced = old.name if old else None
     group.unit_id, group.active = target.id, True
     record_event(
         session,
@@ -97,7 +109,15 @@ async def bind_group(
     await session.commit()
     info = await group_info(session, chat_id)
     assert info is not None
-    return info
+    return replace(info, replaced=replaced)
+
+
+async def _may_manage(session: AsyncSession, user: User, unit_id: int) -> bool:
+    """Administrators manage every unit; a supervisor their own and those below it."""
+    if user.role == Role.ADMIN:
+        return True
+    allowed = await unit_and_descendants(session, user.unit_id) if user.unit_id else set()
+    return unit_id in allowed
 
 
 async def _check_scope(session: AsyncSession, user: User, chat_id: int) -> None:
@@ -107,8 +127,7 @@ async def _check_scope(session: AsyncSession, user: User, chat_id: int) -> None:
     group = (await session.scalars(select(GroupChat).where(GroupChat.chat_id == chat_id))).first()
     if group is None or group.unit_id is None:
         return  # nothing bound yet: subscribe() asks to bind first
-    allowed = await unit_and_descendants(session, user.unit_id) if user.unit_id else set()
-    if group.unit_id not in allowed:
+    if not await _may_manage(session, user, group.unit_id):
         raise NotAllowed(N_("This group belongs to a unit that is not yours."))
 
 

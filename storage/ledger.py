@@ -71,6 +71,10 @@ class LedgerScope:
         return start.year, (start.month - 1) // 3 + 1
 
 
+# Periods people ask about lie within these; beyond them the calendar arithmetic overflows.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+
+
 async def ledger_scope(
     session: AsyncSession,
     *,
@@ -87,6 +91,13 @@ async def ledger_scope(
     person may see for their own unit.
     """
     campaign = await require_campaign(session)
+    for day in (date_from, date_to):
+        if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+            raise Invalid(
+                N_("Give dates between {first} and {last}."),
+                first=FIRST_DAY.isoformat(),
+                last=LAST_DAY.isoformat(),
+            )
     if date_from and date_to and date_from > date_to:
         raise Invalid(N_("The start date is after the end date."))
     unit_ids: set[int] | None = None
@@ -414,7 +425,7 @@ class UnitStats:
     closed: int
     open: int
     overdue: int
-    rate: int
+    rate: int | None  # percent closed of found; None when nothing was found
     avg_days_to_close: float | None
     own_only: bool = False  # the unit's own hidden dangers, without those of units below
 
@@ -467,7 +478,6 @@ async def statistics(session: AsyncSession, scope: LedgerScope, *, weeks: int = 
         replace(await _unit_stats(session, scope, name, ids), own_only=own)
         for name, ids, own in rows
     ]
-    units = [u for u in units if u.found or u.overdue or u.open]
     total = await _unit_stats(
         session, scope, scope.unit_name or scope.campaign.name, scope.unit_ids
     )
@@ -554,6 +564,6 @@ async def _unit_stats(
         closed=closed,
         open=found - closed,
         overdue=int(overdue or 0),
-        rate=100 * closed // found if found else 100,
+        rate=100 * closed // found if found else None,
         avg_days_to_close=round(total_days / closed_count, 1) if closed_count else None,
     )

@@ -21,11 +21,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.audit import record_event
 from storage.campaigns import require_campaign
 from storage.clock import utcnow
-from storage.conversation import Input, InputKind, Notice, claim_update, clean, set_data
+from storage.conversation import (
+    Input,
+    InputKind,
+    Notice,
+    claim_update,
+    clean,
+    plain,
+    set_data,
+    small_int,
+)
 from storage.dangers import DangerCard, danger_card
 from storage.errors import N_, DomainError, Invalid
+from storage.handover import candidates, hand_over, may_take_over
 from storage.models import (
-    Channel,
     DangerLevel,
     DangerStatus,
     Draft,
@@ -35,7 +44,6 @@ from storage.models import (
     ExtensionRequest,
     ExtensionStatus,
     HiddenDanger,
-    Outbox,
     Photo,
     PhotoStage,
     Rectification,
@@ -44,6 +52,7 @@ from storage.models import (
     User,
     Verdict,
 )
+from storage.notices import queue_notices
 from storage.people import user_row
 from storage.permissions import (
     Action,
@@ -56,7 +65,8 @@ from storage.permissions import (
     require,
 )
 from storage.photos import hamming
-from storage.reports import MAX_PHOTOS, parse_deadline
+from storage.reports import parse_deadline
+from storage.uploads import MAX_PHOTOS
 
 PAGE_SIZE = 8
 MAX_REASON = 500
@@ -75,6 +85,7 @@ ACTION_STEPS: dict[str, tuple[str, ...]] = {
     Action.REFUSE: ("reason",),
     Action.REOPEN: ("reason",),
     Action.EXTEND: ("date", "reason"),
+    Action.REASSIGN: ("person",),
 }
 
 
@@ -159,6 +170,8 @@ class ActionDraftView:
     major: bool
     photos: int
     data: dict[str, Any]
+    # For a reassignment: who could take it over (user id, name).
+    choices: list[tuple[int, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -433,32 +446,6 @@ async def fraud_checks(
 # --- notifications -------------------------------------------------------------------------------
 
 
-async def _notify(
-    session: AsyncSession,
-    *,
-    users: list[User],
-    key: str,
-    params: dict[str, Any],
-    danger: HiddenDanger,
-    event_id: int,
-    now: datetime,
-) -> None:
-    """Queue a private message to each person, once per event."""
-    for user in {u.id: u for u in users}.values():
-        session.add(
-            Outbox(
-                key=f"tg:{user.telegram_id}:event:{event_id}",
-                channel=Channel.TELEGRAM,
-                target=str(user.telegram_id),
-                kind="notice",
-                period=str(event_id),
-                payload={"key": key, "params": params, "danger_id": danger.id},
-                not_before=now,
-                created_at=now,
-            )
-        )
-
-
 async def _supervisors_of(session: AsyncSession, unit_id: int) -> list[User]:
     """The supervisors of the unit; where it has none, those of the nearest unit above."""
     current: int | None = unit_id
@@ -496,8 +483,14 @@ async def _announce(
     """Write the audit event of a change and queue its notice to the people concerned."""
     event = _event(session, viewer, danger, action, detail, now)
     await session.flush()
-    await _notify(
-        session, users=to, key=key, params=params, danger=danger, event_id=event.id, now=now
+    queue_notices(
+        session,
+        users=to,
+        key=key,
+        params=params,
+        danger_id=danger.id,
+        event_id=event.id,
+        now=now,
     )
 
 
@@ -597,8 +590,9 @@ async def act(
         )
         done = Notice(N_("{number} is closed."), {"number": danger.number})
     elif action == Action.GRANT:
-        ext = await _pending_extension(session, danger.id)
-        ext.status, ext.decided_by_id, ext.decided_at = ExtensionStatus.GRANTED, viewer.user_id, now
+        ext = await _decide_extension(
+            session, danger.id, status=ExtensionStatus.GRANTED, by=viewer.user_id, now=now
+        )
         old = danger.deadline
         danger.deadline = ext.new_deadline
         danger.updated_at = now
@@ -642,7 +636,17 @@ async def _open_round(session: AsyncSession, danger_id: int) -> Rectification:
     return round_
 
 
-async def _pending_extension(session: AsyncSession, danger_id: int) -> ExtensionRequest:
+async def _decide_extension(
+    session: AsyncSession,
+    danger_id: int,
+    *,
+    status: ExtensionStatus,
+    by: int,
+    now: datetime,
+    reason: str | None = None,
+) -> ExtensionRequest:
+    """Grant or refuse the pending extension: one conditional UPDATE, so of two supervisors
+    deciding at the same moment exactly one does (the other is told it moved on)."""
     ext = (
         await session.scalars(
             select(ExtensionRequest).where(
@@ -653,6 +657,15 @@ async def _pending_extension(session: AsyncSession, danger_id: int) -> Extension
     ).first()
     if ext is None:
         raise NotAllowed()
+    decided = await session.execute(
+        update(ExtensionRequest)
+        .where(ExtensionRequest.id == ext.id, ExtensionRequest.status == ExtensionStatus.PENDING)
+        .values(status=status, decided_by_id=by, decided_at=now, decision_reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+    if decided.rowcount != 1:  # type: ignore[attr-defined]
+        raise NotAllowed()
+    await session.refresh(ext)
     return ext
 
 
@@ -686,6 +699,10 @@ async def _draft_view(session: AsyncSession, draft: Draft) -> ActionDraftView:
     count = await session.scalar(
         select(func.count()).select_from(Photo).where(Photo.draft_id == draft.id)
     )
+    choices: list[tuple[int, str]] = []
+    if draft.step == "person":
+        danger = await session.get(HiddenDanger, int(data["danger_id"]))
+        choices = await candidates(session, danger) if danger is not None else []
     return ActionDraftView(
         id=draft.id,
         action=draft.kind,
@@ -695,6 +712,7 @@ async def _draft_view(session: AsyncSession, draft: Draft) -> ActionDraftView:
         major=bool(data.get("major")),
         photos=count or 0,
         data=data,
+        choices=choices,
     )
 
 
@@ -805,7 +823,7 @@ async def answer_action(
 def _text(given: Input, *, least: int, most: int) -> str:
     if given.kind != InputKind.TEXT:
         raise Invalid(N_("Please answer with text."))
-    text = given.text.strip()
+    text = plain(given.text).strip()
     if len(text) < least:
         raise Invalid(N_("Please write a little more."))
     if len(text) > most:
@@ -847,6 +865,8 @@ async def _apply(
         set_data(draft, reason=_text(given, least=2, most=MAX_REASON))
     elif step == "date":
         set_data(draft, new_deadline=(await _new_deadline(session, danger, given, now)).isoformat())
+    elif step == "person":
+        set_data(draft, person_id=await _successor_chosen(session, danger, given))
     elif step == "confirm" and not (given.kind == InputKind.BUTTON and given.button == "submit"):
         raise Invalid(N_("Please choose with the buttons below."))
     position = steps.index(step)
@@ -858,6 +878,24 @@ async def _apply(
     return await _finish(session, viewer, draft, danger, now)
 
 
+async def _successor_chosen(session: AsyncSession, danger: HiddenDanger, given: Input) -> int:
+    """The person a reassignment names: one of the offered buttons, re-checked here."""
+    chosen = (
+        small_int(given.button.removeprefix("person:"))
+        if given.kind == InputKind.BUTTON and given.button.startswith("person:")
+        else None
+    )
+    person = await session.get(User, chosen) if chosen is not None else None
+    current = danger.responsible_id or danger.reporter_id
+    if (
+        person is None
+        or person.id == current
+        or not await may_take_over(session, person, danger.unit_id)
+    ):
+        raise Invalid(N_("Please choose with the buttons below."))
+    return person.id
+
+
 async def _add_after_photo(session: AsyncSession, draft: Draft, given: Input) -> None:
     assert given.photo is not None
     new = given.photo
@@ -866,7 +904,7 @@ async def _add_after_photo(session: AsyncSession, draft: Draft, given: Input) ->
         raise Invalid(N_("You already sent this photo."))
     if len(photos) >= MAX_PHOTOS:
         raise Invalid(N_("That is {max} photos already, the most a report holds."), max=MAX_PHOTOS)
-    session.add(new.as_row(draft_id=draft.id, stage=PhotoStage.AFTER))
+    session.add(new.as_row(draft_id=draft.id, stage=PhotoStage.AFTER, user_id=draft.user_id))
     await session.flush()
 
 
@@ -876,10 +914,10 @@ async def _new_deadline(
     campaign = await require_campaign(session)
     today = _today(campaign.timezone, now)
     if given.kind == InputKind.BUTTON and given.button.startswith("days:"):
-        days = given.button.removeprefix("days:")
-        if not days.isdigit() or not 1 <= int(days) <= 90:
+        days = small_int(given.button.removeprefix("days:"))
+        if days is None or not 1 <= days <= 90:
             raise Invalid(N_("Please choose with the buttons below."))
-        chosen = danger.deadline + timedelta(days=int(days))
+        chosen = danger.deadline + timedelta(days=days)
     elif given.kind == InputKind.TEXT:
         parsed = parse_deadline(given.text, today=today)
         if parsed is None:
@@ -954,6 +992,24 @@ async def _finish(
             params={"number": danger.number, "name": viewer.name, "reason": data["reason"]},
         )
         return Notice(N_("{number} sent back for rectification."), {"number": danger.number})
+    if action == Action.REASSIGN:
+        successor = await session.get(User, int(data["person_id"]))
+        assert successor is not None
+        moved = await hand_over(
+            session,
+            [danger],
+            to=successor,
+            actor=str(viewer.telegram_id),
+            actor_id=viewer.user_id,
+            reason="reassigned",
+            now=now,
+        )
+        if not moved:
+            raise NotAllowed()
+        return Notice(
+            N_("{name} answers for {number} now."),
+            {"name": successor.name or successor.telegram_id, "number": danger.number},
+        )
     if action == Action.REOPEN:
         await _move(session, danger, frm=DangerStatus.CLOSED, to=DangerStatus.RECTIFYING, now=now)
         await _announce(
@@ -997,9 +1053,14 @@ async def _finish(
         )
         return Notice(N_("Extension requested for {number}."), {"number": danger.number})
     if action == Action.REFUSE:
-        ext = await _pending_extension(session, danger.id)
-        ext.status, ext.decided_by_id, ext.decided_at = ExtensionStatus.REFUSED, viewer.user_id, now
-        ext.decision_reason = data["reason"]
+        ext = await _decide_extension(
+            session,
+            danger.id,
+            status=ExtensionStatus.REFUSED,
+            by=viewer.user_id,
+            now=now,
+            reason=data["reason"],
+        )
         await _announce(
             session,
             viewer,

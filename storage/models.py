@@ -340,6 +340,7 @@ class Subscription(Base):
 
 class Photo(Base):
     __tablename__ = "photo"
+    __table_args__ = (Index("ix_photo_user_created", "user_id", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     danger_id: Mapped[int | None] = mapped_column(ForeignKey("hidden_danger.id"), index=True)
@@ -362,6 +363,8 @@ class Photo(Base):
     exif_lat: Mapped[float | None] = mapped_column(Float)
     exif_lon: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Who sent it (a person's uploads a day are capped; None for photos from before 0005).
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
 
 
 class Event(Base):

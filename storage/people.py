@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Select, bindparam, literal, select, update
+from sqlalchemy import BigInteger, Select, bindparam, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.audit import record_event
 from storage.clock import utcnow
+from storage.conversation import clean
 from storage.dto import InviteInfo, UserInfo
 from storage.errors import N_, Invalid, NotFound
 from storage.models import (
@@ -44,7 +45,8 @@ async def user_row(
     return (await session.scalars(stmt)).first()
 
 
-async def _user_info(session: AsyncSession, row: User) -> UserInfo:
+async def user_info(session: AsyncSession, row: User) -> UserInfo:
+    """The plain view of a person's row (with their unit's name)."""
     unit = await session.get(Unit, row.unit_id) if row.unit_id else None
     return UserInfo(
         id=row.id,
@@ -132,7 +134,7 @@ async def who_is(
 async def get_user(session: AsyncSession, telegram_id: int) -> UserInfo | None:
     """Return the registered person with this Telegram id, or None."""
     row = await user_row(session, telegram_id)
-    return await _user_info(session, row) if row else None
+    return await user_info(session, row) if row else None
 
 
 async def add_admin(
@@ -164,7 +166,7 @@ async def add_admin(
             detail={"unit": unit},
         )
         await session.commit()
-    return await _user_info(session, row), changed
+    return await user_info(session, row), changed
 
 
 async def create_invite(
@@ -230,31 +232,44 @@ async def redeem_invite(
             N_("This invite link is not valid. Ask your unit's administrator for a new one.")
         )
     row = await user_row(session, telegram_id)
-    if row is not None and row.active and row.role == invite.role and row.unit_id == invite.unit_id:
-        return await _user_info(session, row)  # opening the same link again changes nothing
-    if row is not None and row.active and row.role == Role.ADMIN:
+    if row is not None and not row.active:
+        # Access taken away stays away: only an administrator gives it back, never a link.
+        raise Invalid(
+            N_(
+                "Your access was taken away. If that is a mistake, ask an administrator to "
+                "give it back."
+            )
+        )
+    if row is not None and row.role == invite.role and row.unit_id == invite.unit_id:
+        return await user_info(session, row)  # opening the same link again changes nothing
+    if row is not None and row.role == Role.ADMIN:
         # An administrator trying a link must not lose their rights by it.
         raise Invalid(N_("You are an administrator already; an invite link does not change that."))
-    if invite.expires_at is not None and invite.expires_at <= now:
-        raise Invalid(N_("This invite link expired. Ask your unit's administrator for a new one."))
+    # Checked and used in one statement: a link revoked, expired or used up a moment ago (by
+    # another process) cannot slip through between a check and the update.
     claimed = await session.execute(
         update(Invite)
-        .where(Invite.id == invite.id, Invite.uses < Invite.max_uses)
+        .where(
+            Invite.id == invite.id,
+            Invite.uses < Invite.max_uses,
+            Invite.revoked.is_(False),
+            or_(Invite.expires_at.is_(None), Invite.expires_at > now),
+        )
         .values(uses=Invite.uses + 1)
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        why = _why_unusable(invite, now)  # read before the rollback expires the row
         await session.rollback()
-        raise Invalid(
-            N_("This invite link has been used up. Ask your unit's administrator for a new one.")
-        )
+        raise Invalid(why)
     before = None
     if row is None:
         row = User(telegram_id=telegram_id, role=invite.role, unit_id=invite.unit_id)
         session.add(row)
     else:
-        before = {"role": row.role, "unit_id": row.unit_id, "active": row.active}
-        row.role, row.unit_id, row.active = invite.role, invite.unit_id, True
-    row.name = name[:200]
+        before = {"role": row.role, "unit_id": row.unit_id}
+        row.role, row.unit_id = invite.role, invite.unit_id
+    name = clean(name)[:200]
+    row.name = name
     row.username = username
     await session.flush()
     record_event(
@@ -262,7 +277,7 @@ async def redeem_invite(
         action="user.registered",
         actor=str(telegram_id),
         actor_id=row.id,
-        subject=name[:200],
+        subject=name,
         detail={
             "role": invite.role,
             "unit_id": invite.unit_id,
@@ -272,7 +287,15 @@ async def redeem_invite(
         now=now,
     )
     await session.commit()
-    return await _user_info(session, row)
+    return await user_info(session, row)
+
+
+def _why_unusable(invite: Invite, now: datetime) -> str:
+    if invite.expires_at is not None and invite.expires_at <= now:
+        return N_("This invite link expired. Ask your unit's administrator for a new one.")
+    if invite.revoked:
+        return N_("This invite link is not valid. Ask your unit's administrator for a new one.")
+    return N_("This invite link has been used up. Ask your unit's administrator for a new one.")
 
 
 async def chosen_language(session: AsyncSession, telegram_id: int) -> str | None:
@@ -293,22 +316,24 @@ async def choose_language(session: AsyncSession, *, telegram_id: int, language: 
     await session.commit()
 
 
-async def revoke_invite(session: AsyncSession, *, code: str, actor: str) -> InviteInfo:
-    """Make an invite unusable (a link that went where it should not)."""
+async def revoke_invite(session: AsyncSession, *, code: str, actor: str) -> tuple[InviteInfo, bool]:
+    """Make an invite unusable (a link that went where it should not); True when it changed."""
     invite = (await session.scalars(select(Invite).where(Invite.code == code.strip()))).first()
     if invite is None:
         raise NotFound(N_("No invite has this code."))
-    invite.revoked = True
     unit = await session.get(Unit, invite.unit_id) if invite.unit_id else None
-    record_event(
-        session,
-        action="invite.revoked",
-        actor=actor,
-        subject=unit.name if unit else "",
-        detail={"role": invite.role, "uses": invite.uses},
-    )
-    await session.commit()
-    return InviteInfo(
+    changed = not invite.revoked
+    if changed:
+        invite.revoked = True
+        record_event(
+            session,
+            action="invite.revoked",
+            actor=actor,
+            subject=unit.name if unit else "",
+            detail={"role": invite.role, "uses": invite.uses},
+        )
+        await session.commit()
+    info = InviteInfo(
         invite.code,
         invite.role,
         unit.name if unit else None,
@@ -316,6 +341,7 @@ async def revoke_invite(session: AsyncSession, *, code: str, actor: str) -> Invi
         invite.uses,
         invite.expires_at,
     )
+    return info, changed
 
 
 async def list_users(session: AsyncSession, *, unit: str | None = None) -> list[UserInfo]:
@@ -324,23 +350,4 @@ async def list_users(session: AsyncSession, *, unit: str | None = None) -> list[
     if unit is not None:
         below = await unit_and_descendants(session, (await find_unit(session, unit)).id)
         stmt = stmt.where(User.unit_id.in_(below))
-    return [await _user_info(session, row) for row in await session.scalars(stmt)]
-
-
-async def deactivate_user(session: AsyncSession, *, telegram_id: int, actor: str) -> UserInfo:
-    """Take someone's access away (they left the unit); their records and history stay."""
-    row = await user_row(session, telegram_id)
-    if row is None:
-        raise NotFound(N_("Nobody is registered with Telegram id {id}."), id=telegram_id)
-    if row.active:
-        row.active = False
-        record_event(
-            session,
-            action="user.deactivated",
-            actor=actor,
-            actor_id=None,
-            subject=str(telegram_id),
-            detail={"role": row.role, "unit_id": row.unit_id},
-        )
-        await session.commit()
-    return await _user_info(session, row)
+    return [await user_info(session, row) for row in await session.scalars(stmt)]

@@ -34,6 +34,7 @@ class Action(StrEnum):
     GRANT = "grant"  # grant the pending extension
     REFUSE = "refuse"  # refuse it, with a reason
     REOPEN = "reopen"  # closed → rectifying, with a reason
+    REASSIGN = "reassign"  # someone else answers for it from now on
 
 
 class NotAllowed(Invalid):
@@ -150,6 +151,8 @@ def allowed_actions(viewer: Viewer, facts: DangerFacts) -> set[Action]:
             actions |= {Action.GRANT, Action.REFUSE}
         if facts.status == DangerStatus.CLOSED:
             actions.add(Action.REOPEN)
+        else:
+            actions.add(Action.REASSIGN)
     return actions
 
 

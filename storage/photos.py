@@ -217,9 +217,7 @@ def _decode(data: bytes, local_tz: tzinfo) -> _Decoded:
             raise Invalid(DAMAGED) from exc
         exif = _exif(image)
         orientation = _orientation(exif)
-        upright = _flatten_rgb(image)
-    if orientation in _UPRIGHT:
-        upright = upright.transpose(_UPRIGHT[orientation])
+        upright = upright_rgb(image)
     if orientation in (5, 6, 7, 8):
         width, height = height, width
     lat, lon = _gps(exif)
@@ -280,6 +278,21 @@ def _flatten_rgb(image: Image.Image) -> Image.Image:
     except Exception as exc:
         # A mode Pillow decodes but cannot convert (rare scientific TIFFs): nothing to show.
         raise Invalid(UNREADABLE) from exc
+
+
+def upright_rgb(image: Image.Image) -> Image.Image:
+    """The image turned upright by its EXIF orientation, as RGB on white.
+
+    Every picture hdbot shows is made through this, the same way the store read the photo when
+    it took it: an EXIF that Pillow's own exif_transpose chokes on (wrong types, truncated
+    IFDs) is read as "upright", never as an error, so an image the store accepted renders
+    everywhere.
+    """
+    orientation = _orientation(_exif(image))
+    upright = _flatten_rgb(image)
+    if orientation in _UPRIGHT:
+        upright = upright.transpose(_UPRIGHT[orientation])
+    return upright
 
 
 def _dhash(image: Image.Image) -> int:

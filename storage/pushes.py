@@ -22,6 +22,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.audit import record_event
 from storage.campaigns import require_campaign
 from storage.clock import utcnow
 from storage.dto import CampaignInfo
@@ -625,13 +626,17 @@ async def list_targets(session: AsyncSession) -> list[TargetInfo]:
     ]
 
 
-async def remove_target(session: AsyncSession, *, target_id: int) -> None:
-    """Switch a WeCom robot off (its history stays in the outbox)."""
+async def remove_target(session: AsyncSession, *, target_id: int, actor: str = "cli") -> bool:
+    """Switch a WeCom robot off (its history stays in the outbox); True when it was on."""
     row = await session.get(PushTarget, target_id)
     if row is None:
         raise NotFound(N_("No push target {id}."), id=target_id)
+    if not row.active:
+        return False
     row.active = False
+    record_event(session, action="push_target.removed", actor=actor, subject=str(target_id))
     await session.commit()
+    return True
 
 
 @dataclass(frozen=True, slots=True)

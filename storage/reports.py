@@ -28,7 +28,9 @@ from storage.conversation import (
     Notice,
     claim_update,
     clean,
+    plain,
     set_data,
+    small_int,
 )
 from storage.dto import CampaignInfo, FieldInfo, PhotoRef
 from storage.errors import N_, DomainError, Invalid, NotFound
@@ -56,11 +58,11 @@ from storage.models import (
 )
 from storage.people import user_row
 from storage.units import unit_and_descendants
+from storage.uploads import MAX_PHOTOS
 
 MAX_SITE = 100
 MAX_DESCRIPTION = 800
 MAX_ADDRESS = 200
-MAX_PHOTOS = 10
 TASKS_PER_PAGE = 6
 QUICK_DEADLINES = (3, 7, 15, 30)
 
@@ -373,6 +375,11 @@ async def discard_report(
 
     `draft_id` comes with a button: an old card's Cancel must not throw away today's draft.
     """
+    row = await user_row(session, telegram_id, active_only=True)
+    if row is not None and row.unit_id is None:  # an administrator of the whole campaign
+        await claim_update(session, update_id)
+        await session.commit()
+        return ReportReply(None, [Notice(N_("There was no report in progress."))], prompt=False)
     user = await _user(session, telegram_id)
     if not await claim_update(session, update_id):
         return await _replay(session, user)
@@ -566,15 +573,16 @@ async def _step_task(
     if given.kind != InputKind.BUTTON:
         raise _wrong_kind(given, "button")
     action, _, arg = given.button.partition(":")
-    if action == "page" and arg.lstrip("-").isdigit():
-        set_data(draft, task_page=int(arg))
+    if action == "page" and (page := small_int(arg)) is not None:
+        set_data(draft, task_page=max(0, page))
         return None
     if action == "all":
         set_data(draft, task_query=None, task_page=0)
         return None
-    if action != "task" or not arg.isdigit():
+    task_id = small_int(arg)
+    if action != "task" or task_id is None:
         raise _wrong_kind(given, "button")
-    task = await session.get(Task, int(arg))
+    task = await session.get(Task, task_id)
     assert user.unit_id is not None
     allowed = await unit_and_descendants(session, user.unit_id)
     if (
@@ -643,7 +651,7 @@ async def _step_description(
 ) -> _Extra | None:
     if given.kind != InputKind.TEXT:
         raise _wrong_kind(given, "text")
-    text = given.text.strip()
+    text = plain(given.text).strip()
     if len(text) < 4:
         raise Invalid(N_("Describe the hidden danger in a sentence or two."))
     if len(text) > MAX_DESCRIPTION:
@@ -691,7 +699,7 @@ async def _step_photos(
         return _Extra([Notice(N_("You already sent this photo."))], prompt=False)
     if count >= MAX_PHOTOS:
         raise Invalid(N_("That is {max} photos already, the most a report holds."), max=MAX_PHOTOS)
-    session.add(new.as_row(draft_id=draft.id, stage=PhotoStage.BEFORE))
+    session.add(new.as_row(draft_id=draft.id, stage=PhotoStage.BEFORE, user_id=draft.user_id))
     await session.flush()
     draft.updated_at = now
     return None
@@ -779,6 +787,10 @@ async def _step_level(
     return None
 
 
+# A deadline further ahead than this is a typing error.
+DEADLINE_YEARS_AHEAD = 5
+
+
 def parse_deadline(text: str, *, today: date) -> date | None:
     """Read a typed date: 2026-12-05, 2026/12/5, 12-05, 12/5, 12月5日, 2026年12月5日."""
     text = text.strip().replace("．", ".").replace("／", "/").replace("－", "-")
@@ -796,6 +808,8 @@ def parse_deadline(text: str, *, today: date) -> date | None:
                 year += 1  # "12-05" typed in late December means next year's
         except ValueError:
             return None
+    if not today.year - 1 <= year <= today.year + DEADLINE_YEARS_AHEAD:
+        return None  # 9999-12-31 is a slip of the finger, not a deadline
     try:
         return date(year, month, day)
     except ValueError:
@@ -814,9 +828,10 @@ async def _step_deadline(
     today = now.astimezone(ZoneInfo(campaign.timezone)).date()
     if given.kind == InputKind.BUTTON:
         action, _, days = given.button.partition(":")
-        if action != "days" or not days.isdigit() or int(days) not in QUICK_DEADLINES:
+        quick = small_int(days)
+        if action != "days" or quick not in QUICK_DEADLINES:
             raise _wrong_kind(given, "date")
-        deadline = today + timedelta(days=int(days))
+        deadline = today + timedelta(days=quick)
     elif given.kind == InputKind.TEXT:
         parsed = parse_deadline(given.text, today=today)
         if parsed is None:

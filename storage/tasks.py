@@ -16,6 +16,7 @@ from storage.campaigns import require_campaign
 from storage.dto import ImportResult
 from storage.errors import N_, DomainError
 from storage.models import Field, Task, TaskSource, Unit
+from storage.units import find_unit, unit_and_descendants
 
 COLUMNS = ("code", "title", "source", "field", "unit", "due_date")
 
@@ -266,3 +267,34 @@ def _check_row(
     if parse_date(values["due_date"]) is None:
         bad(N_("due date {value} is not a date like 2026-12-31"), value=text["due_date"])
     return errors
+
+
+@dataclass(frozen=True, slots=True)
+class TaskInfo:
+    """A task as the command line lists it."""
+
+    code: str
+    title: str
+    source: str
+    field: str
+    unit: str
+    due_date: date
+    status: str
+
+
+async def list_tasks(session: AsyncSession, *, unit: str | None = None) -> list[TaskInfo]:
+    """The campaign's tasks (of a unit and the units below it, when given), by code."""
+    campaign = await require_campaign(session)
+    stmt = (
+        select(
+            Task.code, Task.title, Task.source, Field.code, Unit.name, Task.due_date, Task.status
+        )
+        .join(Field, Field.id == Task.field_id)
+        .join(Unit, Unit.id == Task.unit_id)
+        .where(Task.campaign_id == campaign.id)
+        .order_by(Task.code)
+    )
+    if unit is not None:
+        below = await unit_and_descendants(session, (await find_unit(session, unit)).id)
+        stmt = stmt.where(Task.unit_id.in_(below))
+    return [TaskInfo(*row) for row in await session.execute(stmt)]

@@ -45,6 +45,15 @@ async def add_unit(
         if existing.parent_id != parent_id or existing.kind != kind:
             raise Invalid(N_("Unit {name} already exists with another parent or kind."), name=name)
         return UnitInfo(existing.id, name, kind, parent_id, parent), False
+    if parent_id is None:
+        # The units are one tree: the campaign's city (or province) and everything below it.
+        top = (await session.scalars(select(Unit).where(Unit.parent_id.is_(None)))).first()
+        if top is not None:
+            raise Invalid(
+                N_("{top} is the top unit already: name the unit {name} belongs under."),
+                top=top.name,
+                name=name,
+            )
     row = Unit(name=name, kind=kind, parent_id=parent_id)
     session.add(row)
     await session.flush()

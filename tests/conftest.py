@@ -9,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -53,9 +54,41 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         traveller.stop()
 
 
-def pytest_report_header(config: pytest.Config) -> str:
+def pytest_report_header(config: pytest.Config) -> list[str]:
     moment = config.getoption("--machine-date")
-    return f"machine date moved to {moment}" if moment else "machine date: the real one"
+    lines = [f"machine date moved to {moment}" if moment else "machine date: the real one"]
+    if _pg_missing() is not None:
+        lines.append(f"!!! {_pg_missing()}: every [postgresql] test is SKIPPED !!!")
+    return lines
+
+
+_PG_CHECKED: list[str | None] = []
+
+
+def _pg_missing() -> str | None:
+    """Why PostgreSQL cannot be used (checked once), or None when it can."""
+    if not _PG_CHECKED:
+
+        async def probe() -> None:
+            conn = await asyncpg.connect(
+                _pg_dsn(make_url(PG_URL).database or "postgres"), timeout=5
+            )
+            await conn.close()
+
+        try:
+            asyncio.run(probe())
+            _PG_CHECKED.append(None)
+        except (OSError, asyncpg.PostgresError, TimeoutError) as err:
+            where = make_url(PG_URL).render_as_string(hide_password=True)
+            _PG_CHECKED.append(f"no PostgreSQL at {where} ({type(err).__name__})")
+    return _PG_CHECKED[0]
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _PG_CHECKED and _PG_CHECKED[0] is not None:
+        terminalreporter.write_line(
+            f"!!! {_PG_CHECKED[0]}: every [postgresql] test was skipped !!!", red=True
+        )
 
 
 _TRAVELLER = pytest.StashKey["time_machine.travel"]()
@@ -109,6 +142,9 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         shutil.copy(request.getfixturevalue("sqlite_template"), target)
         yield f"sqlite+aiosqlite:///{target}"
         return
+    missing = _pg_missing()
+    if missing is not None:
+        pytest.skip(missing)
     template = request.getfixturevalue("pg_template")
     name = f"hdbot_t_{uuid.uuid4().hex[:12]}"
     asyncio.run(_pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))

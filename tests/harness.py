@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.app import build_application
@@ -21,6 +21,8 @@ class RunningBot:
     application: HdApplication
     settings: Settings
     sessions: Sessions
+    # Every exception that reached the error handler: a test of bad input expects none.
+    errors: list[BaseException] = field(default_factory=list)
 
 
 def settings_for(
@@ -60,8 +62,16 @@ async def running_bot(settings: Settings) -> AsyncIterator[RunningBot]:
         await application.start()
         assert application.updater is not None
         await application.updater.start_polling(poll_interval=0.0, timeout=1)
+        running = RunningBot(application, settings, sessions)
+
+        async def record(_update: object, context: object) -> None:
+            error = getattr(context, "error", None)
+            if error is not None:
+                running.errors.append(error)
+
+        application.add_error_handler(record)
         try:
-            yield RunningBot(application, settings, sessions)
+            yield running
         finally:
             await application.updater.stop()
             await application.stop()

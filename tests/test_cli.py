@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
+import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +15,13 @@ from click.testing import CliRunner, Result
 from openpyxl import Workbook
 
 from bot.cli import main
+from bot.config import Settings
+from bot.redaction import redact
+from storage import tasks
+from storage.db import create_engine, make_sessions
+from tests.factories import task_row
+from tests.fakebotapi import FakeBotAPI
+from tests.world import INSPECTOR, OTHER_INSPECTOR, register, report
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -228,8 +238,189 @@ def test_revoke_an_invite_and_deactivate_a_person(env: dict[str, str]) -> None:
     assert hdbot(env, "revoke-invite", "nope").exit_code == 1
     assert hdbot(env, "admin", "add", "424242").exit_code == 0
     listed = hdbot(env, "user", "list")
-    assert "424242  admin       -" in listed.output
+    assert "424242  administrator  -" in listed.output
     gone = hdbot(env, "user", "deactivate", "424242")
     assert gone.exit_code == 0 and "deactivated: 424242" in gone.output
     assert "(deactivated)" in hdbot(env, "user", "list").output
     assert hdbot(env, "user", "deactivate", "1").exit_code == 1
+
+
+# --- part 7: one line, in the CLI's language, "already" when nothing changes ---------------------
+
+
+def test_cli_lines_follow_hdbot_language(env: dict[str, str]) -> None:
+    zh = {**env, "HDBOT_LANGUAGE": "zh_CN"}
+    assert "已在版本" in hdbot(zh, "db", "upgrade").output
+    hdbot(zh, "campaign", "set", "--name", "三年行动", "--closing-date", "2026-12-31")
+    added = hdbot(zh, "unit", "add", "大连市")
+    assert added.output.strip() == "已添加：大连市（地区）"
+    assert hdbot(zh, "unit", "add", "大连市").output.strip() == "已存在：大连市（地区）"
+    refused = hdbot(zh, "unit", "add", "沈阳市")
+    assert refused.exit_code == 1 and "已是最高一级单位" in refused.output
+    assert "推送队列为空" in hdbot(zh, "push", "status").output
+
+
+def test_repeating_a_change_says_already(env: dict[str, str]) -> None:
+    load_examples(env)
+    code = hdbot(env, "invite", "--role", "inspector", "--unit", "甘井子区").output.split()[1]
+    assert hdbot(env, "revoke-invite", code).output.startswith("revoked:")
+    assert hdbot(env, "revoke-invite", code).output.startswith("already revoked:")
+    hdbot(env, "admin", "add", "424242")
+    assert hdbot(env, "user", "deactivate", "424242").output.startswith("deactivated:")
+    assert hdbot(env, "user", "deactivate", "424242").output.startswith("already deactivated:")
+    assert hdbot(env, "user", "activate", "424242").output.startswith("activated:")
+    assert hdbot(env, "user", "activate", "424242").output.startswith("already active:")
+    hdbot(env, "push-target", "add-wecom", "--unit", "甘井子区", "--key", "k" * 36)
+    assert "switched off" in hdbot(env, "push-target", "remove", "1").output
+    assert "switched off already" in hdbot(env, "push-target", "remove", "1").output
+
+
+def test_push_now_with_nothing_new_does_not_say_queued(env: dict[str, str]) -> None:
+    load_examples(env)
+    result = hdbot(env, "push", "now", "reminders")
+    assert result.exit_code == 0 and "queued" not in result.output
+    assert result.output.startswith("nothing new to send")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["unit", "list"],
+        ["campaign", "show"],
+        ["user", "list"],
+        ["task", "list"],
+        ["stats"],
+        ["push", "status"],
+        ["push-target", "list"],
+        ["db", "current"],
+    ],
+)
+def test_reading_a_missing_database_does_not_create_it(
+    env: dict[str, str], command: list[str]
+) -> None:
+    result = hdbot(env, *command)
+    assert result.exit_code == 1 and result.output.count("\n") == 1
+    assert "hdbot db upgrade" in result.output
+    assert not (Path(env["HDBOT_DATA_DIR"]) / "hdbot.sqlite3").exists()
+
+
+def test_task_list_shows_the_imported_tasks(env: dict[str, str]) -> None:
+    load_examples(env)
+    hdbot(env, "import-tasks", str(EXAMPLES / "tasks.csv"))
+    listed = hdbot(env, "task", "list", "--unit", "长海县")
+    rows = listed.output.strip().splitlines()
+    assert rows[-1].endswith("tasks") and len(rows) > 2
+    assert all("长海县" in row for row in rows[:-1])
+    data = json.loads(hdbot(env, "task", "list", "--json").output)
+    assert len(data) == 76 and {"code", "title", "unit", "due_date", "status"} <= set(data[0])
+
+
+def test_stats_with_nothing_found_says_a_dash_and_lists_every_unit(env: dict[str, str]) -> None:
+    load_examples(env)
+    table = hdbot(env, "stats").output
+    assert "100%" not in table and "—" in table
+    for unit in ("甘井子区", "庄河市", "长海县", "市消防救援支队"):
+        assert unit in table
+
+
+def test_unknown_schema_revision_is_one_line(env: dict[str, str]) -> None:
+    result = hdbot(env, "db", "upgrade", "9999")
+    assert result.exit_code == 1 and result.output.count("\n") == 1
+    assert "no schema revision 9999" in result.output
+
+
+def test_a_cell_over_128_kb_is_one_line(env: dict[str, str], tmp_path: Path) -> None:
+    load_examples(env)
+    big = tmp_path / "big.csv"
+    big.write_text(
+        "code,title,source,field,unit,due_date\n"
+        f'A-1,"{"长" * 140_000}",municipal,construction,庄河市,2026-12-01\n',
+        encoding="utf-8",
+    )
+    result = hdbot(env, "import-tasks", str(big))
+    assert result.exit_code == 1 and result.output.count("\n") == 1
+    assert "line 2: a cell is longer than 128 KB" in result.output
+
+
+def test_deactivating_someone_who_holds_dangers_needs_a_handover(env: dict[str, str]) -> None:
+    load_examples(env)
+    url = f"sqlite+aiosqlite:///{Path(env['HDBOT_DATA_DIR']) / 'hdbot.sqlite3'}"
+    asyncio.run(_one_report(url))
+    refused = hdbot(env, "user", "deactivate", str(INSPECTOR))
+    assert refused.exit_code == 1 and "still answers for 1 open hidden danger" in refused.output
+    moved = hdbot(env, "user", "deactivate", str(INSPECTOR), "--handover-to", str(OTHER_INSPECTOR))
+    assert moved.exit_code == 0, moved.output
+    assert "handed over 1: DL-2026-000001" in moved.output
+
+
+async def _one_report(url: str) -> None:
+    engine = create_engine(url)
+    sessions = make_sessions(engine)
+    try:
+        async with sessions() as s:
+            await tasks.import_tasks(
+                s,
+                rows=[task_row(2, "MU-01"), task_row(3, "MU-03", unit="长海县")],
+                actor="t",
+            )
+        for telegram_id in (INSPECTOR, OTHER_INSPECTOR):
+            await register(sessions, telegram_id, "inspector", "甘井子区")
+        await report(sessions)
+    finally:
+        await engine.dispose()
+
+
+def test_a_refused_token_or_an_unreachable_api_is_one_line_without_the_token(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    assert hdbot(env, "db", "upgrade").exit_code == 0
+    token = "123456789:AAFakeTokenThatTelegramWouldRefuse0123456"
+    with FakeBotAPI() as server:
+        for base, code in ((server.base_url, 2), ("http://127.0.0.1:9/bot", 1)):
+            proc = subprocess.run(
+                [sys.executable, "-m", "bot.cli", "-v", "run"],
+                env={
+                    **env,
+                    "PATH": "/usr/bin:/bin",
+                    "HDBOT_TOKEN": token,
+                    "HDBOT_BASE_URL": base,
+                    "HDBOT_BASE_FILE_URL": base.replace("/bot", "/file/bot"),
+                },
+                capture_output=True,
+                text=True,
+                timeout=60,
+                cwd=tmp_path,
+            )
+            assert proc.returncode == code, proc.stderr
+            assert token not in proc.stderr + proc.stdout
+            assert token.split(":")[1] not in proc.stderr + proc.stdout
+            assert proc.stderr.strip().splitlines()[-1].startswith("hdbot: "), proc.stderr
+            assert "Traceback" not in proc.stderr
+
+
+def test_settings_never_show_their_secrets() -> None:
+    secret = Settings(token="1:" + "s" * 35, webhook_secret="w" * 20)
+    assert "s" * 35 not in repr(secret) and "w" * 20 not in repr(secret)
+    line = redact(
+        f"POST https://api.telegram.org/bot1:{'s' * 35}/getMe failed; "
+        "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=abcdef12-3456 too",
+        secret.secrets,
+    )
+    assert "s" * 35 not in line and "abcdef12-3456" not in line
+
+
+def test_the_webhook_secret_is_not_a_command_line_option(env: dict[str, str]) -> None:
+    result = hdbot(env, "run", "--secret-token", "x" * 20)
+    assert result.exit_code == 2 and "No such option" in result.output
+
+
+def test_the_lock_file_pins_every_dependency_with_hashes() -> None:
+    lock = (Path(__file__).resolve().parent.parent / "requirements.lock").read_text()
+    pins = dict(re.findall(r"^([a-z0-9][a-z0-9._-]*)==([^\s\\]+)", lock, re.M))
+    blocks = re.split(r"\n(?=[a-z0-9])", lock.split("\n\n", 1)[1] if "\n\n" in lock else lock)
+    assert all("--hash=sha256:" in block for block in blocks if "==" in block)
+    for name in ("python-telegram-bot", "sqlalchemy", "aiohttp", "defusedxml", "pytest"):
+        assert name in pins, name
+    version = lambda name: tuple(int(p) for p in re.findall(r"\d+", pins[name])[:3])  # noqa: E731
+    assert version("tornado") >= (6, 5) and version("aiohttp") >= (3, 12, 14)
+    assert version("h11") >= (0, 16) and version("pillow") >= (11, 3)

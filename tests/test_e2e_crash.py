@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,44 +20,11 @@ from sqlalchemy import func, select
 from storage import people, tasks
 from storage.db import create_engine, make_sessions
 from storage.models import HiddenDanger, Photo
+from tests.bot_process import WAIT, BotProcess
 from tests.factories import make_campaign, task_row
 from tests.fakebotapi import FakeBotAPI, Message, make_jpeg
-from tests.timeline import clock_env
 
 pytestmark = pytest.mark.e2e
-
-WAIT = 30.0  # a restarted process needs a moment to import and connect
-
-
-class BotProcess:
-    """`hdbot run` in a subprocess that can be killed without warning and started again."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.env = env
-        self.log = log
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.starts = 0
-
-    def start(self) -> None:
-        self.starts += 1
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "bot.cli", "run"],
-                # Each start takes up the test clock where it stands.
-                env={**self.env, **clock_env()},
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
 
 
 async def _prepare(db_url: str) -> str:

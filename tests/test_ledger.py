@@ -16,17 +16,21 @@ from storage.db import Sessions
 from storage.ledger import ledger_scope, statistics
 from storage.permissions import Action
 from storage.reports import begin_report
-from tests.test_loop import (
+from tests.world import (
     CITY_SUPERVISOR,
     FAR_INSPECTOR,
     FAR_SUPERVISOR,
+    INSPECTOR,
+    NOW,
+    SUPERVISOR,
     Person,
+    Walker,
     after_photo,
+    photo,
     rectify,
     report,
     world,
 )
-from tests.test_reports import INSPECTOR, NOW, SUPERVISOR, Walker, photo
 
 
 async def report_kind(

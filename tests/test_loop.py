@@ -2,163 +2,34 @@
 
 from __future__ import annotations
 
-import hashlib
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
 
-from storage import people
-from storage.conversation import Input, InputKind, NewPhoto
 from storage.db import Sessions
-from storage.loop import FIVE_ITEMS, LoopReply, act, answer_action, danger_detail, list_dangers
-from storage.models import Event, ExtensionRequest, HiddenDanger, Outbox, Photo
+from storage.loop import FIVE_ITEMS, act, danger_detail, list_dangers
+from storage.models import Event, ExtensionRequest, HiddenDanger, Photo
 from storage.permissions import Action, NotAllowed
-from tests.test_reports import INSPECTOR, NOW, SUPERVISOR, Walker, fill_to_confirm, photo, setup
-
-OTHER_INSPECTOR = 6001  # 甘井子区, not the reporter
-FAR_INSPECTOR = 6002  # 长海县
-CITY_SUPERVISOR = 6003  # 大连市
-FAR_SUPERVISOR = 6004  # 长海县
-ADMIN = 6005  # no unit: the whole city
-
-
-async def register(sessions: Sessions, telegram_id: int, role: str, unit: str | None) -> None:
-    if role == "admin":
-        async with sessions() as s:
-            await people.add_admin(s, telegram_id=telegram_id, actor="t")
-        return
-    async with sessions() as s:
-        code = (await people.create_invite(s, role=role, unit=unit, actor="t")).code
-    async with sessions() as s:
-        await people.redeem_invite(
-            s, code=code, telegram_id=telegram_id, name=f"p{telegram_id}", username=None
-        )
-
-
-async def world(sessions: Sessions) -> None:
-    await setup(sessions)
-    await register(sessions, OTHER_INSPECTOR, "inspector", "甘井子区")
-    await register(sessions, FAR_INSPECTOR, "inspector", "长海县")
-    await register(sessions, CITY_SUPERVISOR, "supervisor", "大连市")
-    await register(sessions, FAR_SUPERVISOR, "supervisor", "长海县")
-    await register(sessions, ADMIN, "admin", None)
-
-
-async def report(sessions: Sessions, *, level: str = "general", photo_base: int = 1) -> int:
-    w = Walker(sessions)
-    w.update_id = 10_000 + photo_base * 100
-    reply = await w.begin()
-    assert reply.tasks is not None
-    await w.press(f"task:{reply.tasks.items[0].id}")
-    await w.text(f"工厂{photo_base}")
-    await w.press("field:construction")
-    await w.text("脚手架未设置防护网")
-    await w.send(Input(InputKind.PHOTO, photo=photo(photo_base)))
-    await w.press("done")
-    await w.send(Input(InputKind.LOCATION, latitude=38.95, longitude=121.55))
-    await w.press(f"level:{level}")
-    await w.press("days:7")
-    done = await w.press("submit")
-    assert done.submitted is not None
-    return done.submitted.danger_id
-
-
-class Person:
-    def __init__(self, sessions: Sessions, telegram_id: int, first_update: int) -> None:
-        self.sessions, self.telegram_id, self.update_id = sessions, telegram_id, first_update
-
-    def next(self) -> int:
-        self.update_id += 1
-        return self.update_id
-
-    async def act(self, danger_id: int, action: Action) -> LoopReply:
-        async with self.sessions() as s:
-            return await act(
-                s,
-                telegram_id=self.telegram_id,
-                danger_id=danger_id,
-                action=action,
-                update_id=self.next(),
-                now=NOW,
-            )
-
-    async def answer(self, given: Input) -> LoopReply:
-        async with self.sessions() as s:
-            return await answer_action(
-                s, telegram_id=self.telegram_id, update_id=self.next(), given=given, now=NOW
-            )
-
-    async def text(self, text: str) -> LoopReply:
-        return await self.answer(Input(InputKind.TEXT, text=text))
-
-    async def press(self, button: str) -> LoopReply:
-        return await self.answer(Input(InputKind.BUTTON, button=button))
-
-    async def photo(self, p: NewPhoto) -> LoopReply:
-        return await self.answer(Input(InputKind.PHOTO, photo=p))
-
-    async def actions(self, danger_id: int) -> set[Action]:
-        async with self.sessions() as s:
-            try:
-                return set(
-                    (
-                        await danger_detail(s, telegram_id=self.telegram_id, danger_id=danger_id)
-                    ).actions
-                )
-            except NotAllowed:
-                return {"hidden"}  # type: ignore[arg-type]
-
-
-def after_photo(
-    n: int,
-    *,
-    gps: tuple[float, float] | None = None,
-    taken: datetime | None = None,
-    phash: int | None = None,
-) -> NewPhoto:
-    digest = hashlib.sha256(f"after-{n}".encode()).hexdigest()
-    return NewPhoto(
-        file_id=f"after-{n}",
-        file_unique_id=f"a{n}",
-        sha256=digest,
-        path=f"{digest}.jpg",
-        thumb_path=None,
-        size=100,
-        width=10,
-        height=10,
-        exif_time=taken,
-        exif_lat=gps[0] if gps else None,
-        exif_lon=gps[1] if gps else None,
-        phash=phash,
-    )
-
-
-async def rectify(
-    inspector: Person, danger_id: int, photos: list[NewPhoto], *, major: bool = False
-) -> LoopReply:
-    begun = await inspector.act(danger_id, Action.RECTIFY)
-    assert begun.draft is not None
-    if major:
-        assert begun.draft.step == "responsibility"
-        for item in FIVE_ITEMS:
-            reply = await inspector.text(f"{item} 已落实")
-        assert reply.draft is not None and reply.draft.step == "photos"
-    else:
-        assert begun.draft.step == "photos"
-    for p in photos:
-        await inspector.photo(p)
-    await inspector.press("done")
-    await inspector.text("已更换防护网并复查")
-    return await inspector.press("submit")
-
-
-async def outbox_for(sessions: Sessions, telegram_id: int) -> list[str]:
-    async with sessions() as s:
-        rows = await s.scalars(
-            select(Outbox).where(Outbox.target == str(telegram_id), Outbox.kind == "notice")
-        )
-        return [r.payload["key"] for r in rows]
+from tests.world import (
+    ADMIN,
+    CITY_SUPERVISOR,
+    FAR_INSPECTOR,
+    FAR_SUPERVISOR,
+    INSPECTOR,
+    NOW,
+    OTHER_INSPECTOR,
+    SUPERVISOR,
+    Person,
+    Walker,
+    after_photo,
+    fill_to_confirm,
+    outbox_for,
+    photo,
+    rectify,
+    report,
+    world,
+)
 
 
 async def test_general_report_rectify_reject_rectify_approve(sessions: Sessions) -> None:
@@ -318,19 +189,19 @@ EXPECTED: dict[str, dict[int, set[str]]] = {
         INSPECTOR: {"start", "rectify", "extend"},
         OTHER_INSPECTOR: set(),
         FAR_INSPECTOR: {"hidden"},
-        SUPERVISOR: set(),
-        CITY_SUPERVISOR: set(),
+        SUPERVISOR: {"reassign"},
+        CITY_SUPERVISOR: {"reassign"},
         FAR_SUPERVISOR: {"hidden"},
-        ADMIN: set(),
+        ADMIN: {"reassign"},
     },
     "submitted": {
         INSPECTOR: set(),
         OTHER_INSPECTOR: set(),
         FAR_INSPECTOR: {"hidden"},
-        SUPERVISOR: {"approve", "reject"},
-        CITY_SUPERVISOR: {"approve", "reject"},
+        SUPERVISOR: {"approve", "reject", "reassign"},
+        CITY_SUPERVISOR: {"approve", "reject", "reassign"},
         FAR_SUPERVISOR: {"hidden"},
-        ADMIN: {"approve", "reject"},
+        ADMIN: {"approve", "reject", "reassign"},
     },
     "closed": {
         INSPECTOR: set(),

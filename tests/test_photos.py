@@ -22,6 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw, ImageOps, TiffImagePlugin, features
 
+from bot.cards import display_jpeg
+from bot.images import before_after
 from storage.errors import Invalid
 from storage.photos import (
     MAX_PHOTO_BYTES,
@@ -32,6 +34,7 @@ from storage.photos import (
     inspect_image,
     perceptual_hash,
 )
+from tests.fakebotapi import jpeg_with_odd_exif
 
 EXIF_IFD, GPS_IFD = 0x8769, 0x8825
 ORIENTATION, DATETIME_ORIGINAL, OFFSET_TIME_ORIGINAL = 0x0112, 0x9003, 0x9011
@@ -648,3 +651,16 @@ def test_a_huge_png_is_refused_before_it_is_decoded() -> None:
     with pytest.raises(Invalid) as err:
         inspect_image(buffer.getvalue())
     assert err.value.key == "The image is too large in pixels ({pixels} megapixels)."
+
+
+def test_an_image_whose_exif_breaks_pillows_transpose_renders_everywhere(tmp_path: Path) -> None:
+    data = jpeg_with_odd_exif(64, 48)
+    with Image.open(io.BytesIO(data)) as image, pytest.raises(AttributeError):
+        ImageOps.exif_transpose(image)  # what broke every display before
+    stored = PhotoStore(tmp_path).save(data)
+    assert (stored.width, stored.height) == (48, 64)  # read upright at the door
+    shown = Image.open(io.BytesIO(display_jpeg(tmp_path / stored.path)))
+    assert shown.size == (48, 64)
+    path = tmp_path / stored.path
+    pair = Image.open(io.BytesIO(before_after(path, path, ("前", "后"))))
+    assert pair.height > 0

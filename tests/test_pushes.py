@@ -12,40 +12,14 @@ from bot.i18n import Translator
 from bot.push_view import days_line, telegram_text, wecom_markdown
 from storage.campaigns import require_campaign
 from storage.db import Sessions
-from storage.groups import bind_group, subscribe
 from storage.models import HiddenDanger, Outbox
 from storage.outbox import claim_due
 from storage.pushes import PushRules, countdown_data, enqueue_due
-from tests.test_loop import report, world
-from tests.test_reports import SUPERVISOR
 from tests.timeline import at
+from tests.world import SUPERVISOR, group, report, world
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ADMIN = 6005
-
-
-async def group(sessions: Sessions, chat_id: int, unit: str, *kinds: str) -> None:
-    async with sessions() as s:
-        await bind_group(
-            s,
-            chat_id=chat_id,
-            title=f"g{chat_id}",
-            unit=unit,
-            telegram_id=ADMIN,
-            is_chat_admin=True,
-        )
-    for kind in kinds:
-        name, _, when = kind.partition("@")
-        async with sessions() as s:
-            await subscribe(
-                s,
-                chat_id=chat_id,
-                title=f"g{chat_id}",
-                kind=name,
-                at_time=when or None,
-                telegram_id=ADMIN,
-                is_chat_admin=True,
-            )
 
 
 async def keys(sessions: Sessions) -> list[str]:

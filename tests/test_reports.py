@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import func, select
 
-from storage import people, tasks
-from storage.conversation import Input, InputKind, NewPhoto, claim_update
+from storage import handover
+from storage.conversation import Input, InputKind, claim_update
 from storage.db import Sessions
 from storage.errors import NotFound
 from storage.groups import bind_group, subscribe
 from storage.models import Draft, Event, HiddenDanger, Outbox, Photo, Task
 from storage.reports import (
-    Area,
-    ReportReply,
-    ReportRules,
     Step,
     answer_report,
     begin_report,
@@ -25,108 +21,9 @@ from storage.reports import (
     parse_deadline,
     resume_report,
 )
-from tests.factories import make_campaign, task_row
+from tests.world import INSPECTOR, RULES, SUPERVISOR, Walker, fill_to_confirm, photo, setup
 
 NOW = datetime(2026, 11, 29, 2, 0, tzinfo=UTC)  # 10:00 in Dalian
-RULES = ReportRules(area=Area(38.5, 120.5, 40.5, 123.8), number_prefix="DL")
-INSPECTOR = 5001
-SUPERVISOR = 5002
-
-
-def photo(n: int, gps: tuple[float, float] | None = None) -> NewPhoto:
-    digest = hashlib.sha256(str(n).encode()).hexdigest()
-    return NewPhoto(
-        file_id=f"file-{n}",
-        file_unique_id=f"u{n}",
-        sha256=digest,
-        path=f"{digest[:2]}/{digest}.jpg",
-        thumb_path=None,
-        size=1000 + n,
-        width=800,
-        height=600,
-        exif_time=None,
-        exif_lat=gps[0] if gps else None,
-        exif_lon=gps[1] if gps else None,
-    )
-
-
-async def setup(sessions: Sessions) -> None:
-    await make_campaign(sessions)
-    rows = [
-        task_row(2, "MU-01", title="危化品企业专项检查", due_date="2026-12-20"),
-        task_row(3, "MU-02", title="燃气管道排查", field="town_gas", due_date="2027-01-10"),
-        task_row(4, "MU-03", title="长海渔船检查", unit="长海县", field="fishing_vessels"),
-    ]
-    for n in range(5, 15):
-        rows.append(
-            task_row(n, f"GJZ-{n:02d}", title=f"甘井子任务{n}", due_date=f"2026-12-{n:02d}")
-        )
-    async with sessions() as s:
-        await tasks.import_tasks(s, rows=rows, actor="t")
-    async with sessions() as s:
-        i = await people.create_invite(s, role="inspector", unit="甘井子区", actor="t")
-        v = await people.create_invite(s, role="supervisor", unit="甘井子区", actor="t")
-    async with sessions() as s:
-        await people.redeem_invite(
-            s, code=i.code, telegram_id=INSPECTOR, name="王检查", username=None
-        )
-        await people.redeem_invite(
-            s, code=v.code, telegram_id=SUPERVISOR, name="李监管", username=None
-        )
-
-
-class Walker:
-    """Drives one person's report like a front would, numbering updates as Telegram does."""
-
-    def __init__(self, sessions: Sessions, telegram_id: int = INSPECTOR) -> None:
-        self.sessions = sessions
-        self.telegram_id = telegram_id
-        self.update_id = 1000
-
-    def next_id(self) -> int:
-        self.update_id += 1
-        return self.update_id
-
-    async def begin(self) -> ReportReply:
-        async with self.sessions() as s:
-            return await begin_report(s, telegram_id=self.telegram_id, update_id=self.next_id())
-
-    async def send(
-        self, given: Input, *, update_id: int | None = None, draft_id: int | None = None
-    ) -> ReportReply:
-        async with self.sessions() as s:
-            return await answer_report(
-                s,
-                telegram_id=self.telegram_id,
-                update_id=update_id if update_id is not None else self.next_id(),
-                given=given,
-                rules=RULES,
-                draft_id=draft_id,
-                now=NOW,
-            )
-
-    async def text(self, text: str) -> ReportReply:
-        return await self.send(Input(InputKind.TEXT, text=text))
-
-    async def press(self, action: str) -> ReportReply:
-        return await self.send(Input(InputKind.BUTTON, button=action))
-
-
-async def fill_to_confirm(w: Walker) -> ReportReply:
-    reply = await w.begin()
-    assert reply.draft is not None and reply.draft.step == Step.TASK
-    assert reply.tasks is not None
-    task_id = reply.tasks.items[0].id
-    await w.press(f"task:{task_id}")
-    await w.text("大连某化工有限公司")
-    await w.press("field:hazardous_chemicals")
-    await w.text("储罐区防火堤破损，未及时修复")
-    await w.send(Input(InputKind.PHOTO, photo=photo(1, gps=(38.95, 121.55))))
-    await w.send(Input(InputKind.PHOTO, photo=photo(2)))
-    await w.press("done")
-    await w.press("photo")
-    await w.press("level:major")
-    return await w.press("days:7")
 
 
 async def test_full_report_gets_a_number_and_a_card_for_subscribed_groups(
@@ -386,8 +283,8 @@ async def test_submit_days_later_asks_for_a_new_deadline(sessions: Sessions) -> 
 async def test_a_deactivated_person_can_report_no_more(sessions: Sessions) -> None:
     await setup(sessions)
     async with sessions() as s:
-        info = await people.deactivate_user(s, telegram_id=INSPECTOR, actor="t")
-    assert not info.active
+        gone = await handover.deactivate_user(s, telegram_id=INSPECTOR, actor="t")
+    assert not gone.user.active
     async with sessions() as s:
         with pytest.raises(NotFound):
             await begin_report(s, telegram_id=INSPECTOR, update_id=1)

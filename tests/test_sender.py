@@ -19,8 +19,8 @@ from storage.db import Sessions
 from storage.models import GroupChat, Outbox
 from storage.pushes import enqueue_due
 from tests.fakebotapi import Chat, FakeBotAPI
-from tests.test_loop import world
-from tests.test_pushes import ADMIN, at, group
+from tests.timeline import at
+from tests.world import ADMIN, group, world
 
 pytestmark = pytest.mark.e2e
 

@@ -18,7 +18,7 @@ Bot API methods), state and objects (what is stored), people (Person, Chat), for
 (parse modes), images (photo compression, test JPEGs), waiting (cross-thread waits).
 """
 
-from .images import make_jpeg
+from .images import jpeg_with_odd_exif, make_jpeg
 from .objects import CallbackAnswer, Edit, FileRecord, Message, User
 from .people import CallbackPress, Chat, Person
 from .server import FakeBotAPI
@@ -38,5 +38,6 @@ __all__ = [
     "Person",
     "User",
     "Webhook",
+    "jpeg_with_odd_exif",
     "make_jpeg",
 ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dtm
 import io
+import struct
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -68,6 +69,20 @@ def make_jpeg(
     return out.getvalue()
 
 
+def jpeg_with_odd_exif(width: int = 64, height: int = 48) -> bytes:
+    """A JPEG turned sideways by EXIF (orientation 6) whose DateTime tag is a FLOAT, not text:
+    valid enough for cameras and Pillow to open, but Pillow's exif_transpose fails on it."""
+    entries = [(0x0112, 3, 1, struct.pack("<HH", 6, 0)), (0x0132, 11, 1, struct.pack("<f", 1.5))]
+    ifd = struct.pack("<H", len(entries))
+    for tag, kind, count, value in entries:
+        ifd += struct.pack("<HHI", tag, kind, count) + value
+    app1 = b"Exif\x00\x00" + b"II*\x00" + struct.pack("<I", 8) + ifd + struct.pack("<I", 0)
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (10, 200, 10)).save(out, "JPEG")
+    data = out.getvalue()
+    return data[:2] + b"\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1 + data[2:]
+
+
 def _dms(value: float) -> tuple[TiffImagePlugin.IFDRational, ...]:
     """Split decimal degrees into EXIF degrees/minutes/seconds rationals."""
     degrees = int(value)
@@ -85,7 +100,10 @@ def _open(data: bytes) -> Image.Image:
     """Decode an image, turned upright by its EXIF orientation as Telegram shows it."""
     decoded = Image.open(io.BytesIO(data))
     decoded.load()
-    return ImageOps.exif_transpose(decoded).convert("RGB")
+    try:
+        return ImageOps.exif_transpose(decoded).convert("RGB")
+    except (TypeError, ValueError, AttributeError, SyntaxError):  # odd EXIF: shown as it is
+        return decoded.convert("RGB")
 
 
 def _encode(image: Image.Image) -> Encoded:

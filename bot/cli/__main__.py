@@ -1,0 +1,5 @@
+"""`python -m bot.cli …` runs the console script."""
+
+from bot.cli import main
+
+main()

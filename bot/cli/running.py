@@ -1,0 +1,94 @@
+"""`hdbot run`: check the token and the Bot API, then serve (long polling or a webhook)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from urllib.parse import urlparse
+
+import click
+from telegram import Bot
+from telegram.error import InvalidToken, NetworkError, TelegramError
+
+from bot.cli import ensure_data_dir, fail, main, need_database, safe_url, settings_of, words
+from bot.config import ConfigError, Settings
+from bot.redaction import redact
+from bot.transport import AiohttpRequest
+from storage.db import create_engine, make_sessions
+
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{16,256}")
+
+
+@main.command()
+@click.option(
+    "--webhook-url", help="Receive updates by webhook at this public URL instead of polling."
+)
+@click.option("--listen", default="127.0.0.1", show_default=True, help="Webhook: address to bind.")
+@click.option("--port", default=8443, show_default=True, type=int, help="Webhook: port to bind.")
+@click.pass_context
+def run(ctx: click.Context, webhook_url: str | None, listen: str, port: int) -> None:
+    """Run the bot (long polling, or a webhook with --webhook-url).
+
+    The webhook's secret comes from HDBOT_WEBHOOK_SECRET only (never the command line, where
+    other users of the machine could read it).
+    """
+    settings = settings_of(ctx)
+    _ = words(settings)
+    try:
+        settings.require_token()
+    except ConfigError as err:
+        fail(str(err), 2)
+    secret = settings.webhook_secret
+    if webhook_url:
+        # Without the secret anyone who finds the URL could post updates in anyone's name.
+        if not secret or not WEBHOOK_SECRET.fullmatch(secret):
+            fail(_("webhook mode needs HDBOT_WEBHOOK_SECRET (16 to 256 of A-Z a-z 0-9 _ -)"), 2)
+        if urlparse(webhook_url).scheme != "https":
+            fail(_("--webhook-url must be an https:// URL (Telegram posts only to HTTPS)"), 2)
+    ensure_data_dir(settings)
+    need_database(settings)
+    username = asyncio.run(_check_bot(settings))
+    click.echo(
+        _(
+            "@{username} on {api}, database {database}",
+            username=username,
+            api=settings.base_url,
+            database=safe_url(settings.db_url),
+        ),
+        err=True,
+    )
+
+    from bot.app import build_application
+
+    engine = create_engine(settings.db_url)
+    application = build_application(settings, sessions=make_sessions(engine))
+    application.bot_data.closers.append(engine.dispose)
+    if webhook_url:
+        application.run_webhook(
+            listen=listen,
+            port=port,
+            webhook_url=webhook_url,
+            secret_token=secret,
+            url_path=urlparse(webhook_url).path.lstrip("/"),
+        )
+    else:
+        application.run_polling()
+
+
+async def _check_bot(settings: Settings) -> str:
+    """Ask the Bot API who the bot is: a refused token or an unreachable server is one line."""
+    _ = words(settings)
+    bot = Bot(
+        settings.require_token(),
+        base_url=settings.base_url,
+        base_file_url=settings.base_file_url,
+        request=AiohttpRequest(connect_timeout=10, read_timeout=10),
+    )
+    try:
+        async with bot:
+            return bot.username
+    except InvalidToken:
+        fail(_("the Bot API at {api} refused the token (HDBOT_TOKEN)", api=settings.base_url), 2)
+    except (NetworkError, TelegramError) as err:
+        reason = redact(str(err).splitlines()[0][:200], settings.secrets)
+        fail(_("cannot reach the Bot API at {api}: {reason}", api=settings.base_url, reason=reason))
