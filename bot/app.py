@@ -22,6 +22,7 @@ from telegram.ext import (
 from bot.config import Settings
 from bot.context import BotContext, BotServices, HdApplication
 from bot.i18n import Translator, language_for
+from bot.inbox import DurableQueue, replay_left_over
 from bot.menu import register_menu
 from bot.pacing import AnswerLimiter, Pacer
 from bot.people import identify
@@ -76,13 +77,16 @@ def build_application(
     """Build the bot's Application against the configured Bot API server."""
     context_types = ContextTypes(context=BotContext, bot_data=BotServices)
     pacer = Pacer(per_second=settings.push_rate)
+    inbox = DurableQueue()
     updates = updates or OrderedUpdateProcessor()
+    updates.on_done = inbox.handled
     builder: Any = (
         ApplicationBuilder()
         .token(settings.require_token())
         .base_url(settings.base_url)
         .base_file_url(settings.base_file_url)
         .context_types(context_types)
+        .update_queue(inbox)
         .rate_limiter(AnswerLimiter(pacer))
         .request(AiohttpRequest(connection_pool_size=64, read_timeout=request_timeout))
         .get_updates_request(
@@ -96,6 +100,7 @@ def build_application(
     application: HdApplication = builder.build()
     application.bot_data.settings = settings
     application.bot_data.sessions = sessions
+    inbox.sessions = sessions
     application.bot_data.reads = reading(sessions)
     background, threaded = offloaded(sessions)
     application.bot_data.background = background
@@ -110,6 +115,7 @@ def build_application(
     application.job_queue.run_repeating(  # type: ignore[union-attr]
         _forget_old_updates, interval=3600, first=60, name="forget-old-updates"
     )
+
     return application
 
 
@@ -174,6 +180,9 @@ async def _post_init(application: HdApplication) -> None:
     # One client for WeCom's robots for the bot's life (a client per drain costs a TLS setup).
     services.sender.http = httpx.AsyncClient(timeout=15.0)
     await register_menu(application.bot, default_language=services.settings.language)
+    # What a stopped bot had received but not handled comes first.
+    if isinstance(application.update_queue, DurableQueue) and services.sessions is not None:
+        await replay_left_over(application.update_queue, services.sessions, application.bot)
     if services.sessions is not None and application.bot.username:
         async with services.sessions() as session:
             await remember_setting(session, key=BOT_USERNAME, value=application.bot.username)

@@ -76,8 +76,9 @@ def _header(_: Translator, step: Step, editing: bool) -> str:
     )
 
 
-def task_keyboard(_: Translator, draft_id: int, page: TaskPage) -> InlineKeyboardMarkup:
-    """The open tasks of one page, with ◀ ▶ to move between pages."""
+def task_keyboard(_: Translator, draft_id: int, page: TaskPage) -> InlineKeyboardMarkup | None:
+    """The open tasks of one page, with ◀ ▶ to move between pages (None: nothing to press;
+    Telegram refuses a keyboard without buttons)."""
     rows = [
         [
             InlineKeyboardButton(
@@ -108,7 +109,7 @@ def task_keyboard(_: Translator, draft_id: int, page: TaskPage) -> InlineKeyboar
         rows.append(
             [InlineKeyboardButton(_("Show all tasks"), callback_data=button(draft_id, "all"))]
         )
-    return InlineKeyboardMarkup(rows)
+    return InlineKeyboardMarkup(rows) if rows else None
 
 
 def _field_keyboard(
@@ -233,13 +234,20 @@ def prompt_for(_: Translator, reply: ReportReply, *, today: date) -> Prompt | No
     step = draft.step
     if step == Step.TASK:
         page = reply.tasks
-        if page is None or page.total == 0:
+        if page is None or (page.total == 0 and not page.query):
+            text = _(
+                "{head}\nYour unit has no open campaign task yet, and a hidden danger belongs to "
+                "one. Ask your administrator to import the tasks; /cancel ends this report.",
+                head=head,
+            )
+            return Prompt(text)
+        if page.total == 0:
             text = _(
                 "{head}\nYour unit has no open task matching this. Type other words, or ask "
                 "your administrator to import the tasks.",
                 head=head,
             )
-            return Prompt(text, task_keyboard(_, draft.id, page) if page else None)
+            return Prompt(text, task_keyboard(_, draft.id, page))
         text = _(
             "{head}\nChoose the campaign task this hidden danger belongs to, or type words "
             "of its code or title to search. {count} open tasks.",
@@ -248,6 +256,8 @@ def prompt_for(_: Translator, reply: ReportReply, *, today: date) -> Prompt | No
         )
         if page.query:
             text += "\n" + _("Search: “{query}”", query=page.query)
+        if reply.last_submitted:
+            text += "\n" + _("(Your last report went in as {number}.)", number=reply.last_submitted)
         return Prompt(text, task_keyboard(_, draft.id, page))
     if step == Step.SITE:
         return Prompt(_("{head}\nType the name of the enterprise or place.", head=head))

@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import os
+import secrets
 import socket
 from collections.abc import Callable
 from datetime import timedelta
@@ -43,6 +44,7 @@ from storage.outbox import (
     mark_failed,
     mark_retry,
     mark_sent,
+    release_claims_of_the_dead,
     retarget,
     sender_lease,
     wecom_target,
@@ -53,7 +55,29 @@ logger = logging.getLogger(__name__)
 
 SENDER_JOB = "outbox-sender"
 DRAIN_INTERVAL = 2.0
-WORKER = f"{socket.gethostname()}:{os.getpid()}"
+# host:pid:start — the start tells this process from an earlier one that had the same pid
+# (in a container the bot is often pid 1 every time).
+WORKER = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def is_dead(claimant: str) -> bool:
+    """Whether the sender named `claimant` is gone: a process of this host that no longer
+    runs, or an earlier start of this very pid. Another host's sender cannot be asked."""
+    host, _, rest = claimant.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return claimant != WORKER
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, someone else's (EPERM)
+        return False
+    return False
+
 
 # WeCom answers 200 with an errcode; these mean "slow down" and "this key is dead".
 WECOM_RATE_LIMITED = {45009, 45033}
@@ -118,6 +142,10 @@ async def drain(
         state.http = httpx.AsyncClient(timeout=15.0)
     sent = 0
     try:
+        async with sessions() as session:
+            released = await release_claims_of_the_dead(session, worker=WORKER, is_dead=is_dead)
+        if released:
+            logger.info("re-queued %d pushes claimed by a sender that is gone", released)
         while True:
             # One row at a time: a crash leaves at most the one push in flight unconfirmed,
             # instead of a batch claimed and waiting for the claim to time out.

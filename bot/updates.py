@@ -13,7 +13,7 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
 from telegram import Update
@@ -53,6 +53,7 @@ class OrderedUpdateProcessor(BaseUpdateProcessor):
         *,
         running: int = RUNNING,
         flood: FloodGuard | None = None,
+        on_done: Callable[[object], None] | None = None,
     ) -> None:
         super().__init__(max_concurrent_updates=ADMITTED)
         self._running = asyncio.Semaphore(running)
@@ -64,6 +65,9 @@ class OrderedUpdateProcessor(BaseUpdateProcessor):
         self._albums: OrderedDict[str, float] = OrderedDict()
         self._told_flood = OnceInAWhile(FLOOD_WINDOW)
         self.refused = 0
+        # Told of every update once it is done with (handled, refused or failed): the inbox.
+        self.on_done = on_done
+        self._update_ids: OrderedDict[int, None] = OrderedDict()
 
     async def initialize(self) -> None:
         pass
@@ -73,8 +77,14 @@ class OrderedUpdateProcessor(BaseUpdateProcessor):
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         keys = ordering_keys(update)
+        if self._seen_before(update):
+            # The same update twice in one process: replayed from the inbox after a restart and
+            # delivered again by Telegram. Once is enough.
+            _close(coroutine)
+            return
         if not self._admit(update, keys):
             _close(coroutine)
+            self._done(update)
             return
         earlier = [tail for key in keys if (tail := self._tails.get(key)) is not None]
         mine: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -91,6 +101,8 @@ class OrderedUpdateProcessor(BaseUpdateProcessor):
         finally:
             if not started:  # cancelled while waiting for its turn (the bot is stopping)
                 _close(coroutine)
+            else:
+                self._done(update)
             mine.set_result(None)
             for key in keys:
                 if self._tails.get(key) is mine:
@@ -104,6 +116,20 @@ class OrderedUpdateProcessor(BaseUpdateProcessor):
             return min(quiet, 0.3)
         arrived = self._albums.get(album)
         return 0.0 if arrived is None else max(0.0, arrived + quiet - time.monotonic())
+
+    def _seen_before(self, update: object) -> bool:
+        if not isinstance(update, Update):
+            return False
+        if update.update_id in self._update_ids:
+            return True
+        self._update_ids[update.update_id] = None
+        if len(self._update_ids) > 10_000:
+            self._update_ids.popitem(last=False)
+        return False
+
+    def _done(self, update: object) -> None:
+        if self.on_done is not None:
+            self.on_done(update)
 
     @property
     def waiting_keys(self) -> int:

@@ -8,7 +8,7 @@ hidden dangers without saying who takes them over is refused: they would be stuc
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, func, select, update
@@ -19,11 +19,15 @@ from storage.clock import utcnow
 from storage.dto import UserInfo
 from storage.errors import N_, Invalid, NotFound
 from storage.models import (
+    Channel,
     DangerStatus,
     Draft,
     DraftFlow,
     DraftStatus,
+    Event,
+    GroupChat,
     HiddenDanger,
+    Outbox,
     Role,
     Unit,
     User,
@@ -41,6 +45,9 @@ class Deactivation:
     user: UserInfo
     already: bool  # was deactivated before: nothing changed
     handed_over: list[str]  # numbers of the hidden dangers that moved to someone else
+    # Groups this person bound, which stay bound to their unit and keep getting its cards:
+    # each is told, so its admins can remove the person if they are still a member.
+    bound_groups: list[str] = field(default_factory=list)
 
 
 def answers_for(user_id: int) -> ColumnElement[bool]:
@@ -215,16 +222,78 @@ async def deactivate_user(
         .values(status=DraftStatus.DISCARDED, updated_at=now)
     )
     row.active = False
-    record_event(
+    groups = await groups_bound_by(session, row.id)
+    event = record_event(
         session,
         action="user.deactivated",
         actor=actor,
         subject=str(telegram_id),
-        detail={"role": row.role, "unit_id": row.unit_id, "handed_over": len(moved)},
+        detail={
+            "role": row.role,
+            "unit_id": row.unit_id,
+            "handed_over": len(moved),
+            "bound_groups": [g.chat_id for g in groups],
+        },
         now=now,
     )
+    if groups:
+        await session.flush()
+        for group in groups:
+            session.add(
+                Outbox(
+                    key=f"tg:{group.chat_id}:event:{event.id}",
+                    channel=Channel.TELEGRAM,
+                    target=str(group.chat_id),
+                    kind="notice",
+                    period=str(event.id),
+                    payload={
+                        "key": N_(
+                            "{name} no longer has access to hdbot. This group stays bound to its "
+                            "unit and keeps getting its cards: if {name} is still a member, a "
+                            "chat admin should remove them."
+                        ),
+                        "params": {"name": row.name or str(telegram_id)},
+                    },
+                    not_before=now,
+                    created_at=now,
+                )
+            )
     await session.commit()
-    return Deactivation(await user_info(session, row), already=False, handed_over=moved)
+    return Deactivation(
+        await user_info(session, row),
+        already=False,
+        handed_over=moved,
+        bound_groups=[g.title or str(g.chat_id) for g in groups],
+    )
+
+
+async def groups_bound_by(session: AsyncSession, user_id: int) -> list[GroupChat]:
+    """The active groups whose present binding this person made (their last `group.bound`)."""
+    mine = set(
+        await session.scalars(
+            select(Event.subject).where(Event.action == "group.bound", Event.actor_id == user_id)
+        )
+    )
+    if not mine:
+        return []
+    last_binder: dict[str, int | None] = {}
+    for subject, actor_id in await session.execute(
+        select(Event.subject, Event.actor_id)
+        .where(Event.action == "group.bound", Event.subject.in_(mine))
+        .order_by(Event.id)
+    ):
+        last_binder[subject] = actor_id
+    chat_ids = [
+        int(c) for c, who in last_binder.items() if who == user_id and c.lstrip("-").isdigit()
+    ]
+    return list(
+        await session.scalars(
+            select(GroupChat)
+            .where(GroupChat.chat_id.in_(chat_ids), GroupChat.active.is_(True))
+            .where(GroupChat.unit_id.is_not(None))
+            .order_by(GroupChat.chat_id)
+        )
+    )
 
 
 async def _successor(session: AsyncSession, telegram_id: int, leaving: User) -> User:

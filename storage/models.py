@@ -314,6 +314,16 @@ class Draft(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class InboxUpdate(Base):
+    """An update received and not yet handled: replayed after a crash (bot/inbox.py)."""
+
+    __tablename__ = "inbox_update"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class ProcessedUpdate(Base):
     """Telegram update ids already acted on, so a redelivered update changes nothing."""
 

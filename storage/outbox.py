@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -42,6 +42,37 @@ class OutboxItem:
     kind: str
     payload: dict[str, Any]
     attempts: int
+
+
+async def release_claims_of_the_dead(
+    session: AsyncSession, *, worker: str, is_dead: Callable[[str], bool]
+) -> int:
+    """Put back in the queue the pushes claimed by senders `is_dead` says are gone.
+
+    A sender killed mid-push leaves its row claimed; without this the row waits out
+    CLAIM_TIMEOUT. `is_dead` judges a claimant by its name (this host's processes can be
+    asked; another host's are left to the timeout). Returns how many rows went back.
+    """
+    claimants = set(
+        await session.scalars(
+            select(Outbox.claimed_by)
+            .where(Outbox.status == OutboxStatus.SENDING, Outbox.claimed_by.is_not(None))
+            .distinct()
+        )
+    )
+    released = 0
+    for claimant in claimants - {worker}:
+        if claimant is None or not is_dead(claimant):
+            continue
+        result = await session.execute(
+            update(Outbox)
+            .where(Outbox.status == OutboxStatus.SENDING, Outbox.claimed_by == claimant)
+            .values(status=OutboxStatus.QUEUED, claimed_by=None, claimed_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        released += result.rowcount  # type: ignore[attr-defined]
+    await session.commit()
+    return released
 
 
 async def claim_due(

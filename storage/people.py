@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import string
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,7 +30,10 @@ from storage.models import (
 from storage.units import find_unit, unit_and_descendants
 
 # 16 URL-safe characters carry 96 random bits and fit Telegram's deep-link alphabet.
-INVITE_BYTES = 12
+INVITE_LENGTH = (
+    16  # letters and digits: about 95 bits, and never a leading '-' a shell reads as an option
+)
+INVITE_ALPHABET = string.ascii_letters + string.digits
 MAX_INVITE_USES = 1000
 MAX_INVITE_DAYS = 365
 LANGUAGES = ("zh_CN", "en")
@@ -191,7 +195,7 @@ async def create_invite(
     unit_info = await find_unit(session, unit) if unit else None
     now = now or utcnow()
     expires_at = now + timedelta(days=expires_days) if expires_days else None
-    code = secrets.token_urlsafe(INVITE_BYTES)
+    code = "".join(secrets.choice(INVITE_ALPHABET) for _ in range(INVITE_LENGTH))
     session.add(
         Invite(
             code=code,

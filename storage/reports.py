@@ -164,6 +164,8 @@ class ReportReply:
     duplicate_update: bool = False
     prompt: bool = True  # False when the answer needs no new prompt (an album in progress)
     today: date | None = None  # in the campaign's time zone, for quick picks of dates
+    # A report begun minutes after the last one went in names it (its answer may have been lost).
+    last_submitted: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,12 +341,25 @@ async def begin_report(
     if draft is not None:
         await session.commit()
         return ReportReply(await _view(session, draft), resume_offer=True, prompt=False)
+    # A crash can swallow the "Submitted" answer: whoever starts again a few minutes later is
+    # told their last report went in, so it is not logged twice.
+    last = await session.scalar(
+        select(HiddenDanger.number)
+        .join(Draft, Draft.danger_id == HiddenDanger.id)
+        .where(
+            Draft.user_id == user.id,
+            Draft.status == DraftStatus.SUBMITTED,
+            Draft.updated_at >= utcnow() - JUST_SUBMITTED,
+        )
+        .order_by(Draft.updated_at.desc())
+        .limit(1)
+    )
     draft = Draft(user_id=user.id, flow=DraftFlow.REPORT, kind=kind, step=Step.TASK.value, data={})
     session.add(draft)
     await session.flush()
     reply = await _reply(session, draft, user, campaign)
     await session.commit()
-    return reply
+    return replace(reply, last_submitted=last)
 
 
 async def resume_report(
@@ -787,6 +802,8 @@ async def _step_level(
     return None
 
 
+# Starting a report this soon after submitting one: say the last one went in.
+JUST_SUBMITTED = timedelta(minutes=10)
 # A deadline further ahead than this is a typing error.
 DEADLINE_YEARS_AHEAD = 5
 

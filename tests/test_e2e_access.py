@@ -18,7 +18,7 @@ from tests.fakebotapi import FakeBotAPI, Person
 from tests.harness import RunningBot, running_bot, settings_for
 from tests.phone import enrol, seed_campaign
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 COMMANDS = [
     "/start",

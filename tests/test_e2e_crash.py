@@ -24,7 +24,7 @@ from tests.bot_process import WAIT, BotProcess
 from tests.factories import make_campaign, task_row
 from tests.fakebotapi import FakeBotAPI, Message, make_jpeg
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 async def _prepare(db_url: str) -> str:

@@ -304,6 +304,7 @@ async def fan_out(
 # --- the tests -----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 async def test_countdown_to_1000_groups_keeps_the_limits_and_the_inspector_answered(
     server: FakeBotAPI, sqlite_url: str, tmp_path: Path
 ) -> None:

@@ -93,3 +93,22 @@ async def test_an_image_with_odd_exif_shows_on_the_summary_card(
     card = await wang.private_chat.next_message(lambda m: "check your report" in (m.caption or ""))
     assert card.photo  # the picture the reporter needs to check, not a text fallback
     assert not bot.errors
+
+
+async def test_an_inspector_of_a_unit_without_tasks_is_told_so_and_can_search(
+    server: FakeBotAPI, bot: RunningBot
+) -> None:
+    """The task keyboard of a unit with no open task would have no button, and Telegram
+    refuses an empty keyboard: the step says what is missing instead, and stays usable."""
+    zhao = server.user(first_name="Zhao", language_code="en")
+    await enrol(bot, zhao, "inspector", "庄河市")  # the test tasks are all 甘井子区's
+    zhao.send_text("/report")
+    step = await zhao.private_chat.next_message()
+    assert "no open campaign task yet" in (step.text or "") and step.reply_markup is None
+    zhao.send_text("gas")
+    searched = await zhao.private_chat.next_message()
+    assert "no open task matching this" in (searched.text or "")
+    assert [t for row in searched.inline_keyboard for t, _ in row] == ["Show all tasks"]
+    zhao.send_text("/cancel")
+    assert "discarded" in ((await zhao.private_chat.next_message()).text or "").lower()
+    assert not bot.errors

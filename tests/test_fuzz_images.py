@@ -114,6 +114,7 @@ MUTATIONS: dict[str, Callable[[bytes, random.Random], bytes]] = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::UserWarning")  # Pillow says "corrupt EXIF": we know
 @settings(
     max_examples=2000,

@@ -34,7 +34,7 @@ from tests.fakebotapi import Chat, FakeBotAPI, Person, make_jpeg
 from tests.harness import RunningBot, settings_for
 from tests.phone import seed_campaign
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 RULES = ReportRules(area=Area(38.5, 120.5, 40.5, 123.8), number_prefix="DL")
 COMMANDS = [

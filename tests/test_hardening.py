@@ -155,6 +155,25 @@ async def test_a_deactivated_reporter_is_told_nothing(sessions: Sessions) -> Non
     assert to_old == 0
 
 
+async def test_groups_a_deactivated_supervisor_bound_are_told(sessions: Sessions) -> None:
+    """The group stays bound to the unit (its other members still need the cards), but it is
+    told the person's access was taken away; a group someone else bound since is not."""
+    await world(sessions)
+    for chat_id, binder in ((-1, SUPERVISOR), (-2, SUPERVISOR), (-2, CITY_SUPERVISOR)):
+        async with sessions() as s:
+            await bind_group(
+                s, chat_id=chat_id, title=f"g{chat_id}", unit="甘井子区",
+                telegram_id=binder, is_chat_admin=True,
+            )  # fmt: skip
+    async with sessions() as s:
+        done = await handover.deactivate_user(s, telegram_id=SUPERVISOR, actor="t")
+    assert done.bound_groups == ["g-1"]
+    async with sessions() as s:
+        told = list(await s.scalars(select(Outbox).where(Outbox.kind == "notice")))
+    assert [(o.target, o.payload["params"]) for o in told] == [("-1", {"name": "李监管"})]
+    assert "no longer has access" in told[0].payload["key"]
+
+
 # --- 4. deciding an extension is a conditional update ---------------------------------------------
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
@@ -16,7 +19,7 @@ from bot.config import Settings
 from bot.pacing import Pacer, SenderState
 from bot.sender import drain
 from storage.db import Sessions
-from storage.models import GroupChat, Outbox
+from storage.models import GroupChat, Outbox, OutboxStatus
 from storage.pushes import enqueue_due
 from tests.fakebotapi import Chat, FakeBotAPI
 from tests.timeline import at
@@ -249,3 +252,33 @@ async def test_old_sent_pushes_are_forgotten_failed_ones_kept(sessions: Sessions
         assert await forget_done(s, now=now) == 2
         left = sorted(await s.scalars(select(Outbox.status)))
     assert left == ["failed", "queued", "sent"]
+
+
+async def test_a_push_claimed_by_a_killed_sender_goes_out_at_the_next_start(
+    server: FakeBotAPI, sessions: Sessions, tmp_path: Path
+) -> None:
+    """A sender killed mid-push leaves its row claimed: a sender of the same host sees that
+    process is gone and sends the row at once; another host's claim waits out its timeout."""
+    await world(sessions)
+    chats = await groups(server, sessions, 3)
+    await queue_countdown(sessions)
+    gone = await asyncio.create_subprocess_exec(sys.executable, "-c", "pass")
+    await gone.wait()  # its pid names a process that no longer runs
+    host = socket.gethostname()
+    claimants = [f"{host}:{gone.pid}:0bad", f"{host}:{os.getpid()}:0ld", "far:1:x"]
+    async with sessions() as s:
+        ids = list(await s.scalars(select(Outbox.id).order_by(Outbox.id)))
+        for row_id, claimant in zip(ids, claimants, strict=True):
+            await s.execute(
+                update(Outbox)
+                .where(Outbox.id == row_id)
+                .values(
+                    status=OutboxStatus.SENDING,
+                    claimed_by=claimant,
+                    claimed_at=at("2026-11-29", "10:00"),
+                )
+            )
+        await s.commit()
+    async with make_bot(server) as bot:
+        assert await drain(bot, sessions, settings_of(server, tmp_path)) == 2
+    assert [got(c) for c in chats] == [1, 1, 0]  # the far host's row waits for its timeout

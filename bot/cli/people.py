@@ -164,6 +164,14 @@ def user_deactivate(ctx: click.Context, telegram_id: int, handover_to: int | Non
                 numbers=", ".join(done.handed_over),
             )
         )
+    if done.bound_groups:
+        click.echo(
+            _(
+                "they bound {groups}: each stays bound and is told, so its admins can remove "
+                "them",
+                groups=", ".join(done.bound_groups),
+            )
+        )
 
 
 @user.command("activate")

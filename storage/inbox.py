@@ -1,0 +1,62 @@
+"""The inbox: every update received is kept here before Telegram learns it arrived, and
+forgotten once it was handled; what a crash left in between is handled again at start.
+
+Telegram (long polling) takes an update as delivered at the bot's next getUpdates, which
+python-telegram-bot makes as soon as it has queued the last batch, long before the handlers
+are done; a webhook answers 200 as soon as the update is queued. Either way an update the bot
+was killed in the middle of would be gone. Handling one again is safe: each step claims its
+update id (storage/conversation.py), so a replay only shows where things stand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import InboxUpdate
+
+
+async def keep(
+    session: AsyncSession, *, update_id: int, payload: dict[str, Any], now: datetime
+) -> None:
+    """Keep an update (once: a redelivered one is already there)."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    await session.execute(
+        insert(InboxUpdate)
+        .values(update_id=update_id, payload=payload, received_at=now)
+        .on_conflict_do_nothing(index_elements=["update_id"])
+    )
+    await session.commit()
+
+
+async def forget(session: AsyncSession, update_ids: Iterable[int]) -> int:
+    """Forget handled updates; return how many."""
+    ids = list(update_ids)
+    if not ids:
+        return 0
+    result = await session.execute(delete(InboxUpdate).where(InboxUpdate.update_id.in_(ids)))
+    await session.commit()
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+# An update older than this is not worth answering any more (and could be one that killed the
+# bot itself at every try): it is forgotten instead of handled.
+STALE = timedelta(hours=1)
+
+
+async def left_over(
+    session: AsyncSession, *, now: datetime, limit: int = 10_000
+) -> list[dict[str, Any]]:
+    """Updates received and never handled (the bot stopped in between), oldest first."""
+    await session.execute(delete(InboxUpdate).where(InboxUpdate.received_at < now - STALE))
+    await session.commit()
+    rows = await session.scalars(
+        select(InboxUpdate.payload).order_by(InboxUpdate.update_id).limit(limit)
+    )
+    return list(rows)
