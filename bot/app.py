@@ -77,8 +77,9 @@ def build_application(
     """Build the bot's Application against the configured Bot API server."""
     context_types = ContextTypes(context=BotContext, bot_data=BotServices)
     pacer = Pacer(per_second=settings.push_rate)
-    inbox = DurableQueue()
     updates = updates or OrderedUpdateProcessor()
+    # A flood is refused as it arrives, before the inbox write: no database work for it.
+    inbox = DurableQueue(admit=updates.admit)
     updates.on_done = inbox.handled
     builder: Any = (
         ApplicationBuilder()

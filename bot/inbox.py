@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from telegram import Update
@@ -26,12 +27,16 @@ logger = logging.getLogger(__name__)
 class DurableQueue(asyncio.Queue[Any]):
     """An update queue that keeps each update in the database before taking it."""
 
-    def __init__(self) -> None:
+    def __init__(self, admit: Callable[[object], bool] | None = None) -> None:
         super().__init__()
         self.sessions: Sessions | None = None  # set when the application is built
+        # Asked first: an update it refuses (a flood) is dropped here, neither kept nor queued.
+        self.admit = admit
         self._forgetting: set[asyncio.Task[None]] = set()
 
     async def put(self, item: Any) -> None:
+        if self.admit is not None and not self.admit(item):
+            return
         if isinstance(item, Update) and self.sessions is not None:
             async with self.sessions() as session:
                 await inbox.keep(

@@ -68,6 +68,7 @@ class OrderedUpdateProcessor(BaseUpdateProcessor):
         # Told of every update once it is done with (handled, refused or failed): the inbox.
         self.on_done = on_done
         self._update_ids: OrderedDict[int, None] = OrderedDict()
+        self._screened_ids: OrderedDict[int, None] = OrderedDict()
 
     async def initialize(self) -> None:
         pass
@@ -82,7 +83,7 @@ class OrderedUpdateProcessor(BaseUpdateProcessor):
             # delivered again by Telegram. Once is enough.
             _close(coroutine)
             return
-        if not self._admit(update, keys):
+        if not self._screened(update) and not self._admit(update, keys):
             _close(coroutine)
             self._done(update)
             return
@@ -116,6 +117,20 @@ class OrderedUpdateProcessor(BaseUpdateProcessor):
             return min(quiet, 0.3)
         arrived = self._albums.get(album)
         return 0.0 if arrived is None else max(0.0, arrived + quiet - time.monotonic())
+
+    def admit(self, update: object) -> bool:
+        """Screen an update as it arrives (the update queue asks, before keeping it): False
+        for a flood, which is then dropped before any work. A screened update is not counted
+        again when it is processed."""
+        admitted = self._admit(update, ordering_keys(update))
+        if admitted and isinstance(update, Update):
+            self._screened_ids[update.update_id] = None
+            if len(self._screened_ids) > 10_000:
+                self._screened_ids.popitem(last=False)
+        return admitted
+
+    def _screened(self, update: object) -> bool:
+        return isinstance(update, Update) and self._screened_ids.pop(update.update_id, 0) is None
 
     def _seen_before(self, update: object) -> bool:
         if not isinstance(update, Update):

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,18 +45,34 @@ async def forget(session: AsyncSession, update_ids: Iterable[int]) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-# An update older than this is not worth answering any more (and could be one that killed the
-# bot itself at every try): it is forgotten instead of handled.
+# An update older than this is not worth answering any more: it is forgotten instead.
 STALE = timedelta(hours=1)
+# An update handed over this many times at start and still here may be the one that kills
+# the process: it is forgotten rather than tried forever.
+MAX_REPLAYS = 3
 
 
 async def left_over(
     session: AsyncSession, *, now: datetime, limit: int = 10_000
 ) -> list[dict[str, Any]]:
-    """Updates received and never handled (the bot stopped in between), oldest first."""
-    await session.execute(delete(InboxUpdate).where(InboxUpdate.received_at < now - STALE))
-    await session.commit()
-    rows = await session.scalars(
-        select(InboxUpdate.payload).order_by(InboxUpdate.update_id).limit(limit)
+    """Updates received and never handled (the bot stopped in between), oldest first; each
+    counts one more replay."""
+    await session.execute(
+        delete(InboxUpdate).where(
+            or_(InboxUpdate.received_at < now - STALE, InboxUpdate.replays >= MAX_REPLAYS)
+        )
     )
-    return list(rows)
+    rows = list(
+        await session.execute(
+            select(InboxUpdate.update_id, InboxUpdate.payload)
+            .order_by(InboxUpdate.update_id)
+            .limit(limit)
+        )
+    )
+    await session.execute(
+        update(InboxUpdate)
+        .where(InboxUpdate.update_id.in_([update_id for update_id, _ in rows]))
+        .values(replays=InboxUpdate.replays + 1)
+    )
+    await session.commit()
+    return [payload for _, payload in rows]

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from storage import campaigns, people, tasks, units
+from storage import campaigns, inbox, people, tasks, units
 from storage.db import Sessions
 from storage.errors import Invalid, NotFound
 from storage.models import Event, Task, User
@@ -308,3 +308,21 @@ async def test_language_choice(sessions: Sessions) -> None:
         assert await people.chosen_language(s, 77) == "zh_CN"
         with pytest.raises(Invalid):
             await people.choose_language(s, telegram_id=77, language="fr")
+
+
+async def test_the_inbox_keeps_once_replays_a_few_times_and_forgets(sessions: Sessions) -> None:
+    now = datetime(2026, 11, 29, 2, 0, tzinfo=UTC)
+    for update_id in (7, 8, 8, 9):  # 8 delivered twice is kept once
+        async with sessions() as s:
+            await inbox.keep(s, update_id=update_id, payload={"update_id": update_id}, now=now)
+    async with sessions() as s:
+        await inbox.keep(s, update_id=6, payload={"update_id": 6}, now=now - timedelta(hours=2))
+    async with sessions() as s:
+        assert await inbox.forget(s, [9]) == 1
+    later = now + timedelta(minutes=1)
+    for _ in range(inbox.MAX_REPLAYS):  # three starts in a row, each killed by update 7 or 8
+        async with sessions() as s:
+            left = await inbox.left_over(s, now=later)
+        assert [p["update_id"] for p in left] == [7, 8]  # 6 is too old to answer
+    async with sessions() as s:
+        assert await inbox.left_over(s, now=later) == []  # given up

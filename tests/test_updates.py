@@ -6,11 +6,15 @@ import asyncio
 import random
 from datetime import timedelta
 
+from sqlalchemy import func, select
 from telegram import Chat, Message, Update, User
 
+from bot.inbox import DurableQueue
 from bot.throttle import FloodGuard, OnceInAWhile
 from bot.updates import OrderedUpdateProcessor
 from storage.clock import ShiftedClock
+from storage.db import Sessions
+from storage.models import InboxUpdate
 from tests.timeline import NOW
 
 PRIVATE = "private"
@@ -99,6 +103,24 @@ async def test_a_flood_is_refused_before_any_handler_and_an_album_counts_once() 
         handled[user] += kind == "start"
     assert handled == {200: 20, 300: 10}
     assert processor.refused == 80
+
+
+async def test_a_flood_is_not_even_kept_in_the_inbox(sessions: Sessions) -> None:
+    """The inbox write is database work too: a flood is screened before it."""
+    processor = OrderedUpdateProcessor(flood=FloodGuard(limit=20, window=10))
+    queue = DurableQueue(admit=processor.admit)
+    queue.sessions = sessions
+    for n in range(60):
+        await queue.put(text_update(n, 200))
+    async with sessions() as s:
+        kept = await s.scalar(select(func.count()).select_from(InboxUpdate))
+    assert kept == queue.qsize() == 20
+    assert processor.refused == 40
+    # Screened once: processing what was queued counts nothing again.
+    recorder = Recorder()
+    await feed(processor, [queue.get_nowait() for _ in range(20)], recorder)
+    assert sum(kind == "start" for kind, _, _ in recorder.events) == 20
+    assert processor.refused == 40
 
 
 def test_flood_guard_lets_a_pausing_person_in_again_and_trusts_registered_people() -> None:

@@ -167,8 +167,7 @@ def user_deactivate(ctx: click.Context, telegram_id: int, handover_to: int | Non
     if done.bound_groups:
         click.echo(
             _(
-                "they bound {groups}: each stays bound and is told, so its admins can remove "
-                "them",
+                "they bound {groups}: each stays bound and is told, so its admins can remove them",
                 groups=", ".join(done.bound_groups),
             )
         )
