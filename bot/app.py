@@ -91,7 +91,11 @@ def build_application(
         .rate_limiter(AnswerLimiter(pacer))
         .request(AiohttpRequest(connection_pool_size=64, read_timeout=request_timeout))
         .get_updates_request(
-            AiohttpRequest(connection_pool_size=2, read_timeout=request_timeout + 30)
+            AiohttpRequest(
+                connection_pool_size=2,
+                read_timeout=request_timeout + 30,
+                before=inbox.before_get_updates,
+            )
         )
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
@@ -191,6 +195,11 @@ async def _post_init(application: HdApplication) -> None:
 
 async def _post_shutdown(application: HdApplication) -> None:
     services = application.bot_data
+    if isinstance(application.update_queue, DurableQueue):
+        try:  # what was handled need not be handled again at the next start
+            await application.update_queue.flush()
+        except Exception:
+            logger.warning("could not write the inbox at shutdown", exc_info=True)
     if services.sender.bot is not None:
         await services.sender.bot.shutdown()
         services.sender.bot = None

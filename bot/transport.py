@@ -9,6 +9,8 @@ form-encoded parameters, multipart for uploads, TimedOut and NetworkError for fa
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
@@ -20,6 +22,7 @@ class AiohttpRequest(BaseRequest):
     """A `BaseRequest` for python-telegram-bot on an aiohttp client session."""
 
     __slots__ = (
+        "_before",
         "_connect_timeout",
         "_media_write_timeout",
         "_pool_size",
@@ -36,7 +39,11 @@ class AiohttpRequest(BaseRequest):
         write_timeout: float | None = 5.0,
         connect_timeout: float | None = 5.0,
         media_write_timeout: float | None = 20.0,
+        before: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
+        # Awaited before each request: the inbox writes what the last getUpdates brought
+        # before the next one tells Telegram it arrived (bot/inbox.py).
+        self._before = before
         self._pool_size = connection_pool_size
         self._read_timeout = read_timeout
         self._write_timeout = write_timeout
@@ -73,6 +80,8 @@ class AiohttpRequest(BaseRequest):
         """See `BaseRequest.do_request`."""
         if self._session is None or self._session.closed:
             raise RuntimeError("This AiohttpRequest is not initialized!")
+        if self._before is not None:
+            await self._before()
         files = request_data.multipart_data if request_data else None
         fields = request_data.json_parameters if request_data else None
         timeout = aiohttp.ClientTimeout(

@@ -26,12 +26,33 @@ async def keep(
     session: AsyncSession, *, update_id: int, payload: dict[str, Any], now: datetime
 ) -> None:
     """Keep an update (once: a redelivered one is already there)."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    await session.execute(
-        insert(InboxUpdate)
-        .values(update_id=update_id, payload=payload, received_at=now)
-        .on_conflict_do_nothing(index_elements=["update_id"])
-    )
+    await write(session, keep={update_id: payload}, now=now)
+
+
+async def write(
+    session: AsyncSession,
+    *,
+    keep: dict[int, dict[str, Any]],
+    forget: Iterable[int] = (),
+    now: datetime,
+) -> None:
+    """Keep the updates received since the last write and forget those handled since, in one
+    transaction (a redelivered update is kept once)."""
+    if keep:
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        await session.execute(
+            insert(InboxUpdate)
+            .values(
+                [
+                    {"update_id": update_id, "payload": payload, "received_at": now, "replays": 0}
+                    for update_id, payload in keep.items()
+                ]
+            )
+            .on_conflict_do_nothing(index_elements=["update_id"])
+        )
+    ids = list(forget)
+    if ids:
+        await session.execute(delete(InboxUpdate).where(InboxUpdate.update_id.in_(ids)))
     await session.commit()
 
 
