@@ -136,3 +136,45 @@ def test_sigkill_after_every_step_loses_nothing(
     assert len(submitted) == 1, "a replayed submit must not report twice"
     registered = [m for m in chat.bot_messages if "You are registered" in (m.text or "")]
     assert len(registered) == 2  # the replayed /start only greets again
+
+
+def test_an_update_taken_from_telegram_is_handled_after_a_kill(
+    server: FakeBotAPI, sqlite_url: str, tmp_path: Path
+) -> None:
+    """Telegram forgets an update once the bot's next getUpdates has confirmed it, which
+    comes long before the update is handled. Killed in between — here while its answer hangs
+    on the way to Telegram — the update is handled after the restart, from the inbox."""
+    code = asyncio.run(_prepare(sqlite_url))
+    env = {
+        **os.environ,
+        **server.env(),
+        "HDBOT_DATABASE_URL": sqlite_url,
+        "HDBOT_DATA_DIR": str(tmp_path / "data"),
+        "HDBOT_LANGUAGE": "en",
+    }
+    bot = BotProcess(env, tmp_path / "bot.log")
+    person = server.user(first_name="Wang", language_code="en")
+    chat = person.private_chat
+    try:
+        bot.start()
+        person.send_text(f"/start {code}")
+        chat.next_message_sync(lambda m: "You are registered" in (m.text or ""), within=WAIT)
+        server.inject("sendMessage", chat.id, "timeout", delay=60.0)
+        person.send_text("/report")
+        deadline = time.monotonic() + WAIT
+        while time.monotonic() < deadline and _waiting(server):
+            time.sleep(0.05)
+        assert not _waiting(server), "confirmed to Telegram"
+        time.sleep(1.0)  # the answer hangs on its way to Telegram
+        assert not [m for m in chat.bot_messages if "Step 1/9" in (m.text or "")]
+        bot.kill()
+        bot.start()
+        chat.next_message_sync(lambda m: "Step 1/9" in (m.text or ""), within=WAIT)
+    finally:
+        bot.stop()
+
+
+def _waiting(server: FakeBotAPI) -> list[dict[str, object]]:
+    """The updates Telegram still holds for the bot (not yet confirmed)."""
+    with server.state.lock:
+        return list(server.state.updates)
