@@ -78,9 +78,7 @@ async def answer_to(person: Person, command: str) -> str | None:
     marker = await chat.next_message(
         lambda m: m.message_id > sent.message_id and m.text == PROBE_ANSWER, within=WAIT
     )
-    between = [
-        m for m in chat.bot_messages if sent.message_id < m.message_id < marker.message_id
-    ]
+    between = [m for m in chat.bot_messages if sent.message_id < m.message_id < marker.message_id]
     if not between:
         return None
     return between[0].text or between[0].caption or "(a picture or file)"
