@@ -65,6 +65,8 @@ from storage.uploads import forget_unused_photos
 
 logger = logging.getLogger(__name__)
 
+TURN_CHECK_EVERY = 5.0  # seconds: is the poller's turn still ours?
+
 
 def build_application(
     settings: Settings,
@@ -174,6 +176,16 @@ def add_handlers(application: HdApplication) -> None:
 async def _post_init(application: HdApplication) -> None:
     services = application.bot_data
     settings = services.settings
+    turn = services.poller_turn
+    if turn is not None:
+        # Another process may be polling: nothing before this process's turn (storage/turns.py).
+        await turn.wait()
+        if turn.waited:
+            logger.info("taking over: this process polls now")
+        if application.job_queue is not None and turn.needed:
+            application.job_queue.run_repeating(
+                _check_turn, interval=TURN_CHECK_EVERY, first=TURN_CHECK_EVERY, name="poller-turn"
+            )
     push_bot = Bot(
         settings.require_token(),
         base_url=settings.base_url,
@@ -193,8 +205,19 @@ async def _post_init(application: HdApplication) -> None:
             await remember_setting(session, key=BOT_USERNAME, value=application.bot.username)
 
 
+async def _check_turn(context: BotContext) -> None:
+    """A process that lost the poller's turn (its database connection died) must not poll on
+    beside the one that takes over: it stops, and its supervisor starts it again."""
+    turn = context.bot_data.poller_turn
+    if turn is not None and not await turn.still_held():
+        logger.error("the poller's turn is lost: stopping")
+        context.application.stop_running()
+
+
 async def _post_shutdown(application: HdApplication) -> None:
     services = application.bot_data
+    if services.poller_turn is not None:
+        await services.poller_turn.release()
     if isinstance(application.update_queue, DurableQueue):
         try:  # what was handled need not be handled again at the next start
             await application.update_queue.flush()

@@ -14,6 +14,7 @@ from bot.config import Settings
 from bot.pacing import SenderState
 from bot.throttle import FloodGuard, OnceInAWhile
 from storage.db import Sessions, reading
+from storage.turns import PollerTurn
 
 if TYPE_CHECKING:
     from bot.people import Caller
@@ -40,6 +41,8 @@ class BotServices:
     heavy: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(HEAVY_AT_ONCE))
     # The update processor's flood guard: the door tells it who is registered (bot/updates.py).
     flood: FloodGuard = field(default_factory=FloodGuard)
+    # Long polling with several processes on one PostgreSQL: only the turn's holder polls.
+    poller_turn: PollerTurn | None = None
 
 
 HINT_EVERY = 600.0  # seconds

@@ -7,6 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from storage import people, tasks
+from storage.db import create_engine, make_sessions
+from tests.factories import make_campaign, task_row
 from tests.timeline import clock_env
 
 WAIT = 30.0  # a restarted process needs a moment to import and connect
@@ -41,3 +44,21 @@ class BotProcess:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(timeout=10)
+
+
+async def prepare_campaign(db_url: str) -> str:
+    """The test campaign with one task of 甘井子区; returns an inspector's invite code."""
+    engine = create_engine(db_url)
+    sessions = make_sessions(engine)
+    try:
+        await make_campaign(sessions)
+        async with sessions() as s:
+            await tasks.import_tasks(
+                s, rows=[task_row(2, "MU-01", title="危化品储罐区专项检查")], actor="test"
+            )
+        async with sessions() as s:
+            return (
+                await people.create_invite(s, role="inspector", unit="甘井子区", actor="test")
+            ).code
+    finally:
+        await engine.dispose()

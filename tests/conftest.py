@@ -142,6 +142,16 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         shutil.copy(request.getfixturevalue("sqlite_template"), target)
         yield f"sqlite+aiosqlite:///{target}"
         return
+    yield from _fresh_pg(request)
+
+
+@pytest.fixture
+def pg_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh migrated PostgreSQL database, for tests of several processes on one database."""
+    yield from _fresh_pg(request)
+
+
+def _fresh_pg(request: pytest.FixtureRequest) -> Iterator[str]:
     missing = _pg_missing()
     if missing is not None:
         pytest.skip(missing)

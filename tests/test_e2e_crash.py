@@ -17,31 +17,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from storage import people, tasks
 from storage.db import create_engine, make_sessions
 from storage.models import HiddenDanger, Photo
-from tests.bot_process import WAIT, BotProcess
-from tests.factories import make_campaign, task_row
+from tests.bot_process import WAIT, BotProcess, prepare_campaign
 from tests.fakebotapi import FakeBotAPI, Message, make_jpeg
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-
-
-async def _prepare(db_url: str) -> str:
-    engine = create_engine(db_url)
-    sessions = make_sessions(engine)
-    try:
-        await make_campaign(sessions)
-        async with sessions() as s:
-            await tasks.import_tasks(
-                s, rows=[task_row(2, "MU-01", title="危化品储罐区专项检查")], actor="test"
-            )
-        async with sessions() as s:
-            return (
-                await people.create_invite(s, role="inspector", unit="甘井子区", actor="test")
-            ).code
-    finally:
-        await engine.dispose()
 
 
 async def _count(db_url: str) -> tuple[int, int, str]:
@@ -67,7 +48,7 @@ def server() -> Iterator[FakeBotAPI]:
 def test_sigkill_after_every_step_loses_nothing(
     server: FakeBotAPI, sqlite_url: str, tmp_path: Path
 ) -> None:
-    code = asyncio.run(_prepare(sqlite_url))
+    code = asyncio.run(prepare_campaign(sqlite_url))
     env = {
         **os.environ,
         **server.env(),
@@ -144,7 +125,7 @@ def test_an_update_taken_from_telegram_is_handled_after_a_kill(
     """Telegram forgets an update once the bot's next getUpdates has confirmed it, which
     comes long before the update is handled. Killed in between — here while its answer hangs
     on the way to Telegram — the update is handled after the restart, from the inbox."""
-    code = asyncio.run(_prepare(sqlite_url))
+    code = asyncio.run(prepare_campaign(sqlite_url))
     env = {
         **os.environ,
         **server.env(),

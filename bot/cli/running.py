@@ -15,6 +15,7 @@ from bot.config import ConfigError, Settings
 from bot.redaction import redact
 from bot.transport import AiohttpRequest
 from storage.db import create_engine, make_sessions
+from storage.turns import PollerTurn
 
 WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{16,256}")
 
@@ -72,6 +73,16 @@ def run(ctx: click.Context, webhook_url: str | None, listen: str, port: int) -> 
             url_path=urlparse(webhook_url).path.lstrip("/"),
         )
     else:
+        # Several processes may share one PostgreSQL: one polls, the others wait their turn.
+        turn = PollerTurn(engine)
+        application.bot_data.poller_turn = turn
+        if turn.needed:
+            click.echo(
+                _(
+                    "long polling: one process at a time per database; this one waits while another polls"
+                ),
+                err=True,
+            )
         application.run_polling()
 
 
