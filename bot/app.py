@@ -22,7 +22,7 @@ from telegram.ext import (
 from bot.config import Settings
 from bot.context import BotContext, BotServices, HdApplication
 from bot.i18n import Translator, language_for
-from bot.inbox import DurableQueue, replay_left_over
+from bot.inbox import DurableQueue, adopt_left_over
 from bot.menu import register_menu
 from bot.pacing import AnswerLimiter, Pacer
 from bot.people import identify
@@ -61,10 +61,12 @@ from storage.conversation import forget_old_updates
 from storage.db import Sessions, offloaded, reading
 from storage.meta import BOT_USERNAME, remember_setting
 from storage.outbox import forget_done
+from storage.turns import ProcessMark
 from storage.uploads import forget_unused_photos
 
 logger = logging.getLogger(__name__)
 
+ADOPT_EVERY = 5.0  # seconds: does the inbox hold updates of a process that is gone?
 TURN_CHECK_EVERY = 5.0  # seconds: is the poller's turn still ours?
 
 
@@ -197,12 +199,28 @@ async def _post_init(application: HdApplication) -> None:
     # One client for WeCom's robots for the bot's life (a client per drain costs a TLS setup).
     services.sender.http = httpx.AsyncClient(timeout=15.0)
     await register_menu(application.bot, default_language=services.settings.language)
-    # What a stopped bot had received but not handled comes first.
-    if isinstance(application.update_queue, DurableQueue) and services.sessions is not None:
-        await replay_left_over(application.update_queue, services.sessions, application.bot)
+    # What a stopped process had received but not handled comes first.
+    queue = application.update_queue
+    if isinstance(queue, DurableQueue) and services.sessions is not None:
+        mark = ProcessMark(services.sessions.kw["bind"])
+        services.process_mark = mark
+        queue.receiver = await mark.take()
+        await adopt_left_over(queue, services.sessions, application.bot)
+        if mark.needed and application.job_queue is not None:
+            # Another process on this database may die while this one runs (webhook mode).
+            application.job_queue.run_repeating(
+                _adopt_orphans, interval=ADOPT_EVERY, first=ADOPT_EVERY, name="inbox-orphans"
+            )
     if services.sessions is not None and application.bot.username:
         async with services.sessions() as session:
             await remember_setting(session, key=BOT_USERNAME, value=application.bot.username)
+
+
+async def _adopt_orphans(context: BotContext) -> None:
+    queue = context.application.update_queue
+    sessions = context.bot_data.sessions
+    if isinstance(queue, DurableQueue) and sessions is not None:
+        await adopt_left_over(queue, sessions, context.bot)
 
 
 async def _check_turn(context: BotContext) -> None:
@@ -216,13 +234,16 @@ async def _check_turn(context: BotContext) -> None:
 
 async def _post_shutdown(application: HdApplication) -> None:
     services = application.bot_data
-    if services.poller_turn is not None:
-        await services.poller_turn.release()
     if isinstance(application.update_queue, DurableQueue):
         try:  # what was handled need not be handled again at the next start
             await application.update_queue.flush()
         except Exception:
             logger.warning("could not write the inbox at shutdown", exc_info=True)
+    # What this process kept and did not handle is another's to handle from here on.
+    if services.process_mark is not None:
+        await services.process_mark.release()
+    if services.poller_turn is not None:
+        await services.poller_turn.release()
     if services.sender.bot is not None:
         await services.sender.bot.shutdown()
         services.sender.bot = None

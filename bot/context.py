@@ -14,7 +14,7 @@ from bot.config import Settings
 from bot.pacing import SenderState
 from bot.throttle import FloodGuard, OnceInAWhile
 from storage.db import Sessions, reading
-from storage.turns import PollerTurn
+from storage.turns import PollerTurn, ProcessMark
 
 if TYPE_CHECKING:
     from bot.people import Caller
@@ -43,6 +43,8 @@ class BotServices:
     flood: FloodGuard = field(default_factory=FloodGuard)
     # Long polling with several processes on one PostgreSQL: only the turn's holder polls.
     poller_turn: PollerTurn | None = None
+    # This process's mark on the updates it keeps in the inbox (storage/turns.py).
+    process_mark: ProcessMark | None = None
 
 
 HINT_EVERY = 600.0  # seconds

@@ -45,6 +45,8 @@ class DurableQueue(asyncio.Queue[Any]):
         self.admit = admit
         # True once getUpdates has flushed: from then on writes wait for the next one.
         self.polling = False
+        # This process's mark (storage/turns.py), stamped on what it keeps.
+        self.receiver = 0
         self._received: dict[int, dict[str, Any]] = {}  # not written yet
         self._handled: set[int] = set()  # written, to forget
         self._writing = asyncio.Lock()
@@ -100,7 +102,9 @@ class DurableQueue(asyncio.Queue[Any]):
                 return
             try:
                 async with self.sessions() as session:
-                    await inbox.write(session, keep=keep, forget=forget, now=utcnow())
+                    await inbox.write(
+                        session, keep=keep, forget=forget, now=utcnow(), receiver=self.receiver
+                    )
             except BaseException:
                 # Nothing was written: all of it waits for the next flush (an update handled
                 # meanwhile is simply written and then forgotten).
@@ -109,14 +113,15 @@ class DurableQueue(asyncio.Queue[Any]):
                 raise
 
 
-async def replay_left_over(queue: DurableQueue, sessions: Sessions, bot: Any) -> int:
-    """Queue again what a stopped bot had received and not handled; return how many."""
+async def adopt_left_over(queue: DurableQueue, sessions: Sessions, bot: Any) -> int:
+    """Queue what processes that are gone (an earlier start of this one, or another process
+    on the same PostgreSQL) had received and not handled; return how many."""
     async with sessions() as session:
-        payloads = await inbox.left_over(session, now=utcnow())
+        payloads = await inbox.adopt_left_over(session, receiver=queue.receiver, now=utcnow())
     for payload in payloads:
         update = Update.de_json(payload, bot)
-        # Straight into the queue: it is in the inbox already.
+        # Straight into the queue: it is in the inbox already, now under this process's mark.
         await asyncio.Queue.put(queue, update)
     if payloads:
-        logger.info("handling again %d updates received before the last stop", len(payloads))
+        logger.info("handling %d updates a stopped process had received", len(payloads))
     return len(payloads)

@@ -14,19 +14,28 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import InboxUpdate
 
+# The namespace of the advisory locks that say a process is alive (PostgreSQL): each process
+# holds (RECEIVER_LOCKS, its receiver number) for its life (storage/turns.py, ProcessMark).
+RECEIVER_LOCKS = 0x6864  # "hd"
+
 
 async def keep(
-    session: AsyncSession, *, update_id: int, payload: dict[str, Any], now: datetime
+    session: AsyncSession,
+    *,
+    update_id: int,
+    payload: dict[str, Any],
+    now: datetime,
+    receiver: int = 0,
 ) -> None:
     """Keep an update (once: a redelivered one is already there)."""
-    await write(session, keep={update_id: payload}, now=now)
+    await write(session, keep={update_id: payload}, now=now, receiver=receiver)
 
 
 async def write(
@@ -35,16 +44,24 @@ async def write(
     keep: dict[int, dict[str, Any]],
     forget: Iterable[int] = (),
     now: datetime,
+    receiver: int = 0,
 ) -> None:
     """Keep the updates received since the last write and forget those handled since, in one
-    transaction (a redelivered update is kept once)."""
+    transaction (a redelivered update is kept once). `receiver` names the process that took
+    them: while it lives, nobody else handles them."""
     if keep:
         insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
         await session.execute(
             insert(InboxUpdate)
             .values(
                 [
-                    {"update_id": update_id, "payload": payload, "received_at": now, "replays": 0}
+                    {
+                        "update_id": update_id,
+                        "payload": payload,
+                        "received_at": now,
+                        "replays": 0,
+                        "receiver": receiver,
+                    }
                     for update_id, payload in keep.items()
                 ]
             )
@@ -68,24 +85,40 @@ async def forget(session: AsyncSession, update_ids: Iterable[int]) -> int:
 
 # An update older than this is not worth answering any more: it is forgotten instead.
 STALE = timedelta(hours=1)
-# An update handed over this many times at start and still here may be the one that kills
-# the process: it is forgotten rather than tried forever.
+# An update handed over this many times and still here may be the one that kills the process
+# handling it: it is forgotten rather than tried forever.
 MAX_REPLAYS = 3
 
 
-async def left_over(
-    session: AsyncSession, *, now: datetime, limit: int = 10_000
+async def adopt_left_over(
+    session: AsyncSession, *, receiver: int, now: datetime, limit: int = 10_000
 ) -> list[dict[str, Any]]:
-    """Updates received and never handled (the bot stopped in between), oldest first; each
-    counts one more replay."""
+    """The updates kept by processes that are gone, now `receiver`'s to handle, oldest first.
+
+    A process that received an update and died before handling it cannot be asked again, and
+    Telegram will not send the update again: whoever notices takes it over. On PostgreSQL a
+    living process holds its advisory lock, so the lock is free exactly when the process is
+    gone (the try takes it for this transaction only: two processes never adopt the same
+    rows). On SQLite there is one process: every other receiver is an earlier start.
+    """
     await session.execute(
         delete(InboxUpdate).where(
             or_(InboxUpdate.received_at < now - STALE, InboxUpdate.replays >= MAX_REPLAYS)
         )
     )
+    others = set(
+        await session.scalars(
+            select(InboxUpdate.receiver).where(InboxUpdate.receiver != receiver).distinct()
+        )
+    )
+    gone = [other for other in sorted(others) if await _gone(session, other)]
+    if not gone:
+        await session.commit()
+        return []
     rows = list(
         await session.execute(
             select(InboxUpdate.update_id, InboxUpdate.payload)
+            .where(InboxUpdate.receiver.in_(gone))
             .order_by(InboxUpdate.update_id)
             .limit(limit)
         )
@@ -93,7 +126,18 @@ async def left_over(
     await session.execute(
         update(InboxUpdate)
         .where(InboxUpdate.update_id.in_([update_id for update_id, _ in rows]))
-        .values(replays=InboxUpdate.replays + 1)
+        .values(receiver=receiver, replays=InboxUpdate.replays + 1)
     )
     await session.commit()
     return [payload for _, payload in rows]
+
+
+async def _gone(session: AsyncSession, receiver: int) -> bool:
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    return bool(
+        await session.scalar(
+            text("SELECT pg_try_advisory_xact_lock(:ns, :key)"),
+            {"ns": RECEIVER_LOCKS, "key": receiver},
+        )
+    )

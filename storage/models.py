@@ -322,8 +322,12 @@ class InboxUpdate(Base):
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # Starts it was handed to again: one that kills the process every time is given up.
+    # Times it was handed to another process: one that kills the process every time is
+    # given up.
     replays: Mapped[int] = mapped_column(Integer, default=0)
+    # The process that took it (storage/turns.py, ProcessMark): handled by another only once
+    # that process is gone.
+    receiver: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ProcessedUpdate(Base):

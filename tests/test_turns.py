@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-from storage.db import create_engine
-from storage.turns import PollerTurn
+from storage import inbox
+from storage.clock import utcnow
+from storage.db import create_engine, make_sessions
+from storage.turns import PollerTurn, ProcessMark
 
 
 async def test_one_turn_at_a_time_and_the_next_takes_over(pg_url: str) -> None:
@@ -34,3 +36,32 @@ async def test_sqlite_needs_no_turn(sqlite_url: str) -> None:
     assert not turn.needed and await turn.still_held()
     await turn.release()
     await engine.dispose()
+
+
+async def test_a_living_process_keeps_its_updates_and_a_dead_ones_are_adopted(pg_url: str) -> None:
+    """Webhook processes behind one address: what one took and did not handle is handled by
+    another only once the first is gone (its mark's lock is free), and by one only."""
+    engines = [create_engine(pg_url) for _ in range(3)]
+    marks = [ProcessMark(engine) for engine in engines]
+    try:
+        first, second, third = [await mark.take() for mark in marks]
+        assert len({first, second, third}) == 3
+        sessions = make_sessions(engines[1])
+        async with sessions() as s:
+            await inbox.write(s, keep={1: {"update_id": 1}}, now=utcnow(), receiver=first)
+        async with sessions() as s:
+            assert await inbox.adopt_left_over(s, receiver=second, now=utcnow()) == []
+        await marks[0].release()  # the first process is gone
+        adopted = []
+        for n in (1, 2):
+            async with make_sessions(engines[n])() as s:
+                adopted.append(
+                    await inbox.adopt_left_over(s, receiver=(second, third)[n - 1], now=utcnow())
+                )
+        assert adopted == [[{"update_id": 1}], []]  # the second took it; the third sees it is
+        # the second's, and the second lives
+    finally:
+        for mark in marks:
+            await mark.release()
+        for engine in engines:
+            await engine.dispose()

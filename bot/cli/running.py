@@ -77,12 +77,8 @@ def run(ctx: click.Context, webhook_url: str | None, listen: str, port: int) -> 
         turn = PollerTurn(engine)
         application.bot_data.poller_turn = turn
         if turn.needed:
-            click.echo(
-                _(
-                    "long polling: one process at a time per database; this one waits while another polls"
-                ),
-                err=True,
-            )
+            polling = _("long polling: one process per database polls; others wait their turn")
+            click.echo(polling, err=True)
         application.run_polling()
 
 

@@ -24,6 +24,7 @@ def upgrade() -> None:
         sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("replays", sa.Integer(), nullable=False),
+        sa.Column("receiver", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("update_id", name=op.f("pk_inbox_update")),
     )
 
