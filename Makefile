@@ -56,7 +56,8 @@ lint: install
 # The suite runs twice, with the machine's clock moved to two awkward moments: the last half
 # hour of the test campaign's closing day, and six weeks after it. Tests read time only from
 # hdbot's own clock (tests/timeline.py), so neither may change a single result. The slow
-# reliability tests (fuzzing, crashes, a thousand groups; marked `slow`) run at the first only.
+# reliability and load tests (fuzzing, crashes, fan-outs, floods; marked `slow`) run at the
+# first only.
 FIRST_DATE ?= 2026-12-31T23:30:00+08:00
 SECOND_DATE ?= 2027-02-15T10:00:00+08:00
 
@@ -68,7 +69,7 @@ postgres:
 test: locales fonts lint postgres
 	@echo "== pytest with the machine's clock at $(FIRST_DATE) (every test)"
 	@$(BIN)/pytest -p no:cacheprovider -q --machine-date "$(FIRST_DATE)"
-	@echo "== pytest with the machine's clock at $(SECOND_DATE) (all but the slow reliability tests)"
+	@echo "== pytest with the machine's clock at $(SECOND_DATE) (all but the slow reliability and load tests)"
 	@$(BIN)/pytest -p no:cacheprovider -q --machine-date "$(SECOND_DATE)" -m "not slow"
 
 clean:

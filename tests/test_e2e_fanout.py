@@ -29,7 +29,7 @@ from tests.factories import make_campaign, task_row
 from tests.fakebotapi import Chat, FakeBotAPI, LogEntry, Message, Person, make_jpeg
 from tests.harness import RunningBot, running_bot, settings_for
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # load tests: at the first machine date only
 
 GROUPS = 1000
 # What posts a message: Telegram's 30 a second counts them all. The countdown may go out as
@@ -304,7 +304,6 @@ async def fan_out(
 # --- the tests -----------------------------------------------------------------------------------
 
 
-@pytest.mark.slow
 async def test_countdown_to_1000_groups_keeps_the_limits_and_the_inspector_answered(
     server: FakeBotAPI, sqlite_url: str, tmp_path: Path
 ) -> None:

@@ -18,7 +18,7 @@ from tests.fakebotapi import Chat, FakeBotAPI, Message, Person, make_jpeg
 from tests.harness import RunningBot, running_bot, settings_for
 from tests.phone import enrol, report_up_to_photos, seed_campaign
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # load tests: at the first machine date only
 
 RECEIVED = re.compile(r"(\d+) of at most 10 photos received")
 
