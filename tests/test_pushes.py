@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.i18n import Translator
 from bot.push_view import days_line, telegram_text, wecom_markdown
 from storage.campaigns import require_campaign
-from storage.db import Sessions
+from storage.db import Sessions, create_engine, make_sessions
 from storage.models import HiddenDanger, Outbox
 from storage.outbox import claim_due
 from storage.pushes import PushRules, countdown_data, enqueue_due
@@ -205,3 +207,27 @@ async def test_major_escalates_sooner(sessions: Sessions) -> None:
 async def test_no_campaign_area_without_groups_pushes_nothing(sessions: Sessions) -> None:
     await world(sessions)
     assert await tick(sessions, at("2026-11-29", "09:00")) == 0
+
+
+async def test_the_minute_tick_in_several_processes_queues_each_push_once(
+    sessions: Sessions, db_url: str
+) -> None:
+    """Every process runs the minute tick (webhook mode, all active): ticking at the same
+    moment, they queue each push once between them."""
+    await world(sessions)
+    for n in range(1, 21):
+        await group(sessions, -n, "甘井子区", "countdown@09:00", "overdue@09:30")
+    engines = [create_engine(db_url) for _ in range(3)]
+    try:
+        moment = at("2026-11-29", "09:40")
+
+        async def tick_in(engine: AsyncEngine) -> int:
+            async with make_sessions(engine)() as s:
+                return (await enqueue_due(s, now=moment)).total
+
+        totals = await asyncio.gather(*(tick_in(engine) for engine in engines))
+    finally:
+        for engine in engines:
+            await engine.dispose()
+    queued = await keys(sessions)
+    assert len(queued) == len(set(queued)) == sum(totals) == 40, totals
