@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -10,9 +11,22 @@ from pathlib import Path
 from storage import people, tasks
 from storage.db import create_engine, make_sessions
 from tests.factories import make_campaign, task_row
+from tests.fakebotapi import FakeBotAPI
 from tests.timeline import clock_env
 
 WAIT = 30.0  # a restarted process needs a moment to import and connect
+
+
+def process_env(server: FakeBotAPI, db_url: str, folder: Path) -> dict[str, str]:
+    """The environment of `hdbot run` against the fake Bot API, in English, its photos in
+    `folder`/data."""
+    return {
+        **os.environ,
+        **server.env(),
+        "HDBOT_DATABASE_URL": db_url,
+        "HDBOT_DATA_DIR": str(folder / "data"),
+        "HDBOT_LANGUAGE": "en",
+    }
 
 
 class BotProcess:

@@ -9,7 +9,6 @@ anything twice, and exactly one hidden danger is stored.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,7 +18,7 @@ from sqlalchemy import func, select
 
 from storage.db import create_engine, make_sessions
 from storage.models import HiddenDanger, Photo
-from tests.bot_process import WAIT, BotProcess, prepare_campaign
+from tests.bot_process import WAIT, BotProcess, prepare_campaign, process_env
 from tests.fakebotapi import FakeBotAPI, Message, make_jpeg
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -49,13 +48,7 @@ def test_sigkill_after_every_step_loses_nothing(
     server: FakeBotAPI, sqlite_url: str, tmp_path: Path
 ) -> None:
     code = asyncio.run(prepare_campaign(sqlite_url))
-    env = {
-        **os.environ,
-        **server.env(),
-        "HDBOT_DATABASE_URL": sqlite_url,
-        "HDBOT_DATA_DIR": str(tmp_path / "data"),
-        "HDBOT_LANGUAGE": "en",
-    }
+    env = process_env(server, sqlite_url, tmp_path)
     bot = BotProcess(env, tmp_path / "bot.log")
     person = server.user(first_name="Wang", language_code="en")
     chat = person.private_chat
@@ -126,13 +119,7 @@ def test_an_update_taken_from_telegram_is_handled_after_a_kill(
     comes long before the update is handled. Killed in between — here while its answer hangs
     on the way to Telegram — the update is handled after the restart, from the inbox."""
     code = asyncio.run(prepare_campaign(sqlite_url))
-    env = {
-        **os.environ,
-        **server.env(),
-        "HDBOT_DATABASE_URL": sqlite_url,
-        "HDBOT_DATA_DIR": str(tmp_path / "data"),
-        "HDBOT_LANGUAGE": "en",
-    }
+    env = process_env(server, sqlite_url, tmp_path)
     bot = BotProcess(env, tmp_path / "bot.log")
     person = server.user(first_name="Wang", language_code="en")
     chat = person.private_chat

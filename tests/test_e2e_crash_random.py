@@ -12,7 +12,6 @@ in its group.
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import re
 import time
@@ -27,7 +26,7 @@ from storage import people, tasks, units
 from storage.db import create_engine, make_sessions
 from storage.groups import bind_group, subscribe
 from storage.models import HiddenDanger, Outbox, OutboxStatus, Photo
-from tests.bot_process import BotProcess
+from tests.bot_process import BotProcess, process_env
 from tests.factories import CITY, DISTRICTS, make_campaign, task_row
 from tests.fakebotapi import Chat, FakeBotAPI, Message, Person, make_jpeg
 
@@ -214,16 +213,7 @@ def test_fifty_reports_through_random_kills_lose_and_double_nothing(
         for district in districts
     }
     asyncio.run(_prepare(sqlite_url, district_of, {d: g.id for d, g in groups.items()}))
-    bot = BotProcess(
-        {
-            **os.environ,
-            **server.env(),
-            "HDBOT_DATABASE_URL": sqlite_url,
-            "HDBOT_DATA_DIR": str(tmp_path / "data"),
-            "HDBOT_LANGUAGE": "en",
-        },
-        tmp_path / "bot.log",
-    )
+    bot = BotProcess(process_env(server, sqlite_url, tmp_path), tmp_path / "bot.log")
     rng = random.Random(20261130)
 
     trails: dict[int, list[str]] = {p.id: [] for p in inspectors}

@@ -9,7 +9,6 @@ anything again: the draft is a row in the database.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,7 +18,7 @@ from sqlalchemy import func, select
 
 from storage.db import create_engine, make_sessions
 from storage.models import HiddenDanger
-from tests.bot_process import WAIT, BotProcess, prepare_campaign
+from tests.bot_process import WAIT, BotProcess, prepare_campaign, process_env
 from tests.fakebotapi import FakeBotAPI, Message, make_jpeg
 
 pytestmark = [pytest.mark.e2e]
@@ -40,13 +39,7 @@ def test_two_polling_processes_one_polls_and_the_other_takes_over(
     server: FakeBotAPI, pg_url: str, tmp_path: Path
 ) -> None:
     code = asyncio.run(prepare_campaign(pg_url))
-    env = {
-        **os.environ,
-        **server.env(),
-        "HDBOT_DATABASE_URL": pg_url,
-        "HDBOT_DATA_DIR": str(tmp_path / "data"),
-        "HDBOT_LANGUAGE": "en",
-    }
+    env = process_env(server, pg_url, tmp_path)
     first = BotProcess(env, tmp_path / "first.log")
     second = BotProcess(env, tmp_path / "second.log")
     person = server.user(first_name="Wang", language_code="en")

@@ -67,17 +67,23 @@ def ensure_data_dir(settings: Settings) -> None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
 
 
-def need_database(settings: Settings) -> None:
-    """Refuse when the database is missing or behind (a missing SQLite file is not created)."""
+def stored_revision(settings: Settings) -> str | None:
+    """The database's schema revision; one line and exit when there is no database to ask (a
+    missing SQLite file is not created)."""
     _ = words(settings)
     file = sqlite_file(settings)
     if file is not None and not file.is_file():
         fail(_("no database at {path}: run `hdbot db upgrade` first", path=file))
     try:
-        current = asyncio.run(migrate.current(settings.db_url))
+        return asyncio.run(migrate.current(settings.db_url))
     except (OperationalError, ProgrammingError, OSError) as err:
         fail(_cannot_use(settings, err))
-    if current != migrate.revisions()[-1]:
+
+
+def need_database(settings: Settings) -> None:
+    """Refuse when the database is missing or behind (a missing SQLite file is not created)."""
+    _ = words(settings)
+    if stored_revision(settings) != migrate.revisions()[-1]:
         fail(_("the database is not set up or out of date: run `hdbot db upgrade` first"))
 
 

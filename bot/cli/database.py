@@ -8,7 +8,7 @@ import click
 from alembic.util.exc import CommandError
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from bot.cli import ensure_data_dir, fail, main, safe_url, settings_of, sqlite_file, words
+from bot.cli import ensure_data_dir, fail, main, safe_url, settings_of, stored_revision, words
 from storage import migrate
 
 
@@ -58,11 +58,4 @@ def db_current(ctx: click.Context) -> None:
     """Print the database's schema revision."""
     settings = settings_of(ctx)
     _ = words(settings)
-    file = sqlite_file(settings)
-    if file is not None and not file.is_file():
-        fail(_("no database at {path}: run `hdbot db upgrade` first", path=file))
-    try:
-        current = asyncio.run(migrate.current(settings.db_url))
-    except (OperationalError, ProgrammingError, OSError) as err:
-        fail(str(getattr(err, "orig", None) or err).splitlines()[0])
-    click.echo(current or _("(empty)"))
+    click.echo(stored_revision(settings) or _("(empty)"))
