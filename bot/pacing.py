@@ -10,10 +10,11 @@ handlers/access.py) and a 429 holds up nobody but the update that got it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -31,13 +32,14 @@ GROUP_PER_MINUTE = 20
 # groups give up at once (the person can ask again; a group's flood is not worth a wait).
 RETRY_PRIVATE_UP_TO = 3.0
 SENDING = ("send", "copyMessage", "forwardMessage")
+WINDOW = 1.0  # the overall rate is kept over any window of this many seconds
 
 
 class Pacer:
     """Counts every message the bot sends, overall and per group chat.
 
-    Pushes take at most `per_second` a second and wait for it; answers may use all of
-    Telegram's `overall` budget. A 429 pauses pushes (`pause`), never answers.
+    Pushes take at most `per_second` a second and wait for it; answers may use the rest of
+    Telegram's `overall` budget, pushes included. A 429 pauses pushes (`pause`), never answers.
     """
 
     def __init__(
@@ -52,14 +54,14 @@ class Pacer:
         self.per_chat = per_chat
         self.overall = max(overall, per_second)
         self.clock = clock
+        # Every message sent, pushes and answers alike, stamped when its request came back (it
+        # reached Telegram no later), and the messages whose requests are still out: a new slot
+        # counts both, so whatever Telegram saw in its last second is counted.
         self._sent: deque[float] = deque()
+        self._in_flight = 0
         self._chats: dict[str, deque[float]] = defaultdict(deque)
         self._paused_until = 0.0
         self._chat_paused_until: dict[str, float] = {}
-        # Answers draw on a bucket of Telegram's rate: a burst of `overall` at once, then
-        # `overall` a second (python-telegram-bot's own limiter allows as much).
-        self._tokens = float(self.overall)
-        self._filled_at = clock()
 
     def chat_delay(self, chat: str | None) -> float:
         """Seconds until this chat may receive another message (0: now)."""
@@ -80,41 +82,59 @@ class Pacer:
         return max(full, paused, 0.0)
 
     async def slot(self) -> None:
-        """Wait until one more push fits in the last second (and no 429 pause is on)."""
+        """Wait until one more push fits in the last second (and no 429 pause is on); take it."""
         while True:
             now = self.clock()
             if now < self._paused_until:
                 await asyncio.sleep(self._paused_until - now)
                 continue
-            wait = self._wait(now, self.per_second)
+            wait = self._wait(now, self.per_second, 1)
             if wait <= 0:
+                self._in_flight += 1
                 return
             await asyncio.sleep(wait)
 
-    async def answer_slot(self) -> None:
-        """Wait (a fraction of a second at most) until an answer fits Telegram's overall rate."""
+    @contextlib.asynccontextmanager
+    async def push_slot(self) -> AsyncIterator[Slot]:
+        """A push's slot (see `slot`), given back as sent whatever happens to the request."""
+        await self.slot()
+        taken = Slot(self)
+        try:
+            yield taken
+        finally:
+            taken.sent(None, 0)
+
+    async def answer_slot(self, messages: int = 1) -> None:
+        """Wait (a fraction of a second at most) until `messages` more fit Telegram's overall
+        rate, counting the pushes; take them."""
+        messages = max(1, min(messages, int(self.overall)))
         while True:
             now = self.clock()
-            self._tokens = min(self.overall, self._tokens + (now - self._filled_at) * self.overall)
-            self._filled_at = now
-            if self._tokens >= 1:
-                self._tokens -= 1
+            wait = self._wait(now, self.overall, messages)
+            if wait <= 0:
+                self._in_flight += messages
                 return
-            await asyncio.sleep((1 - self._tokens) / self.overall)
+            await asyncio.sleep(wait)
 
-    def _wait(self, now: float, rate: float) -> float:
-        while self._sent and now - self._sent[0] >= 1:
+    def _wait(self, now: float, rate: float, messages: int) -> float:
+        """Seconds until `messages` more fit under `rate` in any window of WINDOW seconds."""
+        while self._sent and now - self._sent[0] >= WINDOW:
             self._sent.popleft()
-        if len(self._sent) < rate:
+        over = len(self._sent) + self._in_flight + messages - int(rate)
+        if over <= 0:
             return 0.0
-        return 1 - (now - self._sent[int(len(self._sent) - rate)]) + 0.001
+        if over > len(self._sent):  # wait for requests in flight to come back
+            return 0.01
+        return WINDOW - (now - self._sent[over - 1]) + 0.001
 
-    def sent(self, chat: str | None, messages: int = 1) -> None:
+    def sent(self, chat: str | None, messages: int = 1, *, taken: int = 1) -> None:
+        """`messages` went out to `chat` (None: a private chat, or the request failed) on
+        `taken` slots (0: sent without one)."""
         now = self.clock()
-        for _ in range(messages):
-            self._sent.append(now)
-            if chat is not None:
-                self._chats[chat].append(now)
+        self._in_flight = max(0, self._in_flight - taken)
+        self._sent.extend([now] * max(messages, taken))
+        if chat is not None:
+            self._chats[chat].extend([now] * messages)
 
     def pause(self, seconds: float, chat: str | None = None) -> None:
         """Telegram said 429: no pushes (to `chat`, or at all) for `seconds`."""
@@ -123,6 +143,19 @@ class Pacer:
             self._paused_until = max(self._paused_until, until)
         else:
             self._chat_paused_until[chat] = max(self._chat_paused_until.get(chat, 0.0), until)
+
+
+@dataclass
+class Slot:
+    """One message's place in the pacer's second, settled once."""
+
+    pacer: Pacer
+    settled: bool = False
+
+    def sent(self, chat: str | None, messages: int = 1) -> None:
+        if not self.settled:
+            self.settled = True
+            self.pacer.sent(chat, messages)
 
 
 @dataclass
@@ -177,12 +210,18 @@ class AnswerLimiter(BaseRateLimiter[int]):
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
         sends = endpoint.startswith(SENDING)
         chat = chat_key(data.get("chat_id"))
+        media = data.get("media")
+        expected = len(media) if isinstance(media, list) and media else 1
         for attempt in (1, 2):
             if sends:
-                await self.pacer.answer_slot()
+                await self.pacer.answer_slot(expected)
             try:
                 result = await callback(*args, **kwargs)
-            except RetryAfter as err:
+            except BaseException as err:
+                if sends:
+                    self.pacer.sent(None, 0, taken=expected)
+                if not isinstance(err, RetryAfter):
+                    raise
                 seconds = seconds_of(err.retry_after)
                 self.pacer.pause(seconds, chat)
                 if chat is not None or attempt == 2 or seconds > RETRY_PRIVATE_UP_TO:
@@ -192,6 +231,6 @@ class AnswerLimiter(BaseRateLimiter[int]):
                 continue
             if sends:
                 messages = len(result) if isinstance(result, list) else 1
-                self.pacer.sent(chat, messages)
+                self.pacer.sent(chat, messages, taken=expected)
             return result
         raise AssertionError("unreachable")

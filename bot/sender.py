@@ -28,7 +28,7 @@ from bot.config import Settings
 from bot.context import BotContext, HdApplication
 from bot.countdown_card import countdown_png
 from bot.i18n import Translator
-from bot.pacing import SenderState, seconds_of
+from bot.pacing import SenderState, Slot, seconds_of
 from bot.push_view import telegram_text, wecom_markdown
 from bot.render import shorten
 from storage.clock import utcnow
@@ -179,9 +179,21 @@ async def _deliver(
         async with sessions() as session:
             await defer(session, item_id=item.id, until=utcnow() + timedelta(seconds=wait))
         return 0
-    await state.pacer.slot()
+    async with state.pacer.push_slot() as slot:
+        return await _deliver_on(bot, sessions, settings, state, item, slot)
+
+
+async def _deliver_on(
+    bot: Bot,
+    sessions: Sessions,
+    settings: Settings,
+    state: SenderState,
+    item: OutboxItem,
+    slot: Slot,
+) -> int:
+    chat = _chat_key(item)
     if item.channel == Channel.WECOM:
-        return await _deliver_wecom(sessions, settings, state, item)
+        return await _deliver_wecom(sessions, settings, state, item, slot)
     if item.channel != Channel.TELEGRAM or not item.target.lstrip("-").isdigit():
         async with sessions() as session:
             await mark_failed(session, item_id=item.id, error=f"no sender for {item.channel}")
@@ -228,7 +240,7 @@ async def _deliver(
         logger.exception("push %s failed", item.key)
         await _retry(sessions, item, repr(err))
         return 0
-    state.pacer.sent(chat, messages)
+    slot.sent(chat, messages)
     async with sessions() as session:
         await mark_sent(session, item_id=item.id)
     return 1
@@ -345,7 +357,7 @@ async def _send_report_card(
 
 
 async def _deliver_wecom(
-    sessions: Sessions, settings: Settings, state: SenderState, item: OutboxItem
+    sessions: Sessions, settings: Settings, state: SenderState, item: OutboxItem, slot: Slot
 ) -> int:
     """POST the push to a WeCom group robot as markdown."""
     async with sessions() as session:
@@ -377,7 +389,7 @@ async def _deliver_wecom(
     code = int(answer.get("errcode", -1)) if isinstance(answer, dict) else -1
     message = str(answer.get("errmsg", "")) if isinstance(answer, dict) else str(answer)
     if code == 0:
-        state.pacer.sent(_chat_key(item))
+        slot.sent(_chat_key(item))
         async with sessions() as session:
             await mark_sent(session, item_id=item.id)
         return 1

@@ -190,6 +190,32 @@ def test_pacer_keeps_the_minute_and_the_second() -> None:
     assert pacer.chat_delay("-1") == 0
 
 
+async def test_pushes_and_answers_share_telegrams_second() -> None:
+    """Answers may use what pushes leave of 30 a second, requests still in flight included;
+    an album takes as many places as it has photos."""
+    now = [0.0]
+    pacer = Pacer(per_second=20, overall=30, clock=lambda: now[0])
+    for _ in range(20):
+        async with pacer.push_slot() as slot:
+            slot.sent("-1")
+    with pytest.raises(TimeoutError):  # the pushes' share is used up
+        await asyncio.wait_for(pacer.slot(), 0.05)
+    await pacer.answer_slot(9)  # an album of nine, still in flight
+    await pacer.answer_slot()
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(pacer.answer_slot(), 0.05)
+    now[0] = 0.5  # they come back
+    pacer.sent(None, 9, taken=9)
+    pacer.sent(None)
+    now[0] = 0.999
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(pacer.answer_slot(), 0.05)
+    now[0] = 1.0  # the pushes' second is over; the album and the answer are not
+    await asyncio.wait_for(pacer.answer_slot(20), 0.05)
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(pacer.answer_slot(), 0.05)
+
+
 async def test_a_migrated_group_is_followed(
     server: FakeBotAPI, sessions: Sessions, tmp_path: Path
 ) -> None:
