@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Bot, Update
 from telegram.error import Forbidden, NetworkError, TelegramError
 from telegram.ext import (
@@ -23,6 +24,7 @@ from bot.config import Settings
 from bot.context import BotContext, BotServices, HdApplication
 from bot.i18n import Translator, language_for
 from bot.inbox import DurableQueue, adopt_left_over
+from bot.inbox_order import InboxOrder
 from bot.menu import register_menu
 from bot.pacing import AnswerLimiter, Pacer
 from bot.people import identify
@@ -31,6 +33,7 @@ from bot.sender import start_sender
 from bot.transport import AiohttpRequest
 from bot.updates import OrderedUpdateProcessor
 from handlers.access import door
+from handlers.albums import answer_albums_left_over
 from handlers.dangers import (
     find_command,
     mine_command,
@@ -56,6 +59,7 @@ from handlers.report import (
     unknown_command,
 )
 from handlers.start import help_command, start
+from storage import albums
 from storage.clock import utcnow
 from storage.conversation import forget_old_updates
 from storage.db import Sessions, offloaded, reading
@@ -77,11 +81,18 @@ def build_application(
     request_timeout: float = 20.0,
     schedule: bool = True,
     updates: OrderedUpdateProcessor | None = None,
+    webhook: bool = False,
 ) -> HdApplication:
-    """Build the bot's Application against the configured Bot API server."""
+    """Build the bot's Application against the configured Bot API server.
+
+    `webhook`: updates come by webhook, to this process and perhaps to others on the same
+    PostgreSQL at once; each person's are then kept in order across them.
+    """
     context_types = ContextTypes(context=BotContext, bot_data=BotServices)
     pacer = Pacer(per_second=settings.push_rate)
     updates = updates or OrderedUpdateProcessor()
+    if webhook and _shared(sessions):
+        updates.across = InboxOrder(sessions)
     # A flood is refused as it arrives, before the inbox write: no database work for it.
     inbox = DurableQueue(admit=updates.admit)
     updates.on_done = inbox.handled
@@ -128,11 +139,18 @@ def build_application(
     return application
 
 
+def _shared(sessions: Sessions) -> bool:
+    """Whether other processes may share this database (SQLite serves one process)."""
+    bind = sessions.kw.get("bind")
+    return isinstance(bind, AsyncEngine) and bind.dialect.name == "postgresql"
+
+
 async def _forget_old_updates(context: BotContext) -> None:
     async with context.background() as session:
         forgotten = await forget_old_updates(session, now=utcnow())
         pushes = await forget_done(session, now=utcnow())
         photos = await forget_unused_photos(session, context.settings.photo_dir, now=utcnow())
+        await albums.forget_old(session, now=utcnow())
     if forgotten or pushes or photos:
         logger.info(
             "forgot %d old update ids, %d old pushes, %d unused photos", forgotten, pushes, photos
@@ -206,6 +224,10 @@ async def _post_init(application: HdApplication) -> None:
         services.process_mark = mark
         queue.receiver = await mark.take()
         await adopt_left_over(queue, services.sessions, application.bot)
+        if application.job_queue is not None:
+            await answer_albums_left_over(
+                application.job_queue, services.sessions, receiver=queue.receiver
+            )
         if mark.needed and application.job_queue is not None:
             # Another process on this database may die while this one runs (webhook mode).
             application.job_queue.run_repeating(
@@ -221,6 +243,7 @@ async def _adopt_orphans(context: BotContext) -> None:
     sessions = context.bot_data.sessions
     if isinstance(queue, DurableQueue) and sessions is not None:
         await adopt_left_over(queue, sessions, context.bot)
+        await answer_albums_left_over(context.jobs, sessions, receiver=queue.receiver)
 
 
 async def _check_turn(context: BotContext) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, cast
@@ -33,8 +32,6 @@ class BotServices:
     sender: SenderState = field(default_factory=SenderState)
     # Run when the Application shuts down (the engine's disposal, say), last first.
     closers: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
-    # Albums already answered with a hint (in memory: a repeated hint is harmless).
-    hinted_albums: deque[str] = field(default_factory=lambda: deque(maxlen=200))
     # Hints to strangers and unbound groups, given at most once in a while (handlers/access.py).
     hints: OnceInAWhile = field(default_factory=lambda: OnceInAWhile(HINT_EVERY))
     # Exports and statistics charts take seconds of work each: only this many at once.

@@ -17,6 +17,7 @@ from typing import Any
 
 from telegram import Update
 
+from bot.updates import order_of
 from storage import inbox
 from storage.clock import utcnow
 from storage.db import Sessions
@@ -48,6 +49,7 @@ class DurableQueue(asyncio.Queue[Any]):
         # This process's mark (storage/turns.py), stamped on what it keeps.
         self.receiver = 0
         self._received: dict[int, dict[str, Any]] = {}  # not written yet
+        self._orders: dict[int, inbox.Order] = {}  # whose order each belongs to
         self._handled: set[int] = set()  # written, to forget
         self._writing = asyncio.Lock()
         self._timer: asyncio.TimerHandle | None = None
@@ -58,6 +60,7 @@ class DurableQueue(asyncio.Queue[Any]):
             return
         if isinstance(item, Update) and self.sessions is not None:
             self._received[item.update_id] = item.to_dict()
+            self._orders[item.update_id] = order_of(item)
             if not self.polling:
                 await self.flush()
         await super().put(item)
@@ -75,6 +78,7 @@ class DurableQueue(asyncio.Queue[Any]):
         # Not written yet: it never will be. (It may still be there from before a restart, as
         # when Telegram sent it again: so it is forgotten all the same.)
         self._received.pop(update.update_id, None)
+        self._orders.pop(update.update_id, None)
         self._handled.add(update.update_id)
         if self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(FORGET_AFTER, self._flush_soon)
@@ -97,18 +101,28 @@ class DurableQueue(asyncio.Queue[Any]):
             return
         async with self._writing:
             keep, self._received = self._received, {}
+            orders = {
+                update_id: self._orders.pop(update_id, inbox.Order(None, None))
+                for update_id in keep
+            }
             forget, self._handled = self._handled, set()
             if not keep and not forget:
                 return
             try:
                 async with self.sessions() as session:
                     await inbox.write(
-                        session, keep=keep, forget=forget, now=utcnow(), receiver=self.receiver
+                        session,
+                        keep=keep,
+                        forget=forget,
+                        now=utcnow(),
+                        receiver=self.receiver,
+                        orders=orders,
                     )
             except BaseException:
                 # Nothing was written: all of it waits for the next flush (an update handled
                 # meanwhile is simply written and then forgotten).
                 self._received = {**keep, **self._received}
+                self._orders.update(orders)
                 self._handled |= forget
                 raise
 

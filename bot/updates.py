@@ -3,8 +3,9 @@
 python-telegram-bot either handles one update at a time for everybody (one slow album holds
 up the whole city) or runs them all concurrently (a conversation could see its answers
 swapped). This processor runs updates concurrently, but an update starts only when the
-earlier updates of the same sender and of the same chat have finished. Floods are refused
-here, before any handler or database work.
+earlier updates of the same sender and of the same chat have finished — in this process, and
+with several webhook processes on one PostgreSQL in any of them (bot/inbox_order.py). Floods
+are refused here, before any handler or database work.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+from bot.inbox_order import InboxOrder
 from bot.throttle import FloodGuard, OnceInAWhile
+from storage.inbox import Order
 
 logger = logging.getLogger(__name__)
 
@@ -35,14 +38,21 @@ FLOOD_WINDOW = 10.0
 
 def ordering_keys(update: object) -> tuple[Hashable, ...]:
     """The sender and the chat an update belongs to (either may be missing)."""
-    if not isinstance(update, Update):
-        return ()
+    sender_id, chat_id = order_of(update)
     keys: list[Hashable] = []
-    if update.effective_user is not None:
-        keys.append(("user", update.effective_user.id))
-    if update.effective_chat is not None:
-        keys.append(("chat", update.effective_chat.id))
+    if sender_id is not None:
+        keys.append(("user", sender_id))
+    if chat_id is not None:
+        keys.append(("chat", chat_id))
     return tuple(keys)
+
+
+def order_of(update: object) -> Order:
+    """Whose order an update belongs to, as the inbox keeps it: its sender and its chat."""
+    if not isinstance(update, Update):
+        return Order(None, None)
+    user, chat = update.effective_user, update.effective_chat
+    return Order(user.id if user is not None else None, chat.id if chat is not None else None)
 
 
 class OrderedUpdateProcessor(BaseUpdateProcessor):
@@ -67,7 +77,11 @@ class OrderedUpdateProcessor(BaseUpdateProcessor):
         self.refused = 0
         # Told of every update once it is done with (handled, refused or failed): the inbox.
         self.on_done = on_done
-        self._update_ids: OrderedDict[int, None] = OrderedDict()
+        # Several webhook processes on one PostgreSQL: an update also waits for the earlier
+        # ones of its sender and chat that other processes took (bot/inbox_order.py).
+        self.across: InboxOrder | None = None
+        # Update ids seen, and whether each is done with (a copy of a done one is done too).
+        self._update_ids: OrderedDict[int, bool] = OrderedDict()
         self._screened_ids: OrderedDict[int, None] = OrderedDict()
 
     async def initialize(self) -> None:
@@ -80,13 +94,22 @@ class OrderedUpdateProcessor(BaseUpdateProcessor):
         keys = ordering_keys(update)
         if self._seen_before(update):
             # The same update twice in one process: replayed from the inbox after a restart and
-            # delivered again by Telegram. Once is enough.
+            # delivered again by Telegram. Once is enough; a copy of one already done is done
+            # too (its row, written again, is forgotten again).
             _close(coroutine)
+            if isinstance(update, Update) and self._update_ids.get(update.update_id):
+                self._done(update)
             return
         if not self._screened(update) and not self._admit(update, keys):
             _close(coroutine)
             self._done(update)
             return
+        if self.across is not None and isinstance(update, Update):
+            try:
+                await self.across.wait_turn(update.update_id, order_of(update))
+            except BaseException:  # cancelled (the bot is stopping): its row stays in the inbox
+                _close(coroutine)
+                raise
         earlier = [tail for key in keys if (tail := self._tails.get(key)) is not None]
         mine: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         for key in keys:
@@ -137,12 +160,17 @@ class OrderedUpdateProcessor(BaseUpdateProcessor):
             return False
         if update.update_id in self._update_ids:
             return True
-        self._update_ids[update.update_id] = None
+        self._update_ids[update.update_id] = False
         if len(self._update_ids) > 10_000:
             self._update_ids.popitem(last=False)
         return False
 
     def _done(self, update: object) -> None:
+        if isinstance(update, Update):
+            if update.update_id in self._update_ids:
+                self._update_ids[update.update_id] = True
+            if self.across is not None:
+                self.across.done(update.update_id)
         if self.on_done is not None:
             self.on_done(update)
 

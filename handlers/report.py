@@ -10,13 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
-from datetime import datetime
 
 from telegram import Message, ReplyKeyboardRemove, Update
 from telegram.error import BadRequest, TelegramError
 
-from bot.cards import telegram_photo
 from bot.context import BotContext
 from bot.i18n import Translator
 from bot.people import answer_query, identify
@@ -24,22 +21,21 @@ from bot.report_view import (
     LABEL_PHOTO_LOCATION,
     LABEL_SKIP,
     STEP_TITLES,
-    Prompt,
     confirm_keyboard,
     discarded_text,
     edit_keyboard,
     parse_button,
-    prompt_for,
     resume_keyboard,
     task_keyboard,
 )
 from bot.sender import wake_sender
-from bot.updates import OrderedUpdateProcessor
+from handlers.albums import answer_album_later, first_of_album_at_wrong_step
 from handlers.dangers import answer_action_message, show_loop
+from handlers.prompts import send_prompt, where_they_stand
 from storage.clock import utcnow
 from storage.conversation import Input, InputKind, NewPhoto
 from storage.errors import N_, DomainError, Invalid
-from storage.loop import ActionDraftView, LoopReply, cancel_action, current_action
+from storage.loop import LoopReply, cancel_action
 from storage.models import RecordKind
 from storage.photos import MAX_PHOTO_BYTES, PhotoStore
 from storage.reports import (
@@ -56,7 +52,6 @@ from storage.uploads import check_room, upload_room
 
 logger = logging.getLogger(__name__)
 
-ALBUM_QUIET_SECONDS = 1.5
 # /report [kind]: the four lists' record kinds that are reported from the field.
 REPORT_KINDS = {
     "": RecordKind.HIDDEN_DANGER,
@@ -86,10 +81,6 @@ def _rules(context: BotContext) -> ReportRules:
     return ReportRules(
         area=Area(*box) if box else None, number_prefix=context.settings.number_prefix
     )
-
-
-def _today(context: BotContext) -> datetime:
-    return utcnow().astimezone(context.settings.tz)
 
 
 async def report_command(update: Update, context: BotContext) -> None:
@@ -226,12 +217,14 @@ async def on_message(update: Update, context: BotContext) -> None:
         )
         return
     wants_photo = (action_step or step) in (Step.PHOTOS, "photos")
-    if message.media_group_id and (message.photo or message.document) and not wants_photo:
-        # An album at the wrong step: one hint for the album, not one per picture.
-        hinted = context.bot_data.hinted_albums
-        if message.media_group_id in hinted:
-            return
-        hinted.append(message.media_group_id)
+    album_at_wrong_step = bool(
+        message.media_group_id and (message.photo or message.document) and not wants_photo
+    )
+    # An album at the wrong step: one hint for the album, not one per picture.
+    if album_at_wrong_step and not await first_of_album_at_wrong_step(
+        context, message, telegram_id=caller.telegram_id, language=_.language
+    ):
+        return
     try:
         given = await _input_from(
             message, context, wants_photo=wants_photo, at_location=step == Step.LOCATION
@@ -239,11 +232,11 @@ async def on_message(update: Update, context: BotContext) -> None:
     except DomainError as err:
         # A photo the store refused: say why, then the same step again, as for any wrong input.
         await message.reply_text(_.error(err))
-        action, again = await _where_they_stand(context, caller.telegram_id)
+        action, again = await where_they_stand(context, caller.telegram_id)
         if action is not None:
             await show_loop(context, message.chat_id, _, LoopReply(draft=action))
         elif again is not None:
-            await _send_prompt(context, message.chat_id, _, again)
+            await send_prompt(context, message.chat_id, _, again)
         return
     if action_step is not None:
         # A typed step of the closed loop (a reason, after-photos, …) comes first.
@@ -251,7 +244,13 @@ async def on_message(update: Update, context: BotContext) -> None:
         if loop_reply is None:
             return
         if given.kind == InputKind.PHOTO and message.media_group_id and not loop_reply.notices:
-            _answer_album_later(context, message, caller.telegram_id, _.language)
+            await answer_album_later(
+                context,
+                message,
+                telegram_id=caller.telegram_id,
+                language=_.language,
+                update_id=update.update_id,
+            )
             return
         await show_loop(context, message.chat_id, _, loop_reply)
         return
@@ -274,21 +273,15 @@ async def on_message(update: Update, context: BotContext) -> None:
             reply_markup=ReplyKeyboardRemove(),
         )
     if given.kind == InputKind.PHOTO and message.media_group_id and not reply.notices:
-        _answer_album_later(context, message, caller.telegram_id, _.language)
+        await answer_album_later(
+            context,
+            message,
+            telegram_id=caller.telegram_id,
+            language=_.language,
+            update_id=update.update_id,
+        )
         return
     await show(update, context, _, reply)
-
-
-async def _where_they_stand(
-    context: BotContext, telegram_id: int
-) -> tuple[ActionDraftView | None, ReportReply | None]:
-    """The person's open action draft, else their open report at its step (either may be
-    missing): what to show again after a refused answer, an unknown command or an album."""
-    async with context.reads() as session:
-        action = await current_action(session, telegram_id=telegram_id)
-        if action is not None:
-            return action, None
-        return None, await resume_report(session, telegram_id=telegram_id, update_id=None)
 
 
 def _label_is(text: str, label: str) -> bool:
@@ -382,64 +375,6 @@ async def _download_photo(message: Message, context: BotContext) -> NewPhoto:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class _Album:
-    """What the album's answer needs once the album has gone quiet."""
-
-    media_group_id: str
-    language: str
-
-
-def _answer_album_later(
-    context: BotContext, message: Message, telegram_id: int, language: str
-) -> None:
-    """An album arrives as separate updates with no end marker: answer once it goes quiet."""
-    assert message.media_group_id is not None
-    _schedule_album(context, message.chat_id, telegram_id, _Album(message.media_group_id, language))
-
-
-def _schedule_album(
-    context: BotContext, chat_id: int, telegram_id: int, album: _Album, after: float | None = None
-) -> None:
-    job_queue = context.jobs
-    name = f"album:{chat_id}:{album.media_group_id}"
-    for job in job_queue.get_jobs_by_name(name):
-        job.schedule_removal()
-    job_queue.run_once(
-        _album_done,
-        ALBUM_QUIET_SECONDS if after is None else after,
-        chat_id=chat_id,
-        user_id=telegram_id,
-        name=name,
-        data=album,
-    )
-
-
-async def _album_done(context: BotContext) -> None:
-    job = context.job
-    if job is None or job.chat_id is None or job.user_id is None:
-        return
-    album = job.data
-    assert isinstance(album, _Album)
-    processor = context.application.update_processor
-    if isinstance(processor, OrderedUpdateProcessor):
-        wait = processor.album_wait(job.user_id, album.media_group_id, ALBUM_QUIET_SECONDS)
-        if wait > 0:  # more of it arrived meanwhile, or is still being stored
-            _schedule_album(context, job.chat_id, job.user_id, album, after=wait)
-            return
-    _ = Translator(album.language)
-    action, reply = await _where_they_stand(context, job.user_id)
-    if action is not None:
-        if action.step == "photos":
-            await show_loop(context, job.chat_id, _, LoopReply(draft=action))
-        return
-    assert reply is not None
-    # Done may have been pressed before the album went quiet: then the step has moved on
-    # and its prompt was sent already.
-    if reply.draft is not None and reply.draft.step == Step.PHOTOS:
-        await _send_prompt(context, job.chat_id, _, reply)
-
-
 async def unknown_command(update: Update, context: BotContext) -> None:
     """A mistyped or unknown command: say so, and show where the person's draft stands."""
     message = update.effective_message
@@ -450,11 +385,11 @@ async def unknown_command(update: Update, context: BotContext) -> None:
     await message.reply_text(_("I do not know that command. /help lists what I can do."))
     if caller.action_step is None and caller.report_step is None:
         return
-    action, reply = await _where_they_stand(context, caller.telegram_id)
+    action, reply = await where_they_stand(context, caller.telegram_id)
     if action is not None:
         await show_loop(context, message.chat_id, _, LoopReply(draft=action))
     elif reply is not None:
-        await _send_prompt(context, message.chat_id, _, reply)
+        await send_prompt(context, message.chat_id, _, reply)
 
 
 async def unknown_button(update: Update, context: BotContext) -> None:
@@ -507,25 +442,4 @@ async def show(update: Update, context: BotContext, _: Translator, reply: Report
         )
         return
     if reply.prompt or reply.duplicate_update:
-        await _send_prompt(context, chat.id, _, reply)
-
-
-async def _send_prompt(
-    context: BotContext, chat_id: int, _: Translator, reply: ReportReply
-) -> None:
-    today = reply.today or _today(context).date()
-    prompt: Prompt | None = prompt_for(_, reply, today=today)
-    if prompt is None:
-        return
-    if prompt.photo is not None:
-        try:
-            await context.bot.send_photo(
-                chat_id,
-                await telegram_photo(prompt.photo, context.settings.photo_dir),
-                caption=prompt.text,
-                reply_markup=prompt.keyboard,
-            )
-            return
-        except TelegramError:
-            logger.warning("summary photo could not be sent to %s; sending text", chat_id)
-    await context.bot.send_message(chat_id, prompt.text, reply_markup=prompt.keyboard)
+        await send_prompt(context, chat.id, _, reply)

@@ -62,7 +62,10 @@ def run(ctx: click.Context, webhook_url: str | None, listen: str, port: int) -> 
     from bot.app import build_application
 
     engine = create_engine(settings.db_url)
-    application = build_application(settings, sessions=make_sessions(engine))
+    # Behind one webhook address several processes may share the database, all active.
+    application = build_application(
+        settings, sessions=make_sessions(engine), webhook=bool(webhook_url)
+    )
     application.bot_data.closers.append(engine.dispose)
     if webhook_url:
         application.run_webhook(
