@@ -11,7 +11,8 @@ from bot.cards import danger_fields
 from bot.i18n import N_, Translator
 from bot.render import kind_name, shorten, status_name
 from storage.conversation import small_int
-from storage.loop import ActionDraftView, DangerDetail, DangerLine, DangerPage
+from storage.lists import DangerLine, DangerPage
+from storage.loop import ActionDraftView, DangerDetail
 from storage.permissions import Action
 
 MESSAGE_LIMIT = 4096

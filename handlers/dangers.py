@@ -25,6 +25,7 @@ from bot.sender import wake_sender
 from storage.clock import utcnow
 from storage.conversation import Input, InputKind, small_int
 from storage.errors import DomainError
+from storage.lists import list_dangers
 from storage.loop import (
     LoopReply,
     LoopRules,
@@ -32,7 +33,6 @@ from storage.loop import (
     answer_action,
     cancel_action,
     danger_detail,
-    list_dangers,
 )
 from storage.permissions import Action
 

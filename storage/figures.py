@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import DangerStatus, HiddenDanger, RecordKind, Task, TaskStatus, Unit
-from storage.units import unit_and_descendants
+from storage.models import (
+    DangerLevel,
+    DangerStatus,
+    DangerTally,
+    HiddenDanger,
+    RecordKind,
+    Task,
+    TaskStatus,
+    Unit,
+)
+from storage.units import unit_tree
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,59 +53,183 @@ class UnitFigures:
     figures: Figures
 
 
+OPEN_STATUSES = (DangerStatus.REPORTED, DangerStatus.RECTIFYING, DangerStatus.SUBMITTED)
+
+
+def overdue_condition(today: date) -> ColumnElement[bool]:
+    """Not closed and past its deadline, written so that the (unit, status, deadline) index
+    answers it: three ranges, one per open status."""
+    return and_(HiddenDanger.status.in_(OPEN_STATUSES), HiddenDanger.deadline < today)
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """Hidden dangers by status and level, from the tally the database keeps (danger_tally)."""
+
+    found: int
+    closed: int
+    major_open: int
+    closed_days: float  # the days closed ones took from report to close, summed
+
+    @property
+    def average_days(self) -> float | None:
+        return round(self.closed_days / self.closed, 1) if self.closed else None
+
+
+async def tally(
+    session: AsyncSession, *, campaign_id: int, unit_ids: Collection[int] | None
+) -> Tally:
+    """The hidden dangers of these units (None: all) by status, read from a few tally rows."""
+    stmt = select(
+        DangerTally.status, DangerTally.level, DangerTally.n, DangerTally.closed_days
+    ).where(
+        DangerTally.campaign_id == campaign_id,
+        # The figures are of hidden dangers; problems and risks are lists of their own.
+        DangerTally.kind == RecordKind.HIDDEN_DANGER,
+    )
+    if unit_ids is not None:
+        stmt = stmt.where(DangerTally.unit_id.in_(unit_ids))
+    found = closed = major_open = 0
+    closed_days = 0.0
+    for status, level, n, days in (await session.execute(stmt)).all():
+        found += n
+        if status == DangerStatus.CLOSED:
+            closed += n
+            closed_days += days
+        elif level == DangerLevel.MAJOR:
+            major_open += n
+    return Tally(found, closed, major_open, closed_days)
+
+
+async def overdue_count(
+    session: AsyncSession, *, campaign_id: int, unit_ids: Collection[int] | None, today: date
+) -> int:
+    """Hidden dangers of these units past their deadline and not closed, counted on the index."""
+    stmt = (
+        select(func.count())
+        .select_from(HiddenDanger)
+        .where(
+            overdue_condition(today),
+            HiddenDanger.kind == RecordKind.HIDDEN_DANGER,
+            HiddenDanger.campaign_id == campaign_id,
+        )
+    )
+    if unit_ids is not None:
+        stmt = stmt.where(HiddenDanger.unit_id.in_(unit_ids))
+    return int(await session.scalar(stmt) or 0)
+
+
 async def figures(
-    session: AsyncSession, *, campaign_id: int, unit_ids: set[int] | None, today: date
+    session: AsyncSession, *, campaign_id: int, unit_ids: Collection[int] | None, today: date
 ) -> Figures:
     """Count tasks and hidden dangers of these units (None: all), as of `today`."""
-    not_closed = HiddenDanger.status != DangerStatus.CLOSED
-    danger_q = select(
-        func.count(),
-        func.sum(case((HiddenDanger.status == DangerStatus.CLOSED, 1), else_=0)),
-        func.sum(case((not_closed & (HiddenDanger.deadline < today), 1), else_=0)),
-        func.sum(case((not_closed & (HiddenDanger.level == "major"), 1), else_=0)),
-    ).where(
-        HiddenDanger.campaign_id == campaign_id,
-        # The figures are of hidden dangers; problems and risks are lists of their own.
-        HiddenDanger.kind == RecordKind.HIDDEN_DANGER,
-    )
+    counted = await tally(session, campaign_id=campaign_id, unit_ids=unit_ids)
+    overdue = await overdue_count(session, campaign_id=campaign_id, unit_ids=unit_ids, today=today)
     task_q = select(
         func.count(),
         func.sum(case((Task.status == TaskStatus.DONE, 1), else_=0)),
         func.sum(case(((Task.status != TaskStatus.DONE) & (Task.due_date < today), 1), else_=0)),
     ).where(Task.campaign_id == campaign_id)
     if unit_ids is not None:
-        danger_q = danger_q.where(HiddenDanger.unit_id.in_(unit_ids))
         task_q = task_q.where(Task.unit_id.in_(unit_ids))
-    found, closed, overdue, major_open = (await session.execute(danger_q)).one()
     tasks_total, tasks_done, tasks_overdue = (await session.execute(task_q)).one()
-    found, closed = int(found or 0), int(closed or 0)
     return Figures(
         tasks_total=int(tasks_total or 0),
         tasks_done=int(tasks_done or 0),
         tasks_overdue=int(tasks_overdue or 0),
-        found=found,
-        closed=closed,
-        open=found - closed,
-        overdue=int(overdue or 0),
-        major_open=int(major_open or 0),
+        found=counted.found,
+        closed=counted.closed,
+        open=counted.found - counted.closed,
+        overdue=overdue,
+        major_open=counted.major_open,
     )
 
 
 async def ranking(
     session: AsyncSession, *, campaign_id: int, parent_id: int | None, today: date
 ) -> list[UnitFigures]:
-    """The units directly below `parent_id` (None: the top units), most overdue first."""
+    """The units directly below `parent_id` (None: the top units), most overdue first.
+
+    Counted once for every unit (the tally, the overdue index grouped by unit, the tasks) and
+    summed up the tree here: a province's ranking is three queries, not three per city.
+    """
     children = list(
-        await session.scalars(select(Unit).where(Unit.parent_id == parent_id).order_by(Unit.name))
+        (
+            await session.execute(
+                select(Unit.id, Unit.name).where(Unit.parent_id == parent_id).order_by(Unit.name)
+            )
+        ).tuples()
     )
+    tree = await unit_tree(session)
+    tallies = (
+        await session.execute(
+            select(
+                DangerTally.unit_id,
+                DangerTally.status,
+                DangerTally.level,
+                func.sum(DangerTally.n),
+            )
+            .where(
+                DangerTally.campaign_id == campaign_id,
+                DangerTally.kind == RecordKind.HIDDEN_DANGER,
+            )
+            .group_by(DangerTally.unit_id, DangerTally.status, DangerTally.level)
+        )
+    ).all()
+    late = dict(
+        (
+            await session.execute(
+                select(HiddenDanger.unit_id, func.count())
+                .where(
+                    overdue_condition(today),
+                    HiddenDanger.kind == RecordKind.HIDDEN_DANGER,
+                    HiddenDanger.campaign_id == campaign_id,
+                )
+                .group_by(HiddenDanger.unit_id)
+            )
+        )
+        .tuples()
+        .all()
+    )
+    tasks = (
+        await session.execute(
+            select(
+                Task.unit_id,
+                func.count(),
+                func.sum(case((Task.status == TaskStatus.DONE, 1), else_=0)),
+                func.sum(
+                    case(((Task.status != TaskStatus.DONE) & (Task.due_date < today), 1), else_=0)
+                ),
+            )
+            .where(Task.campaign_id == campaign_id)
+            .group_by(Task.unit_id)
+        )
+    ).all()
     rows = []
-    for unit in children:
-        below = await unit_and_descendants(session, unit.id)
+    for unit_id, name in children:
+        below = tree.below(unit_id)
+        found = closed = major_open = 0
+        for unit, status, level, n in tallies:
+            if unit in below:
+                found += int(n or 0)
+                closed += int(n or 0) if status == DangerStatus.CLOSED else 0
+                if status != DangerStatus.CLOSED and level == DangerLevel.MAJOR:
+                    major_open += int(n or 0)
+        counted = [(int(a or 0), int(b or 0), int(c or 0)) for u, a, b, c in tasks if u in below]
         rows.append(
             UnitFigures(
-                unit.id,
-                unit.name,
-                await figures(session, campaign_id=campaign_id, unit_ids=below, today=today),
+                unit_id,
+                name,
+                Figures(
+                    tasks_total=sum(t[0] for t in counted),
+                    tasks_done=sum(t[1] for t in counted),
+                    tasks_overdue=sum(t[2] for t in counted),
+                    found=found,
+                    closed=closed,
+                    open=found - closed,
+                    overdue=sum(late.get(u, 0) for u in below),
+                    major_open=major_open,
+                ),
             )
         )
     rows.sort(key=lambda r: (-r.figures.overdue, -r.figures.open, r.unit_name))

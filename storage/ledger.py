@@ -7,6 +7,7 @@ A front writes them where it likes (a spreadsheet, JSON); the wording of headers
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -21,6 +22,7 @@ from storage.campaigns import require_campaign
 from storage.clock import utcnow
 from storage.dto import CampaignInfo
 from storage.errors import N_, Invalid
+from storage.figures import overdue_condition, overdue_count, tally
 from storage.models import (
     DangerLevel,
     DangerStatus,
@@ -37,7 +39,7 @@ from storage.models import (
     Verdict,
 )
 from storage.permissions import load_viewer
-from storage.units import find_unit, single_root, unit_and_descendants
+from storage.units import find_unit, single_root, unit_and_descendants, unit_tree
 
 BATCH = 500
 
@@ -449,31 +451,33 @@ class Stats:
 
 async def statistics(session: AsyncSession, scope: LedgerScope, *, weeks: int = 8) -> Stats:
     """Per unit (with its sub-units) and in total: found, closed, open, overdue, rate, average
-    days to close; and the last `weeks` weeks' trend."""
-    tz = scope.tz
+    days to close; and the last `weeks` weeks' trend.
+
+    Without a period the figures come from the tally the database keeps (a few rows per unit);
+    with one, from the index of the dates found. The trend reads the index of the last weeks.
+    """
+    tree = await unit_tree(session)
+    names = dict((await session.execute(select(Unit.id, Unit.name))).all())
     # Which units to list: the units directly below the scope's top (or the scope's units).
     if scope.unit_ids is None:
         top = await single_root(session)
     else:
-        parents = dict((await session.execute(select(Unit.id, Unit.parent_id))).all())
-        top = next((uid for uid in scope.unit_ids if parents.get(uid) not in scope.unit_ids), None)
-    if scope.unit_ids is not None and top is None:
-        listed: list[Unit] = []  # no unit at all in the scope: nothing to list
-    else:
-        listed = list(
-            await session.scalars(
-                select(Unit).where(Unit.parent_id == top).order_by(Unit.name)
-                if top is not None
-                else select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.name)
-            )
+        top = next(
+            (uid for uid in scope.unit_ids if tree.parents.get(uid) not in scope.unit_ids), None
         )
+    listed = (
+        []  # no unit at all in the scope: nothing to list
+        if scope.unit_ids is not None and top is None
+        else sorted(
+            (uid for uid, parent in tree.parents.items() if parent == top),
+            key=lambda uid: names[uid],
+        )
+    )
     rows: list[tuple[str, set[int] | None, bool]] = []
     if top is not None:
-        top_unit = await session.get(Unit, top)
         # The top unit's own hidden dangers (not its sub-units') count too.
-        rows.append((top_unit.name if top_unit else "", {top}, True))
-    for unit in listed:
-        rows.append((unit.name, await unit_and_descendants(session, unit.id), False))
+        rows.append((names.get(top, ""), {top}, True))
+    rows += [(names[uid], tree.below(uid), False) for uid in listed]
     units = [
         replace(await _unit_stats(session, scope, name, ids), own_only=own)
         for name, ids, own in rows
@@ -481,89 +485,100 @@ async def statistics(session: AsyncSession, scope: LedgerScope, *, weeks: int = 
     total = await _unit_stats(
         session, scope, scope.unit_name or scope.campaign.name, scope.unit_ids
     )
-    # Weekly trend: found and closed per ISO week, and what stayed open at each week's end.
+    return Stats(scope.unit_name, scope.today, units, total, await _trend(session, scope, weeks))
+
+
+async def _trend(session: AsyncSession, scope: LedgerScope, weeks: int) -> list[WeekStats]:
+    """Found and closed per ISO week, and what stayed open at each week's end.
+
+    Open at a moment = found before it - closed before it (a closed one was found before it was
+    closed), and both are the totals less what came after: so two range counts over the last
+    weeks and the tally give every week.
+    """
+    tz = scope.tz
     start_day = scope.today - timedelta(days=scope.today.weekday() + 7 * (weeks - 1))
+    bounds = [
+        datetime.combine(start_day + timedelta(days=7 * n), time(0), tzinfo=tz).astimezone(UTC)
+        for n in range(weeks + 1)
+    ]
+    mine = [
+        HiddenDanger.campaign_id == scope.campaign.id,
+        HiddenDanger.kind == RecordKind.HIDDEN_DANGER,
+    ]
+    if scope.unit_ids is not None:
+        mine.append(HiddenDanger.unit_id.in_(scope.unit_ids))
+
+    async def per_week(column: Any) -> list[int]:
+        stmt = select(
+            *(
+                func.count().filter(column >= lo, column < hi)
+                for lo, hi in itertools.pairwise(bounds)
+            ),
+            func.count().filter(column >= bounds[-1]),
+        ).where(*mine, column >= bounds[0])
+        return [int(n or 0) for n in (await session.execute(stmt)).one()]
+
+    found, closed = await per_week(HiddenDanger.created_at), await per_week(HiddenDanger.closed_at)
+    counted = await tally(session, campaign_id=scope.campaign.id, unit_ids=scope.unit_ids)
     trend = []
     for n in range(weeks):
-        week_start = start_day + timedelta(days=7 * n)
-        week_end = week_start + timedelta(days=7)
-        lo = datetime.combine(week_start, time(0), tzinfo=tz).astimezone(UTC)
-        hi = datetime.combine(week_end, time(0), tzinfo=tz).astimezone(UTC)
-        base = (
-            select(func.count())
-            .select_from(HiddenDanger)
-            .where(
-                HiddenDanger.campaign_id == scope.campaign.id,
-                HiddenDanger.kind == RecordKind.HIDDEN_DANGER,
-            )
+        found_before = counted.found - sum(found[n + 1 :])
+        closed_before = counted.closed - sum(closed[n + 1 :])
+        year, week, _ = (start_day + timedelta(days=7 * n)).isocalendar()
+        trend.append(
+            WeekStats(f"{year}-W{week:02d}", found[n], closed[n], found_before - closed_before)
         )
-        if scope.unit_ids is not None:
-            base = base.where(HiddenDanger.unit_id.in_(scope.unit_ids))
-        found = await session.scalar(
-            base.where(HiddenDanger.created_at >= lo, HiddenDanger.created_at < hi)
-        )
-        closed = await session.scalar(
-            base.where(HiddenDanger.closed_at >= lo, HiddenDanger.closed_at < hi)
-        )
-        open_end = await session.scalar(
-            base.where(
-                HiddenDanger.created_at < hi,
-                (HiddenDanger.closed_at.is_(None)) | (HiddenDanger.closed_at >= hi),
-            )
-        )
-        year, week, _ = week_start.isocalendar()
-        trend.append(WeekStats(f"{year}-W{week:02d}", found or 0, closed or 0, open_end or 0))
-    return Stats(scope.unit_name, scope.today, units, total, trend)
+    return trend
 
 
 async def _unit_stats(
     session: AsyncSession, scope: LedgerScope, name: str, unit_ids: set[int] | None
 ) -> UnitStats:
-    stmt = select(
-        func.count(),
-        func.sum(case((HiddenDanger.status == DangerStatus.CLOSED, 1), else_=0)),
-        func.sum(
-            case(
-                (
-                    and_(
-                        HiddenDanger.status != DangerStatus.CLOSED,
-                        HiddenDanger.deadline < scope.today,
-                    ),
-                    1,
-                ),
-                else_=0,
-            )
-        ),
-    ).where(
-        HiddenDanger.campaign_id == scope.campaign.id,
-        HiddenDanger.kind == RecordKind.HIDDEN_DANGER,
-    )
-    stmt = stmt.where(*_found_between(scope, HiddenDanger.created_at))
-    if unit_ids is not None:
-        stmt = stmt.where(HiddenDanger.unit_id.in_(unit_ids))
-    found, closed, overdue = (await session.execute(stmt)).one()
-    found, closed = int(found or 0), int(closed or 0)
-    durations = select(HiddenDanger.created_at, HiddenDanger.closed_at).where(
-        HiddenDanger.campaign_id == scope.campaign.id,
-        HiddenDanger.kind == RecordKind.HIDDEN_DANGER,
-        HiddenDanger.closed_at.is_not(None),
-        *_found_between(scope, HiddenDanger.created_at),
-    )
-    if unit_ids is not None:
-        durations = durations.where(HiddenDanger.unit_id.in_(unit_ids))
-    total_days = 0.0
-    closed_count = 0
-    async for created, done in await session.stream(durations.execution_options(yield_per=BATCH)):
-        if done is None:
-            continue
-        total_days += (_aware(done) - _aware(created)).total_seconds() / 86400
-        closed_count += 1
+    campaign_id = scope.campaign.id
+    if scope.date_from is None and scope.date_to is None:
+        counted = await tally(session, campaign_id=campaign_id, unit_ids=unit_ids)
+        found, closed, average = counted.found, counted.closed, counted.average_days
+        overdue = await overdue_count(
+            session, campaign_id=campaign_id, unit_ids=unit_ids, today=scope.today
+        )
+    else:
+        found, closed, overdue, average = await _found_in_period(session, scope, unit_ids)
     return UnitStats(
         unit=name,
         found=found,
         closed=closed,
         open=found - closed,
-        overdue=int(overdue or 0),
+        overdue=overdue,
         rate=100 * closed // found if found else None,
-        avg_days_to_close=round(total_days / closed_count, 1) if closed_count else None,
+        avg_days_to_close=average,
+    )
+
+
+async def _found_in_period(
+    session: AsyncSession, scope: LedgerScope, unit_ids: set[int] | None
+) -> tuple[int, int, int, float | None]:
+    """Found, closed, overdue and the average days to close of those found in the period."""
+    closed_now = HiddenDanger.status == DangerStatus.CLOSED
+    if session.get_bind().dialect.name == "sqlite":
+        days = func.julianday(HiddenDanger.closed_at) - func.julianday(HiddenDanger.created_at)
+    else:
+        days = func.extract("epoch", HiddenDanger.closed_at - HiddenDanger.created_at) / 86400
+    stmt = select(
+        func.count(),
+        func.count().filter(closed_now),
+        func.count().filter(overdue_condition(scope.today)),
+        func.avg(case((closed_now, days))),
+    ).where(
+        HiddenDanger.campaign_id == scope.campaign.id,
+        HiddenDanger.kind == RecordKind.HIDDEN_DANGER,
+        *_found_between(scope, HiddenDanger.created_at),
+    )
+    if unit_ids is not None:
+        stmt = stmt.where(HiddenDanger.unit_id.in_(unit_ids))
+    found, closed, overdue, average = (await session.execute(stmt)).one()
+    return (
+        int(found or 0),
+        int(closed or 0),
+        int(overdue or 0),
+        round(float(average), 1) if average is not None else None,
     )

@@ -9,13 +9,12 @@ draft, like a report's, so they survive a restart too.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.audit import record_event
@@ -26,13 +25,13 @@ from storage.conversation import (
     InputKind,
     Notice,
     claim_update,
-    clean,
     plain,
     set_data,
     small_int,
 )
 from storage.dangers import DangerCard, danger_card
 from storage.errors import N_, DomainError, Invalid
+from storage.fraud import FAR_FROM_SITE_KM, fraud_checks
 from storage.handover import candidates, hand_over, may_take_over
 from storage.models import (
     DangerLevel,
@@ -64,16 +63,12 @@ from storage.permissions import (
     load_viewer,
     require,
 )
-from storage.photos import hamming
 from storage.reports import parse_deadline
 from storage.uploads import MAX_PHOTOS
 
-PAGE_SIZE = 8
 MAX_REASON = 500
 MAX_NOTE = 800
 MAX_MEASURE = 300
-NEAR_DUPLICATE_BITS = 6
-FAR_FROM_SITE_KM = 1.0
 
 # 五落实: the five items a major hidden danger's rectification must settle.
 FIVE_ITEMS = ("responsibility", "measures", "funds", "time_limit", "plan")
@@ -90,29 +85,6 @@ ACTION_STEPS: dict[str, tuple[str, ...]] = {
 
 
 # --- what operations return --------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class DangerLine:
-    """One line of a list: enough to recognise a hidden danger and how late it is."""
-
-    id: int
-    number: str
-    site: str
-    status: str
-    level: str
-    deadline: date
-    days_left: int  # negative: overdue by that many days
-
-
-@dataclass(frozen=True, slots=True)
-class DangerPage:
-    items: list[DangerLine]
-    page: int
-    pages: int
-    total: int
-    scope: str
-    query: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,64 +163,8 @@ class LoopRules:
     far_km: float = FAR_FROM_SITE_KM
 
 
-# --- lists ---------------------------------------------------------------------------------------
-
-
 def _today(campaign_tz: str, now: datetime) -> date:
     return now.astimezone(ZoneInfo(campaign_tz)).date()
-
-
-async def list_dangers(
-    session: AsyncSession,
-    *,
-    telegram_id: int,
-    scope: str,
-    query: str = "",
-    page: int = 0,
-    now: datetime | None = None,
-) -> DangerPage:
-    """One page of hidden dangers: "mine", "overdue", or "find" (by number, site or text)."""
-    viewer = await load_viewer(session, telegram_id)
-    campaign = await require_campaign(session)
-    today = _today(campaign.timezone, now or utcnow())
-    stmt = select(HiddenDanger)
-    own = or_(
-        HiddenDanger.reporter_id == viewer.user_id,
-        HiddenDanger.responsible_id == viewer.user_id,
-    )
-    in_units = HiddenDanger.unit_id.in_(viewer.units) if viewer.units is not None else None
-    if viewer.role == Role.INSPECTOR and scope in ("mine", "overdue"):
-        stmt = stmt.where(own)
-    elif in_units is not None:
-        stmt = stmt.where(or_(own, in_units))
-    if scope == "overdue":
-        stmt = stmt.where(HiddenDanger.status != DangerStatus.CLOSED, HiddenDanger.deadline < today)
-    query = clean(query)[:60]
-    if scope == "find":
-        if not query:
-            raise Invalid(N_("Say what to find: /find followed by a number, a site or words."))
-        needle = query.lower()
-        stmt = stmt.where(
-            or_(
-                func.lower(HiddenDanger.number).contains(needle, autoescape=True),
-                func.lower(HiddenDanger.site).contains(needle, autoescape=True),
-                func.lower(HiddenDanger.description).contains(needle, autoescape=True),
-            )
-        )
-    total = await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    pages = max(1, math.ceil(total / PAGE_SIZE))
-    page = min(max(page, 0), pages - 1)
-    closed_last = (HiddenDanger.status == DangerStatus.CLOSED).asc()
-    rows = await session.scalars(
-        stmt.order_by(closed_last, HiddenDanger.deadline, HiddenDanger.id.desc())
-        .offset(page * PAGE_SIZE)
-        .limit(PAGE_SIZE)
-    )
-    items = [
-        DangerLine(d.id, d.number, d.site, d.status, d.level, d.deadline, (d.deadline - today).days)
-        for d in rows
-    ]
-    return DangerPage(items, page, pages, total, scope, query)
 
 
 # --- one hidden danger ---------------------------------------------------------------------------
@@ -278,14 +194,9 @@ async def _detail(
 ) -> DangerDetail:
     campaign = await require_campaign(session)
     card = await danger_card(session, danger.id)
-    names = {u.id: u.name for u in await session.scalars(select(User))}
-    events = await session.scalars(
-        select(Event).where(Event.danger_id == danger.id).order_by(Event.id)
+    events = list(
+        await session.scalars(select(Event).where(Event.danger_id == danger.id).order_by(Event.id))
     )
-    history = [
-        HistoryEntry(e.created_at, names.get(e.actor_id or 0, e.actor), e.action, dict(e.detail))
-        for e in events
-    ]
     actions = allowed_actions(viewer, facts)
     ext = (
         await session.scalars(
@@ -295,6 +206,25 @@ async def _detail(
             )
         )
     ).first()
+    latest = (
+        await session.scalars(
+            select(Rectification)
+            .where(Rectification.danger_id == danger.id)
+            .order_by(Rectification.id.desc())
+            .limit(1)
+        )
+    ).first()
+    # Only the names this card shows: a province has thousands of people.
+    wanted = {e.actor_id for e in events if e.actor_id is not None}
+    wanted |= {ext.requested_by_id} if ext else set()
+    wanted |= {latest.submitted_by_id} if latest else set()
+    names = dict(
+        (await session.execute(select(User.id, User.name).where(User.id.in_(wanted)))).all()
+    )
+    history = [
+        HistoryEntry(e.created_at, names.get(e.actor_id or 0, e.actor), e.action, dict(e.detail))
+        for e in events
+    ]
     extension = (
         ExtensionInfo(
             ext.id,
@@ -306,14 +236,6 @@ async def _detail(
         if ext
         else None
     )
-    latest = (
-        await session.scalars(
-            select(Rectification)
-            .where(Rectification.danger_id == danger.id)
-            .order_by(Rectification.id.desc())
-            .limit(1)
-        )
-    ).first()
     latest_round = (
         RoundInfo(
             latest.id,
@@ -339,7 +261,7 @@ async def _detail(
     after_set = {p.path for p in after}
     flags: list[Notice] = []
     if Action.APPROVE in actions:
-        flags = await fraud_checks(session, danger, before, after, rules)
+        flags = await fraud_checks(session, danger, before, after, far_km=rules.far_km)
     return DangerDetail(
         card=replace(card, after_photos=[c for c in card.after_photos if c.path in after_set]),
         days_left=(danger.deadline - _today(campaign.timezone, now)).days,
@@ -351,96 +273,6 @@ async def _detail(
         before_paths=[p.path for p in before],
         after_paths=[p.path for p in after],
     )
-
-
-def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in kilometres."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6371.0 * math.asin(math.sqrt(min(1.0, a)))
-
-
-async def fraud_checks(
-    session: AsyncSession,
-    danger: HiddenDanger,
-    before: list[Photo],
-    after: list[Photo],
-    rules: LoopRules,
-) -> list[Notice]:
-    """Warn the verifier about after-photos that look reused, far away or too early."""
-    flags: list[Notice] = []
-    if not after:
-        return flags
-    before_sha = {p.sha256 for p in before}
-    others = list(
-        (
-            await session.execute(
-                select(Photo.sha256, Photo.phash, HiddenDanger.number)
-                .join(HiddenDanger, HiddenDanger.id == Photo.danger_id)
-                .where(Photo.danger_id != danger.id)
-            )
-        ).all()
-    )
-    for n, photo in enumerate(after, start=1):
-        if photo.sha256 in before_sha:
-            flags.append(
-                Notice(N_("After-photo {n} is the very file of a before-photo."), {"n": n})
-            )
-        elif photo.phash is not None and any(
-            b.phash is not None and hamming(photo.phash, b.phash) <= NEAR_DUPLICATE_BITS
-            for b in before
-        ):
-            flags.append(
-                Notice(N_("After-photo {n} looks nearly identical to a before-photo."), {"n": n})
-            )
-        same = next((num for sha, _, num in others if sha == photo.sha256), None)
-        near = None
-        if same is None and photo.phash is not None:
-            near = next(
-                (
-                    num
-                    for _, ph, num in others
-                    if ph is not None and hamming(photo.phash, ph) <= NEAR_DUPLICATE_BITS
-                ),
-                None,
-            )
-        if same is not None:
-            flags.append(
-                Notice(
-                    N_("After-photo {n} is the very file of a photo of {number}."),
-                    {"n": n, "number": same},
-                )
-            )
-        elif near is not None:
-            flags.append(
-                Notice(
-                    N_("After-photo {n} looks nearly identical to a photo of {number}."),
-                    {"n": n, "number": near},
-                )
-            )
-        if (
-            photo.exif_lat is not None
-            and photo.exif_lon is not None
-            and danger.latitude is not None
-            and danger.longitude is not None
-        ):
-            km = _km(photo.exif_lat, photo.exif_lon, danger.latitude, danger.longitude)
-            if km > rules.far_km:
-                flags.append(
-                    Notice(
-                        N_("After-photo {n} was taken {km} km from the reported location."),
-                        {"n": n, "km": f"{km:.1f}"},
-                    )
-                )
-        if photo.exif_time is not None and photo.exif_time < danger.created_at:
-            flags.append(
-                Notice(
-                    N_("After-photo {n} was taken before the hidden danger was reported."),
-                    {"n": n},
-                )
-            )
-    return flags
 
 
 # --- notifications -------------------------------------------------------------------------------

@@ -255,8 +255,22 @@ class NumberSequence(Base):
 class HiddenDanger(Base):
     __tablename__ = "hidden_danger"
     __table_args__ = (
-        Index("ix_hidden_danger_unit_status", "unit_id", "status"),
         Index("ix_hidden_danger_status_deadline", "status", "deadline"),
+        # The lists and the figures (migration 0008): a unit's, a reporter's and a responsible
+        # person's records by status and deadline; found and closed by date. Kind and campaign
+        # ride along so that counts never read the rows.
+        Index(
+            "ix_hidden_danger_unit_status_deadline",
+            *("unit_id", "status", "deadline", "kind", "campaign_id"),
+        ),
+        Index("ix_hidden_danger_reporter_status_deadline", "reporter_id", "status", "deadline"),
+        Index(
+            "ix_hidden_danger_responsible_status_deadline", "responsible_id", "status", "deadline"
+        ),
+        Index("ix_hidden_danger_unit_created", "unit_id", "created_at", "kind", "campaign_id"),
+        Index("ix_hidden_danger_unit_closed", "unit_id", "closed_at", "kind", "campaign_id"),
+        Index("ix_hidden_danger_created_at", "created_at", "kind", "campaign_id"),
+        Index("ix_hidden_danger_closed_at", "closed_at", "kind", "campaign_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -279,6 +293,22 @@ class HiddenDanger(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     closed_at: Mapped[datetime | None]
+
+
+class DangerTally(Base):
+    """How many hidden dangers each unit has of each kind, level and status, and the days they
+    took to close: kept by database triggers (migration 0008) on every change of a hidden
+    danger, so the countdown and the statistics read a few rows instead of the ledger."""
+
+    __tablename__ = "danger_tally"
+
+    campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    unit_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    level: Mapped[str] = mapped_column(String(20), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+    closed_days: Mapped[float] = mapped_column(Float)
 
 
 class DraftFlow(StrEnum):

@@ -29,6 +29,7 @@ from storage.dto import CampaignInfo
 from storage.errors import N_, Invalid, NotFound
 from storage.figures import Figures, figures, ranking
 from storage.groups import DEFAULT_TIMES, parse_time
+from storage.meta import get_setting, remember_setting
 from storage.models import (
     Channel,
     DangerLevel,
@@ -363,10 +364,17 @@ async def enqueue_due(
                     )
                 )
     # Reminders, digests and escalations, once a day at the reminder time.
+    marker = None
     if when := due(rules.reminder_time, "reminders"):
         period, expires = when
-        day = date.fromisoformat(period[:10])
-        pushes += await _people_pushes(session, campaign, day, period, expires, scope, rules)
+        # The people's pushes of a day are listed once: the ticks of the catch-up window after
+        # that find the day's marker and skip the listing (thousands of open records).
+        marker = f"reminders_queued:{period}" if force is None and scope is None else None
+        if marker is None or await get_setting(session, marker) is None:
+            day = date.fromisoformat(period[:10])
+            pushes += await _people_pushes(session, campaign, day, period, expires, scope, rules)
+        else:
+            marker = None
 
     fresh = await _new_keys(session, [p.key for p in pushes])
     await session.commit()
@@ -394,6 +402,8 @@ async def enqueue_due(
                 await session.commit()
                 await asyncio.sleep(YIELD_SECONDS)
     await session.commit()
+    if marker is not None:
+        await remember_setting(session, key=marker, value=now.isoformat())
     return Queued(dict(counts))
 
 
@@ -443,13 +453,23 @@ async def _people_pushes(
 ) -> list[_Push]:
     pushes: list[_Push] = []
     # The responsible inspector: one message a day listing what is due in 3 or 1 days or late.
+    active = dict(
+        (await session.execute(select(User.id, User.telegram_id).where(User.active.is_(True))))
+        .tuples()
+        .all()
+    )
     q = (
-        select(HiddenDanger, User.telegram_id)
-        .join(User, User.id == func.coalesce(HiddenDanger.responsible_id, HiddenDanger.reporter_id))
+        select(
+            HiddenDanger.id,
+            HiddenDanger.number,
+            HiddenDanger.site,
+            HiddenDanger.deadline,
+            HiddenDanger.unit_id,
+            func.coalesce(HiddenDanger.responsible_id, HiddenDanger.reporter_id),
+        )
         .where(
             HiddenDanger.campaign_id == campaign.id,
             HiddenDanger.status.in_([DangerStatus.REPORTED, DangerStatus.RECTIFYING]),
-            User.active.is_(True),
             or_(
                 HiddenDanger.deadline < today,
                 HiddenDanger.deadline.in_([today + timedelta(days=d) for d in REMIND_BEFORE]),
@@ -458,16 +478,17 @@ async def _people_pushes(
         .order_by(HiddenDanger.deadline, HiddenDanger.id)
     )
     items: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for danger, telegram_id in (await session.execute(q)).all():
-        if scope is not None and danger.unit_id not in scope:
+    for danger_id, number, site, deadline, unit, person in (await session.execute(q)).all():
+        telegram_id = active.get(person)
+        if telegram_id is None or (scope is not None and unit not in scope):
             continue
         items[telegram_id].append(
             {
-                "danger_id": danger.id,
-                "number": danger.number,
-                "site": danger.site,
-                "deadline": danger.deadline.isoformat(),
-                "days": (danger.deadline - today).days,
+                "danger_id": danger_id,
+                "number": number,
+                "site": site,
+                "deadline": deadline.isoformat(),
+                "days": (deadline - today).days,
             }
         )
     for telegram_id, listed in items.items():

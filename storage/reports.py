@@ -34,6 +34,7 @@ from storage.conversation import (
 )
 from storage.dto import CampaignInfo, FieldInfo, PhotoRef
 from storage.errors import N_, DomainError, Invalid, NotFound
+from storage.figures import OPEN_STATUSES
 from storage.models import (
     Channel,
     DangerLevel,
@@ -538,7 +539,8 @@ async def _possible_duplicates(
         .where(
             HiddenDanger.unit_id == unit_id,
             HiddenDanger.field_id == field_id,
-            HiddenDanger.status != DangerStatus.CLOSED,
+            # Three ranges of the (unit, status, deadline) index, not the unit's whole ledger.
+            HiddenDanger.status.in_(OPEN_STATUSES),
             func.lower(HiddenDanger.site) == key,
         )
         .order_by(HiddenDanger.id.desc())

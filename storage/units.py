@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -95,21 +96,37 @@ async def list_units(session: AsyncSession) -> list[UnitInfo]:
     return out
 
 
-async def unit_and_descendants(session: AsyncSession, unit_id: int) -> set[int]:
-    """Return the ids of a unit and every unit below it."""
+@dataclass(frozen=True, slots=True)
+class UnitTree:
+    """Every unit's parent, read once: for the walks down (and up) the tree one answer needs."""
+
+    parents: dict[int, int | None]
+    children: dict[int, list[int]]
+
+    def below(self, unit_id: int) -> set[int]:
+        """The unit and every unit below it."""
+        found, stack = set(), [unit_id]
+        while stack:
+            current = stack.pop()
+            if current in found:
+                continue
+            found.add(current)
+            stack.extend(self.children.get(current, []))
+        return found
+
+
+async def unit_tree(session: AsyncSession) -> UnitTree:
     pairs = (await session.execute(select(Unit.id, Unit.parent_id))).all()
     children: dict[int, list[int]] = defaultdict(list)
     for child, parent in pairs:
         if parent is not None:
             children[parent].append(child)
-    found, stack = set(), [unit_id]
-    while stack:
-        current = stack.pop()
-        if current in found:
-            continue
-        found.add(current)
-        stack.extend(children.get(current, []))
-    return found
+    return UnitTree(dict(pairs), dict(children))
+
+
+async def unit_and_descendants(session: AsyncSession, unit_id: int) -> set[int]:
+    """Return the ids of a unit and every unit below it."""
+    return (await unit_tree(session)).below(unit_id)
 
 
 async def single_root(session: AsyncSession) -> int | None:

@@ -21,7 +21,8 @@ from sqlalchemy import select
 
 from storage import handover, people, units
 from storage.db import Sessions
-from storage.loop import act, list_dangers
+from storage.lists import list_dangers
+from storage.loop import act
 from storage.models import HiddenDanger
 from storage.permissions import Action, NotAllowed
 from tests.timeline import NOW

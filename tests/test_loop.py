@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from storage.db import Sessions
-from storage.loop import FIVE_ITEMS, act, danger_detail, list_dangers
+from storage.lists import list_dangers
+from storage.loop import FIVE_ITEMS, act, danger_detail
 from storage.models import Event, ExtensionRequest, HiddenDanger, Photo
 from storage.permissions import Action, NotAllowed
 from tests.world import (

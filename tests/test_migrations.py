@@ -48,10 +48,11 @@ async def test_stairway(empty_db: str) -> None:
         await migrate.upgrade(empty_db, revision)
         assert await migrate.current(empty_db) == revision
         previous = revision
-    tables = await _tables(empty_db) - {"alembic_version"}
+    tables = {t for t in await _tables(empty_db) if not _outside_models(t)}
     assert tables == set(Base.metadata.tables)
 
 
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
 async def test_models_match_migrations(db_url: str) -> None:
     """Autogenerate against a migrated database finds nothing to change."""
     engine = create_engine(db_url)
@@ -62,4 +63,22 @@ async def test_models_match_migrations(db_url: str) -> None:
             )
     finally:
         await engine.dispose()
-    assert diff == []
+    assert [d for d in diff if not _outside_models(_name_of(d))] == []
+
+
+def _outside_models(name: str) -> bool:
+    """What the migrations make by hand, beyond the models: Alembic's own table, SQLite's
+    full-text index and its shadow tables, expression and trigram indexes (migration 0008)."""
+    return (
+        name == "alembic_version"
+        or name.startswith("danger_search")
+        or name.startswith("ix_photo_phash_band_")
+        or name == "ix_hidden_danger_search"
+    )
+
+
+def _name_of(difference: object) -> str:
+    """The table's or index's name an autogenerate difference is about."""
+    if isinstance(difference, tuple) and len(difference) > 1:
+        return str(getattr(difference[1], "name", ""))
+    return ""
