@@ -176,11 +176,18 @@ async def ranking(
             .group_by(DangerTally.unit_id, DangerTally.status, DangerTally.level)
         )
     ).all()
+    within = (
+        tree.below(parent_id)
+        if parent_id is not None
+        else {u for c, _ in children for u in tree.below(c)}
+    )
     late = dict(
         (
             await session.execute(
                 select(HiddenDanger.unit_id, func.count())
                 .where(
+                    # By unit: each unit's ranges of the covering (unit, status, deadline) index.
+                    HiddenDanger.unit_id.in_(within),
                     overdue_condition(today),
                     HiddenDanger.kind == RecordKind.HIDDEN_DANGER,
                     HiddenDanger.campaign_id == campaign_id,
