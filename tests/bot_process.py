@@ -32,9 +32,10 @@ def process_env(server: FakeBotAPI, db_url: str, folder: Path) -> dict[str, str]
 class BotProcess:
     """`hdbot run` in a subprocess that can be killed without warning and started again."""
 
-    def __init__(self, env: dict[str, str], log: Path) -> None:
+    def __init__(self, env: dict[str, str], log: Path, args: tuple[str, ...] = ()) -> None:
         self.env = env
         self.log = log
+        self.args = args  # for `hdbot run`, e.g. ("--webhook-url", …)
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
@@ -42,7 +43,7 @@ class BotProcess:
         self.starts += 1
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "bot.cli", "run"],
+                [sys.executable, "-m", "bot.cli", "run", *self.args],
                 # Each start takes up the test clock where it stands.
                 env={**self.env, **clock_env()},
                 stdout=out,
@@ -53,6 +54,10 @@ class BotProcess:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(timeout=10)
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc is not None and self.proc.poll() is None else None
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

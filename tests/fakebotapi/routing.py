@@ -13,6 +13,7 @@ import contextlib
 import logging
 import time
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 from aiohttp import web
@@ -41,6 +42,9 @@ class Router:
         self.hang_seconds = hang_seconds
         self.webhook_retry_delay = webhook_retry_delay
         self.stopping = False
+        # Webhook hosts served elsewhere: https://host/… is posted to http://address/… (the
+        # TLS-terminating front of the bot's processes, played by a test's proxy).
+        self.webhook_hosts: dict[str, str] = {}
         self.app = web.Application(client_max_size=MAX_UPLOAD)
         self.app.router.add_route("*", "/bot{token}/{method}", self.call)
         self.app.router.add_get("/file/bot{token}/{path:.+}", self.download)
@@ -218,7 +222,7 @@ class Router:
                 if job is None:
                     continue
                 url, secret, update = job
-                error = await _post_update(session, url, secret, update)
+                error = await _post_update(session, self._webhook_target(url), secret, update)
                 with state.lock:
                     hook = state.webhook
                     if error is None:
@@ -231,6 +235,13 @@ class Router:
                 if error is not None:
                     logger.info("webhook delivery to %s failed: %s", url, error)
                     await asyncio.sleep(self.webhook_retry_delay)
+
+    def _webhook_target(self, url: str) -> str:
+        parts = urlsplit(url)
+        address = self.webhook_hosts.get(parts.hostname or "")
+        if address is None:
+            return url
+        return urlunsplit(("http", address, parts.path, parts.query, parts.fragment))
 
 
 async def _post_update(

@@ -232,6 +232,11 @@ class FakeBotAPI:
             raise LookupError(f"no chat {chat_id}")
         return chat
 
+    def route_webhook(self, host: str, address: str) -> None:
+        """Post the webhook updates for https://`host`/… to http://`address`/… instead (e.g.
+        "127.0.0.1:8443"): what a TLS-terminating reverse proxy in front of the bot receives."""
+        self._router.webhook_hosts[host] = address
+
     # --- faults ---------------------------------------------------------------------------
 
     def inject(
