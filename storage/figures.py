@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -75,6 +75,20 @@ class Tally:
     def average_days(self) -> float | None:
         return round(self.closed_days / self.closed, 1) if self.closed else None
 
+    @classmethod
+    def of(cls, rows: Iterable[tuple[str, str, int, float]]) -> Tally:
+        """Sum tally rows of (status, level, n, closed_days)."""
+        found = closed = major_open = 0
+        closed_days = 0.0
+        for status, level, n, days in rows:
+            found += n
+            if status == DangerStatus.CLOSED:
+                closed += n
+                closed_days += days
+            elif level == DangerLevel.MAJOR:
+                major_open += n
+        return cls(found, closed, major_open, closed_days)
+
 
 async def tally(
     session: AsyncSession, *, campaign_id: int, unit_ids: Collection[int] | None
@@ -89,16 +103,7 @@ async def tally(
     )
     if unit_ids is not None:
         stmt = stmt.where(DangerTally.unit_id.in_(unit_ids))
-    found = closed = major_open = 0
-    closed_days = 0.0
-    for status, level, n, days in (await session.execute(stmt)).all():
-        found += n
-        if status == DangerStatus.CLOSED:
-            closed += n
-            closed_days += days
-        elif level == DangerLevel.MAJOR:
-            major_open += n
-    return Tally(found, closed, major_open, closed_days)
+    return Tally.of((await session.execute(stmt)).tuples().all())
 
 
 async def overdue_count(
@@ -161,19 +166,19 @@ async def ranking(
         ).tuples()
     )
     tree = await unit_tree(session)
+    # One row per unit, status and level (campaign and kind fixed: the tally's own key).
     tallies = (
         await session.execute(
             select(
                 DangerTally.unit_id,
                 DangerTally.status,
                 DangerTally.level,
-                func.sum(DangerTally.n),
-            )
-            .where(
+                DangerTally.n,
+                DangerTally.closed_days,
+            ).where(
                 DangerTally.campaign_id == campaign_id,
                 DangerTally.kind == RecordKind.HIDDEN_DANGER,
             )
-            .group_by(DangerTally.unit_id, DangerTally.status, DangerTally.level)
         )
     ).all()
     within = (
@@ -215,13 +220,7 @@ async def ranking(
     rows = []
     for unit_id, name in children:
         below = tree.below(unit_id)
-        found = closed = major_open = 0
-        for unit, status, level, n in tallies:
-            if unit in below:
-                found += int(n or 0)
-                closed += int(n or 0) if status == DangerStatus.CLOSED else 0
-                if status != DangerStatus.CLOSED and level == DangerLevel.MAJOR:
-                    major_open += int(n or 0)
+        counts = Tally.of((st, lv, n, d) for u, st, lv, n, d in tallies if u in below)
         counted = [(int(a or 0), int(b or 0), int(c or 0)) for u, a, b, c in tasks if u in below]
         rows.append(
             UnitFigures(
@@ -231,11 +230,11 @@ async def ranking(
                     tasks_total=sum(t[0] for t in counted),
                     tasks_done=sum(t[1] for t in counted),
                     tasks_overdue=sum(t[2] for t in counted),
-                    found=found,
-                    closed=closed,
-                    open=found - closed,
+                    found=counts.found,
+                    closed=counts.closed,
+                    open=counts.found - counts.closed,
                     overdue=sum(late.get(u, 0) for u in below),
-                    major_open=major_open,
+                    major_open=counts.major_open,
                 ),
             )
         )
