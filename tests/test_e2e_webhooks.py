@@ -35,6 +35,7 @@ from storage.models import (
 )
 from tests.bot_process import WAIT, BotProcess, prepare_campaign, process_env
 from tests.fakebotapi import Chat, FakeBotAPI, LogEntry, Message, make_jpeg
+from tests.test_e2e_fanout import peak as most_within
 from tests.timeline import TZ
 from tests.webhook_proxy import RoundRobinProxy, free_port
 
@@ -218,7 +219,7 @@ def test_a_fan_out_goes_on_once_when_its_sender_is_killed(
     survivor = processes.bots[1 - victim].log.read_text(errors="replace")
     assert "re-queued 1 pushes claimed by a sender that is gone" in survivor
     # One sender at a time, at the pace set for all: two would have sent at twice the rate.
-    peak = _peak(_pushes(server), 1.0)
+    peak = most_within(_pushes(server), 1.0)
     print(f"{at_kill} of {GROUPS} pushes out at the kill; at most {peak} a second")
     assert peak <= PUSH_RATE
 
@@ -314,16 +315,6 @@ def _fault_taken(server: FakeBotAPI, chat: Chat) -> bool:
 def _last_update_id(server: FakeBotAPI) -> int:
     with server.state.lock:
         return int(server.state.pushed[-1]["update_id"])
-
-
-def _peak(entries: list[LogEntry], window: float) -> int:
-    times = sorted(e.at for e in entries)
-    best, start = 0, 0
-    for end, at in enumerate(times):
-        while at - times[start] >= window:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
 
 
 def _listens(port: int) -> bool:
