@@ -26,7 +26,7 @@ from storage.clock import utcnow
 from storage.models import GroupChat, Outbox, OutboxStatus, Subscription, Unit
 from storage.pushes import enqueue_due
 from tests.factories import make_campaign, task_row
-from tests.fakebotapi import Chat, FakeBotAPI, LogEntry, Message, Person, make_jpeg
+from tests.fakebotapi import Chat, FakeBotAPI, LogEntry, Message, Person, make_jpeg, most_within
 from tests.harness import RunningBot, running_bot, settings_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # load tests: at the first machine date only
@@ -77,17 +77,6 @@ async def until(predicate: Callable[[], object], within: float) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"not within {within}s")
         await asyncio.sleep(0.05)
-
-
-def peak(entries: list[LogEntry], window: float) -> int:
-    """The most entries that arrived within any `window` seconds."""
-    times = sorted(e.at for e in entries)
-    best, start = 0, 0
-    for end, at in enumerate(times):
-        while at - times[start] >= window:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
 
 
 # --- the world -----------------------------------------------------------------------------------
@@ -295,8 +284,8 @@ async def fan_out(
         first_push_after=first_push_after,
         during=during,
         latencies=inspector.latencies,
-        peak_second=peak(messages_sent(server), 1.0),
-        peak_pushes=peak(sends, 1.0),
+        peak_second=most_within(messages_sent(server), 1.0),
+        peak_pushes=most_within(sends, 1.0),
         peak_group=max(server.peak_requests(60.0, chat_id=chat.id) for chat in chats),
     )
 
@@ -352,7 +341,7 @@ async def test_pushes_leave_room_for_answers_within_30_a_second(
     print(run.describe())
     assert run.statuses == {OutboxStatus.SENT: 200}
     answers = [e for e in messages_sent(server) if not is_push(e)]
-    assert peak(answers, 1.0) <= OVERALL_LIMIT // 2
+    assert most_within(answers, 1.0) <= OVERALL_LIMIT // 2
     assert max(seconds for _, seconds in run.latencies) < ANSWER_WITHIN, run.describe()
     assert run.peak_second <= OVERALL_LIMIT, run.describe()
 

@@ -34,8 +34,7 @@ from storage.models import (
     Unit,
 )
 from tests.bot_process import WAIT, BotProcess, prepare_campaign, process_env
-from tests.fakebotapi import Chat, FakeBotAPI, LogEntry, Message, make_jpeg
-from tests.test_e2e_fanout import peak as most_within
+from tests.fakebotapi import Chat, FakeBotAPI, LogEntry, Message, make_jpeg, most_within
 from tests.timeline import TZ
 from tests.webhook_proxy import RoundRobinProxy, free_port
 

@@ -22,7 +22,7 @@ from .images import jpeg_with_odd_exif, make_jpeg
 from .objects import CallbackAnswer, Edit, FileRecord, Message, User
 from .people import CallbackPress, Chat, Person
 from .server import FakeBotAPI
-from .state import ApiError, Fault, LogEntry, Webhook
+from .state import ApiError, Fault, LogEntry, Webhook, most_within
 
 __all__ = [
     "ApiError",
@@ -40,4 +40,5 @@ __all__ = [
     "Webhook",
     "jpeg_with_odd_exif",
     "make_jpeg",
+    "most_within",
 ]

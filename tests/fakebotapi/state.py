@@ -104,6 +104,17 @@ class LogEntry:
     fault: str | None = None  # the injected fault kind, if one answered
 
 
+def most_within(entries: list[LogEntry], window: float) -> int:
+    """The most requests that arrived within any `window` seconds (Telegram's rate windows)."""
+    times = sorted(e.at for e in entries)
+    best, start = 0, 0
+    for end, at in enumerate(times):
+        while at - times[start] >= window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
 @dataclass
 class Webhook:
     """The webhook set with setWebhook, and how delivery to it is going."""
