@@ -10,6 +10,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     Float,
@@ -196,10 +197,17 @@ class Task(Base):
 
 
 class User(Base):
+    """A registered person, reachable on Telegram, on WeCom, or both (storage/accounts.py)."""
+
     __tablename__ = "app_user"
+    __table_args__ = (
+        CheckConstraint("telegram_id IS NOT NULL OR wecom_user_id IS NOT NULL", name="has_account"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    telegram_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    telegram_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    # The user id (账号) in the corp's WeCom address book.
+    wecom_user_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     username: Mapped[str | None] = mapped_column(String(64))
     role: Mapped[str] = mapped_column(String(20))
@@ -389,6 +397,20 @@ class Album(Base):
     answered_update_id: Mapped[int | None] = mapped_column(BigInteger)
     hinted: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class WeComInbox(Base):
+    """A WeCom callback received: kept before WeCom is answered, handled once (its key is the
+    message id, or sender and time for events, so WeCom's retries are recognised)."""
+
+    __tablename__ = "wecom_inbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    wecom_user_id: Mapped[str] = mapped_column(String(64), index=True)
+    message: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    handled_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class ProcessedUpdate(Base):
