@@ -78,10 +78,10 @@ def card(buttons: int = 3, task_id: str = "report-1-task") -> ButtonCard:
 async def test_the_token_is_fetched_once_and_kept(
     client: WeComClient, fake: FakeWeComApplication
 ) -> None:
-    await client.send("zhangsan", TextMessage("第一条"))
-    await client.send("zhangsan", TextMessage("第二条"))
+    await client.send("inspector01", TextMessage("第一条"))
+    await client.send("inspector01", TextMessage("第二条"))
     assert fake.token_requests == 1
-    assert [m.content for m in fake.messages("zhangsan")] == ["第一条", "第二条"]
+    assert [m.content for m in fake.messages("inspector01")] == ["第一条", "第二条"]
 
 
 async def test_twenty_sends_at_once_fetch_one_token(
@@ -96,24 +96,24 @@ async def test_twenty_sends_at_once_fetch_one_token(
 async def test_a_token_is_fetched_again_before_it_runs_out(
     client: WeComClient, fake: FakeWeComApplication, ticker: Ticker
 ) -> None:
-    await client.send("zhangsan", TextMessage("一"))
+    await client.send("inspector01", TextMessage("一"))
     ticker.seconds += 7200 - 300 - 1  # just inside the margin before its 7,200 s end
-    await client.send("zhangsan", TextMessage("二"))
+    await client.send("inspector01", TextMessage("二"))
     assert fake.token_requests == 1
     ticker.seconds += 2
-    await client.send("zhangsan", TextMessage("三"))
+    await client.send("inspector01", TextMessage("三"))
     assert fake.token_requests == 2
 
 
 async def test_an_expired_token_is_fetched_again_and_the_send_retried_once(
     client: WeComClient, fake: FakeWeComApplication
 ) -> None:
-    await client.send("zhangsan", TextMessage("一"))
+    await client.send("inspector01", TextMessage("一"))
     fake.fail_next(42001, path=SEND)
-    await client.send("zhangsan", TextMessage("二"))
+    await client.send("inspector01", TextMessage("二"))
     assert fake.token_requests == 2
     assert [r.errcode for r in fake.requests(SEND)] == [0, 42001, 0]
-    assert [m.content for m in fake.messages("zhangsan")] == ["一", "二"]
+    assert [m.content for m in fake.messages("inspector01")] == ["一", "二"]
 
 
 async def test_twenty_sends_refused_an_expired_token_fetch_one_new_one(
@@ -131,7 +131,7 @@ async def test_a_token_refused_twice_is_an_error_not_a_loop(
 ) -> None:
     fake.fail_next(40014, times=2, path=SEND)
     with pytest.raises(WeComError) as caught:
-        await client.send("zhangsan", TextMessage("你好"))
+        await client.send("inspector01", TextMessage("你好"))
     assert caught.value.errcode == 40014
     assert len(fake.requests(SEND)) == 2
 
@@ -143,7 +143,7 @@ async def test_a_wrong_secret_is_an_error_that_does_not_show_it(
     secret = "aWrongSecretThatMustNotLeak-0123456789"
     async with client_of(wecom.url, dataclasses.replace(fake.credentials, secret=secret)) as api:
         with pytest.raises(WeComError) as caught:
-            await api.send("zhangsan", TextMessage("你好"))
+            await api.send("inspector01", TextMessage("你好"))
     assert caught.value.errcode == 40001
     assert secret not in str(caught.value) and secret not in repr(api)
     assert secret not in caplog.text
@@ -155,7 +155,7 @@ async def test_neither_the_secret_nor_the_token_is_logged(
     caplog.set_level(logging.DEBUG)
     token = await client.access_token()
     fake.fail_next(42001, path=SEND)
-    await client.send("zhangsan", TextMessage("你好"))
+    await client.send("inspector01", TextMessage("你好"))
     assert caplog.text  # the refresh was logged …
     for secret in (token, await client.access_token(), fake.credentials.secret):
         assert secret not in caplog.text  # … without what must stay secret
@@ -170,7 +170,7 @@ async def test_busy_answers_are_wecom_busy_with_a_delay(
 ) -> None:
     fake.fail_next(errcode, path=SEND)
     with pytest.raises(WeComBusy) as caught:
-        await client.send("zhangsan", TextMessage("你好"))
+        await client.send("inspector01", TextMessage("你好"))
     assert (caught.value.errcode, caught.value.retry_after) == (errcode, delay)
     assert len(fake.requests(SEND)) == 1  # deferred, not retried here
 
@@ -181,7 +181,7 @@ async def test_other_errcodes_are_wecom_errors(
     not_ours = dataclasses.replace(fake.credentials, agent_id=999)
     async with client_of(wecom.url, not_ours) as api:
         with pytest.raises(WeComError) as caught:
-            await api.send("zhangsan", TextMessage("你好"))
+            await api.send("inspector01", TextMessage("你好"))
     assert not isinstance(caught.value, WeComBusy)
     assert caught.value.errcode == 40056
 
@@ -208,8 +208,8 @@ async def test_an_uploaded_image_is_sent_by_its_media_id(
 ) -> None:
     media_id = await client.upload_image(PHOTO, filename="before.png", content_type="image/png")
     assert fake.media(media_id) == PHOTO
-    await client.send("zhangsan", ImageMessage(media_id))
-    [sent] = fake.messages("zhangsan")
+    await client.send("inspector01", ImageMessage(media_id))
+    [sent] = fake.messages("inspector01")
     assert sent.msgtype == "image" and sent.media_id == media_id
 
 
@@ -231,17 +231,17 @@ async def test_media_get_of_an_unknown_media_id_is_an_error(client: WeComClient)
 async def test_a_button_card_is_sent_and_updated_after_a_press(
     client: WeComClient, fake: FakeWeComApplication
 ) -> None:
-    sent = await client.send("zhangsan", card(buttons=6))
+    sent = await client.send("inspector01", card(buttons=6))
     assert sent.response_code
-    [message] = fake.messages("zhangsan")
+    [message] = fake.messages("inspector01")
     assert message.card["card_type"] == "button_interaction"
     assert message.card["task_id"] == "report-1-task"
     assert message.button_texts == [f"选项{n}" for n in range(6)]
     await client.update_card(
-        userids=["zhangsan"], response_code=sent.response_code, to=ButtonState("已选择")
+        userids=["inspector01"], response_code=sent.response_code, to=ButtonState("已选择")
     )
     await client.update_card(
-        userids=["zhangsan"], response_code="rc-2", to=card(buttons=2, task_id="report-1-next")
+        userids=["inspector01"], response_code="rc-2", to=card(buttons=2, task_id="report-1-next")
     )
     first, second = fake.card_updates()
     assert first["button"] == {"replace_name": "已选择"}
@@ -272,5 +272,5 @@ async def test_a_text_over_2048_bytes_is_refused_before_the_network(
 ) -> None:
     with pytest.raises(ValueError, match="2048"):
         TextMessage("隐" * 683)  # 2,049 bytes of UTF-8
-    await client.send("zhangsan", TextMessage("隐" * 682))
-    assert len(fake.messages("zhangsan")) == 1
+    await client.send("inspector01", TextMessage("隐" * 682))
+    assert len(fake.messages("inspector01")) == 1

@@ -103,11 +103,11 @@ async def test_a_text_is_parsed(
     callbacks: WeComCallbacks, receiver: CallbackReceiver, inbox: Inbox
 ) -> None:
     now = int(utcnow().timestamp())
-    xml = callbacks.text("zhangsan", " /start ABCD1234 ", msg_id="7001", at=now)
+    xml = callbacks.text("inspector01", " /start ABCD1234 ", msg_id="7001", at=now)
     assert await callbacks.post(xml) == 200
     [message] = await handed_on(receiver, inbox)
     assert message.kind is MessageKind.TEXT
-    assert (message.from_user, message.create_time) == ("zhangsan", now)
+    assert (message.from_user, message.create_time) == ("inspector01", now)
     assert message.content == " /start ABCD1234 "
     assert message.msg_id == "7001"
     assert message.agent_id == callbacks.credentials.agent_id
@@ -118,7 +118,7 @@ async def test_an_image_is_parsed_and_its_bytes_can_be_fetched(
     wecom: FakeWeCom, callbacks: WeComCallbacks, receiver: CallbackReceiver, inbox: Inbox
 ) -> None:
     photo = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 8
-    assert await callbacks.send_image("lisi", photo) == 200
+    assert await callbacks.send_image("inspector02", photo) == 200
     [message] = await handed_on(receiver, inbox)
     assert message.kind is MessageKind.IMAGE
     assert message.media_id and message.pic_url and message.msg_id
@@ -129,7 +129,7 @@ async def test_an_image_is_parsed_and_its_bytes_can_be_fetched(
 async def test_a_location_is_parsed(
     callbacks: WeComCallbacks, receiver: CallbackReceiver, inbox: Inbox
 ) -> None:
-    assert await callbacks.send_location("lisi", 38.9140, 121.6147, "大连市甘井子区") == 200
+    assert await callbacks.send_location("inspector02", 38.9140, 121.6147, "大连市甘井子区") == 200
     [message] = await handed_on(receiver, inbox)
     assert message.kind is MessageKind.LOCATION
     assert (message.latitude, message.longitude) == (38.9140, 121.6147)
@@ -141,7 +141,7 @@ async def test_a_button_press_is_parsed(
     callbacks: WeComCallbacks, receiver: CallbackReceiver, inbox: Inbox
 ) -> None:
     xml = callbacks.button_press(
-        "wangwu", task_id="report-7-level", key="level:major", response_code="rc-77"
+        "supervisor01", task_id="report-7-level", key="level:major", response_code="rc-77"
     )
     assert await callbacks.post(xml) == 200
     [message] = await handed_on(receiver, inbox)
@@ -158,8 +158,8 @@ async def test_a_press_on_a_sent_card_carries_its_task_and_key(
 ) -> None:
     async with client_of(wecom.url, wecom.application.credentials) as api:
         levels = [Button("一般", "level:general"), Button("重大", "level:major")]
-        await api.send("wangwu", ButtonCard("隐患等级", "", levels, "report-8-level"))
-    assert await wecom.application.press("wangwu", "重大") == 200
+        await api.send("supervisor01", ButtonCard("隐患等级", "", levels, "report-8-level"))
+    assert await wecom.application.press("supervisor01", "重大") == 200
     [message] = await handed_on(receiver, inbox)
     assert (message.task_id, message.event_key) == ("report-8-level", "level:major")
 
@@ -167,16 +167,16 @@ async def test_a_press_on_a_sent_card_carries_its_task_and_key(
 async def test_entering_the_application_is_parsed(
     callbacks: WeComCallbacks, receiver: CallbackReceiver, inbox: Inbox
 ) -> None:
-    assert await callbacks.enter("zhaoliu") == 200
+    assert await callbacks.enter("inspector03") == 200
     [message] = await handed_on(receiver, inbox)
     assert message.kind is MessageKind.ENTER_AGENT
-    assert message.from_user == "zhaoliu" and message.msg_id is None
+    assert message.from_user == "inspector03" and message.msg_id is None
 
 
 async def test_a_kind_the_front_cannot_use_is_handed_on_as_other(
     callbacks: WeComCallbacks, receiver: CallbackReceiver, inbox: Inbox
 ) -> None:
-    xml = callbacks.text("zhaoliu", "x").replace(cdata("text"), cdata("voice"))
+    xml = callbacks.text("inspector03", "x").replace(cdata("text"), cdata("voice"))
     assert await callbacks.post(xml) == 200
     [message] = await handed_on(receiver, inbox)
     assert message.kind is MessageKind.OTHER and message.msg_type == "voice"
@@ -188,7 +188,7 @@ async def test_a_kind_the_front_cannot_use_is_handed_on_as_other(
 async def test_a_retried_message_is_handed_on_once(
     callbacks: WeComCallbacks, receiver: CallbackReceiver, inbox: Inbox
 ) -> None:
-    xml = callbacks.text("zhangsan", "同一条消息")
+    xml = callbacks.text("inspector01", "同一条消息")
     assert [await callbacks.post(xml) for _ in range(4)] == [200] * 4  # WeCom retries 3 times
     assert [m.content for m in await handed_on(receiver, inbox)] == ["同一条消息"]
 
@@ -197,12 +197,14 @@ async def test_a_retried_event_is_handed_on_once(
     callbacks: WeComCallbacks, receiver: CallbackReceiver, inbox: Inbox
 ) -> None:
     now = int(utcnow().timestamp())
-    press = callbacks.button_press("wangwu", task_id="t-1", key="ok", response_code="rc", at=now)
+    press = callbacks.button_press(
+        "supervisor01", task_id="t-1", key="ok", response_code="rc", at=now
+    )
     assert await callbacks.post(press) == 200
     assert await callbacks.post(press) == 200
     # The same person a second later is another event, and so is another button.
-    later = callbacks.button_press("wangwu", task_id="t-1", key="ok", at=now + 1)
-    other = callbacks.button_press("wangwu", task_id="t-1", key="no", at=now)
+    later = callbacks.button_press("supervisor01", task_id="t-1", key="ok", at=now + 1)
+    other = callbacks.button_press("supervisor01", task_id="t-1", key="no", at=now)
     assert await callbacks.post(later) == 200
     assert await callbacks.post(other) == 200
     handed = await handed_on(receiver, inbox)
@@ -216,7 +218,7 @@ async def test_a_retried_event_is_handed_on_once(
 async def test_a_failed_claim_asks_wecom_to_retry(
     callbacks: WeComCallbacks, receiver: CallbackReceiver, inbox: Inbox
 ) -> None:
-    xml = callbacks.text("zhangsan", "数据库断开时")
+    xml = callbacks.text("inspector01", "数据库断开时")
     inbox.claim_fails = True
     assert await callbacks.post(xml) == 503
     assert await handed_on(receiver, inbox) == []
@@ -232,7 +234,7 @@ async def test_wecom_is_answered_before_a_slow_handling_finishes(
     callbacks: WeComCallbacks, receiver: CallbackReceiver, inbox: Inbox
 ) -> None:
     inbox.hold = asyncio.Event()  # the handling waits until the test lets it go
-    assert await callbacks.send_text("zhangsan", "慢") == 200
+    assert await callbacks.send_text("inspector01", "慢") == 200
     assert inbox.handed == [] and receiver.pending == 1
     inbox.hold.set()
     assert [m.content for m in await handed_on(receiver, inbox)] == ["慢"]
@@ -243,8 +245,8 @@ async def test_one_persons_messages_are_handed_on_in_order(
 ) -> None:
     inbox.hold, inbox.slow = asyncio.Event(), "一"  # the first takes long, the others not
     for text in ("一", "二", "三"):
-        assert await callbacks.send_text("zhangsan", text) == 200
-    assert await callbacks.send_text("lisi", "别人的") == 200
+        assert await callbacks.send_text("inspector01", text) == 200
+    assert await callbacks.send_text("inspector02", "别人的") == 200
     await asyncio.wait_for(inbox.arrived.wait(), 5)
     assert [m.content for m in inbox.handed] == ["别人的"]  # another person does not wait
     inbox.hold.set()
@@ -257,7 +259,7 @@ async def test_one_persons_messages_are_handed_on_in_order(
 async def test_a_forged_signature_is_refused_and_nothing_recorded(
     callbacks: WeComCallbacks, receiver: CallbackReceiver, inbox: Inbox
 ) -> None:
-    query, body = callbacks.seal(callbacks.text("zhangsan", "伪造"))
+    query, body = callbacks.seal(callbacks.text("inspector01", "伪造"))
     query["msg_signature"] = "f" * 40
     assert await callbacks.post_sealed(query, body) == 403
     assert inbox.claimed == set() and await handed_on(receiver, inbox) == []
@@ -266,7 +268,7 @@ async def test_a_forged_signature_is_refused_and_nothing_recorded(
 async def test_a_message_for_another_corp_is_refused(
     callbacks: WeComCallbacks, receiver: CallbackReceiver, inbox: Inbox
 ) -> None:
-    xml = callbacks.text("zhangsan", "别的企业")
+    xml = callbacks.text("inspector01", "别的企业")
     assert await callbacks.post(xml, receive_id="wwAnotherCorp0001") == 403
     assert inbox.claimed == set() and await handed_on(receiver, inbox) == []
 
@@ -279,7 +281,7 @@ async def test_malformed_callbacks_are_refused(
     callbacks: WeComCallbacks, receiver: CallbackReceiver, inbox: Inbox, damage: str
 ) -> None:
     crypto = callbacks.crypto
-    query, body = callbacks.seal(callbacks.text("zhangsan", "x"))
+    query, body = callbacks.seal(callbacks.text("inspector01", "x"))
 
     def signed(encrypted: str) -> tuple[dict[str, str], str]:
         ts, nonce = query["timestamp"], query["nonce"]

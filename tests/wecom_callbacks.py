@@ -11,8 +11,8 @@ Example::
 
     callbacks = wecom.application.callbacks
     callbacks.url = serving.url
-    assert await callbacks.send_text("zhangsan", "/start ABCD") == 200
-    xml = callbacks.text("zhangsan", "again")        # the same callback twice: a retry
+    assert await callbacks.send_text("inspector01", "/start ABCD") == 200
+    xml = callbacks.text("inspector01", "again")        # the same callback twice: a retry
     assert await callbacks.post(xml) == 200 and await callbacks.post(xml) == 200
 """
 
