@@ -6,6 +6,7 @@ import pytest
 
 from bot.config import ConfigError, load_settings
 from bot.redaction import HIDDEN, redact
+from bot.wecom.api import WeComClient
 from tests.wecom_callbacks import Credentials
 
 CREDENTIALS = Credentials()
@@ -19,6 +20,14 @@ def test_the_application_is_configured_by_five_settings() -> None:
     assert settings.wecom_agent_id == CREDENTIALS.agent_id
     assert settings.wecom_base_url == "http://127.0.0.1:40123"
     assert settings.wecom_listen_address == ("0.0.0.0", 9000)
+
+
+async def test_the_client_is_made_from_the_settings() -> None:
+    async with WeComClient.from_settings(load_settings(environ=ENVIRON, dotenv_file=None)) as api:
+        assert (api.corp_id, api.agent_id) == (CREDENTIALS.corp_id, CREDENTIALS.agent_id)
+        assert api.base_url == "http://127.0.0.1:40123"
+    with pytest.raises(ConfigError, match="not configured"):
+        WeComClient.from_settings(load_settings(environ={}, dotenv_file=None))
 
 
 def test_without_them_there_is_no_application_and_the_default_address() -> None:

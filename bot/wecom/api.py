@@ -25,6 +25,7 @@ from typing import Any, Self, TypeVar
 
 import aiohttp
 
+from bot.config import ConfigError, Settings
 from bot.wecom.outgoing import CardUpdate, JsonObject, OutgoingMessage
 
 logger = logging.getLogger(__name__)
@@ -106,6 +107,20 @@ class WeComClient:
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._token: _Token | None = None
         self._refreshing = asyncio.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **options: Any) -> WeComClient:
+        """Return the client of the configured application (ConfigError when there is none)."""
+        if not settings.wecom_app_configured:
+            raise ConfigError("the WeCom application is not configured (HDBOT_WECOM_CORP_ID …)")
+        assert settings.wecom_corp_id and settings.wecom_secret and settings.wecom_agent_id
+        return cls(
+            base_url=settings.wecom_base_url,
+            corp_id=settings.wecom_corp_id,
+            agent_id=settings.wecom_agent_id,
+            secret=settings.wecom_secret,
+            **options,
+        )
 
     def __repr__(self) -> str:
         # The secret and the token stay out of every repr (tracebacks print them).
