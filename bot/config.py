@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
+from bot.wecom.crypto import aes_key
 from storage.pushes import PushRules
 
 ENV_PREFIX = "HDBOT_"
@@ -36,6 +37,14 @@ class Settings:
     language: str = "zh_CN"
     data_dir: Path = Path("data")
     wecom_base_url: str = "https://qyapi.weixin.qq.com"
+    # The WeCom self-built application (自建应用): served when all five are set.
+    wecom_corp_id: str | None = None
+    wecom_agent_id: int | None = None
+    wecom_secret: str | None = field(default=None, repr=False)
+    wecom_token: str | None = field(default=None, repr=False)
+    wecom_aes_key: str | None = field(default=None, repr=False)
+    # Where its callback listens (host:port); a proxy in front gives it WeCom's HTTPS address.
+    wecom_listen: str = "127.0.0.1:8088"
     bot_username: str | None = None
     number_prefix: str = "DL"
     webhook_secret: str | None = field(default=None, repr=False)
@@ -96,11 +105,22 @@ class Settings:
         return self.data_dir / "photos"
 
     @property
+    def wecom_app_configured(self) -> bool:
+        """Whether the WeCom application front is set up (all five of its settings given)."""
+        return all(getattr(self, name) for name in _WECOM_APP)
+
+    @property
+    def wecom_listen_address(self) -> tuple[str, int]:
+        """The callback's host and port."""
+        return _host_port(self.wecom_listen)
+
+    @property
     def secrets(self) -> list[str]:
-        """What must never appear in a log line or a message: the token, the webhook secret."""
+        """What must never appear in a log line or a message: tokens, secrets, keys."""
         token = self.token or ""
         # The part after the colon is the secret; the bot's id before it is public.
-        return [s for s in (token, token.partition(":")[2], self.webhook_secret) if s]
+        known = (token, token.partition(":")[2], self.webhook_secret)
+        return [s for s in (*known, self.wecom_secret, self.wecom_token, self.wecom_aes_key) if s]
 
     def require_token(self) -> str:
         """Return the bot token or fail with the name of the variable to set."""
@@ -110,7 +130,15 @@ class Settings:
 
 
 _KEYS = {f.name for f in fields(Settings)}
-_INTS = {"catch_up_minutes", "escalate_days", "escalate_days_major", "photo_mb_per_day"}
+_INTS = {
+    "catch_up_minutes",
+    "escalate_days",
+    "escalate_days_major",
+    "photo_mb_per_day",
+    "wecom_agent_id",
+}
+# The WeCom application's settings: all or none.
+_WECOM_APP = ("wecom_corp_id", "wecom_agent_id", "wecom_secret", "wecom_token", "wecom_aes_key")
 _FLOATS = {"push_rate"}
 
 
@@ -217,4 +245,31 @@ def _validated(settings: Settings) -> Settings:
         raise ConfigError(f"{ENV_PREFIX}PUSH_RATE: between 0 and 30 messages a second")
     if not settings.number_prefix.isalnum():
         raise ConfigError(f"{ENV_PREFIX}NUMBER_PREFIX: use letters and digits only")
+    _validate_wecom_app(settings)
     return settings
+
+
+def _validate_wecom_app(settings: Settings) -> None:
+    given = [name for name in _WECOM_APP if getattr(settings, name)]
+    if given and len(given) < len(_WECOM_APP):
+        missing = ", ".join(f"{ENV_PREFIX}{n.upper()}" for n in _WECOM_APP if n not in given)
+        raise ConfigError(f"the WeCom application needs all five settings; missing {missing}")
+    if settings.wecom_aes_key:
+        try:
+            aes_key(settings.wecom_aes_key)
+        except ValueError as exc:
+            # Never the key itself: it is a secret, and this line goes to the terminal.
+            raise ConfigError(f"{ENV_PREFIX}WECOM_AES_KEY: {exc}") from exc
+    try:
+        settings.wecom_listen_address  # noqa: B018 (parsing is the check)
+    except ValueError as exc:
+        raise ConfigError(f"{ENV_PREFIX}WECOM_LISTEN: {exc}") from exc
+
+
+def _host_port(listen: str) -> tuple[str, int]:
+    """Split host:port ([v6]:port for IPv6), or raise ValueError."""
+    host, colon, port = listen.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"give host:port, such as 127.0.0.1:8088, not {listen!r}")
+    return host, int(port)

@@ -24,6 +24,10 @@ Example::
 
 Every request is recorded (arrival time on the server's clock, key, parsed JSON, answer); a
 test can make a robot answer its next requests with a chosen errcode (``fail_next``).
+
+The same server fakes a self-built application's API (tokens, messages, media, template
+cards) and plays WeCom's side of its callback: ``wecom.application``
+(tests/fakewecom_app.py).
 """
 
 from __future__ import annotations
@@ -39,6 +43,9 @@ from dataclasses import dataclass, field
 from typing import Any, Self
 
 from aiohttp import web
+
+from tests.fakewecom_app import FakeWeComApplication
+from tests.wecom_callbacks import Credentials
 
 SEND_PATH = "/cgi-bin/webhook/send"
 MARKDOWN_LIMIT = 4096  # bytes of UTF-8
@@ -117,6 +124,7 @@ class FakeWeCom:
         markdown_limit: int = MARKDOWN_LIMIT,
         text_limit: int = TEXT_LIMIT,
         clock: Callable[[], float] = time.monotonic,
+        credentials: Credentials | None = None,
     ) -> None:
         self.per_minute = per_minute
         self.markdown_limit = markdown_limit
@@ -132,6 +140,9 @@ class FakeWeCom:
         self._port: int | None = None
         self.app = web.Application()
         self.app.router.add_post(SEND_PATH, self._send)
+        self.application = FakeWeComApplication(
+            self.app, lock=self.lock, changed=self._changed, clock=clock, credentials=credentials
+        )
 
     # --- lifecycle ------------------------------------------------------------------------
 
