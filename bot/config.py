@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
+from storage.languages import DEFAULT_LANGUAGE, LANGUAGES
 from storage.pushes import PushRules
 
 ENV_PREFIX = "HDBOT_"
-LANGUAGES = ("zh_CN", "en")
 
 
 class ConfigError(ValueError):
@@ -33,7 +33,7 @@ class Settings:
     base_url: str = "https://api.telegram.org/bot"
     base_file_url: str = "https://api.telegram.org/file/bot"
     timezone: str = "Asia/Shanghai"
-    language: str = "zh_CN"
+    language: str = DEFAULT_LANGUAGE
     data_dir: Path = Path("data")
     wecom_base_url: str = "https://qyapi.weixin.qq.com"
     bot_username: str | None = None
