@@ -29,12 +29,11 @@ from storage.models import (
     HiddenDanger,
     Outbox,
     Role,
-    Unit,
     User,
 )
 from storage.notices import queue_notices
 from storage.people import user_info, user_row
-from storage.units import unit_and_descendants
+from storage.units import unit_and_ancestors, unit_and_descendants
 
 # A notice names at most this many numbers; the rest are counted.
 NAMED_IN_NOTICE = 10
@@ -84,13 +83,8 @@ async def candidates(
     """People who could take a hidden danger over: active inspectors and supervisors of its
     unit (then of the units above), not the one answering for it now; (user id, name)."""
     current = danger.responsible_id or danger.reporter_id
-    chain: list[int] = []
-    unit_id: int | None = danger.unit_id
-    while unit_id is not None and unit_id not in chain:
-        chain.append(unit_id)
-        unit_id = await session.scalar(select(Unit.parent_id).where(Unit.id == unit_id))
     found: list[tuple[int, str]] = []
-    for unit in chain:
+    for unit in await unit_and_ancestors(session, danger.unit_id):
         rows = await session.execute(
             select(User.id, User.name)
             .where(

@@ -9,6 +9,7 @@ draft, like a report's, so they survive a restart too.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -47,7 +48,6 @@ from storage.models import (
     PhotoStage,
     Rectification,
     Role,
-    Unit,
     User,
     Verdict,
 )
@@ -64,6 +64,7 @@ from storage.permissions import (
     require,
 )
 from storage.reports import parse_deadline
+from storage.units import unit_and_ancestors
 from storage.uploads import MAX_PHOTOS
 
 MAX_REASON = 500
@@ -280,24 +281,16 @@ async def _detail(
 
 async def _supervisors_of(session: AsyncSession, unit_id: int) -> list[User]:
     """The supervisors of the unit; where it has none, those of the nearest unit above."""
-    current: int | None = unit_id
-    seen: set[int] = set()
-    while current is not None and current not in seen:
-        seen.add(current)
-        people = list(
-            await session.scalars(
-                select(User).where(
-                    User.unit_id == current,
-                    User.role == Role.SUPERVISOR,
-                    User.active.is_(True),
-                )
-            )
-        )
-        if people:
-            return people
-        unit = await session.get(Unit, current)
-        current = unit.parent_id if unit else None
-    return []
+    chain = await unit_and_ancestors(session, unit_id)
+    supervisors = await session.scalars(
+        select(User)
+        .where(User.unit_id.in_(chain), User.role == Role.SUPERVISOR, User.active.is_(True))
+        .order_by(User.id)
+    )
+    by_unit: dict[int | None, list[User]] = defaultdict(list)
+    for person in supervisors:
+        by_unit[person.unit_id].append(person)
+    return next((by_unit[unit] for unit in chain if by_unit[unit]), [])
 
 
 async def _announce(

@@ -25,6 +25,7 @@ from storage.models import (
     Unit,
     User,
 )
+from storage.units import unit_and_ancestors
 
 # A row claimed this long ago by a sender that never finished is claimed again. A crash
 # between sending and recording it is the one case where a push can go out twice: Telegram
@@ -244,12 +245,7 @@ async def _tell_admins(
     now: datetime,
 ) -> None:
     """Queue a notice to the admins over a unit (and city-wide admins), once per tag."""
-    units: set[int] = set()
-    current = unit_id
-    while current is not None and current not in units:
-        units.add(current)
-        unit = await session.get(Unit, current)
-        current = unit.parent_id if unit else None
+    units = await unit_and_ancestors(session, unit_id) if unit_id is not None else []
     admins = await session.scalars(
         select(User).where(
             User.role == Role.ADMIN,

@@ -58,7 +58,7 @@ from storage.models import (
     User,
 )
 from storage.people import user_row
-from storage.units import unit_and_descendants
+from storage.units import unit_and_ancestors, unit_and_descendants
 from storage.uploads import MAX_PHOTOS
 
 MAX_SITE = 100
@@ -1038,13 +1038,7 @@ async def _submit(
 
 async def _queue_report_cards(session: AsyncSession, danger: HiddenDanger, now: datetime) -> None:
     """Queue the new-report card for every group of the unit or a unit above it."""
-    units = [danger.unit_id]
-    seen = set(units)
-    current = await session.get(Unit, danger.unit_id)
-    while current is not None and current.parent_id is not None and current.parent_id not in seen:
-        units.append(current.parent_id)
-        seen.add(current.parent_id)
-        current = await session.get(Unit, current.parent_id)
+    units = await unit_and_ancestors(session, danger.unit_id)
     rows = await session.execute(
         select(GroupChat.chat_id)
         .join(Subscription, Subscription.group_id == GroupChat.id)
