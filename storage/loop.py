@@ -13,7 +13,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -52,6 +51,7 @@ from storage.models import (
     Verdict,
 )
 from storage.notices import queue_notices
+from storage.overdue import campaign_day
 from storage.people import user_row
 from storage.permissions import (
     Action,
@@ -164,10 +164,6 @@ class LoopRules:
     far_km: float = FAR_FROM_SITE_KM
 
 
-def _today(campaign_tz: str, now: datetime) -> date:
-    return now.astimezone(ZoneInfo(campaign_tz)).date()
-
-
 # --- one hidden danger ---------------------------------------------------------------------------
 
 
@@ -265,7 +261,7 @@ async def _detail(
         flags = await fraud_checks(session, danger, before, after, far_km=rules.far_km)
     return DangerDetail(
         card=replace(card, after_photos=[c for c in card.after_photos if c.path in after_set]),
-        days_left=(danger.deadline - _today(campaign.timezone, now)).days,
+        days_left=(danger.deadline - campaign_day(campaign.timezone, now)).days,
         history=history,
         actions=sorted(actions, key=list(Action).index),
         flags=flags,
@@ -737,7 +733,7 @@ async def _new_deadline(
     session: AsyncSession, danger: HiddenDanger, given: Input, now: datetime
 ) -> date:
     campaign = await require_campaign(session)
-    today = _today(campaign.timezone, now)
+    today = campaign_day(campaign.timezone, now)
     if given.kind == InputKind.BUTTON and given.button.startswith("days:"):
         days = small_int(given.button.removeprefix("days:"))
         if days is None or not 1 <= days <= 90:

@@ -44,10 +44,10 @@ from storage.models import (
     Subscription,
     SubscriptionKind,
     Task,
-    TaskStatus,
     Unit,
     User,
 )
+from storage.overdue import overdue_condition, task_overdue_condition
 from storage.people import user_row
 from storage.units import find_unit, single_root, unit_and_descendants
 
@@ -159,20 +159,20 @@ async def overdue_data(
     late = [
         HiddenDanger.campaign_id == campaign.id,
         HiddenDanger.kind == RecordKind.HIDDEN_DANGER,
-        HiddenDanger.status != DangerStatus.CLOSED,
-        HiddenDanger.deadline < today,
+        overdue_condition(today),
     ]
     if min_days is not None:
+        # Overdue for more than n days: already overdue n days ago.
         general, major = min_days
         late.append(
             or_(
                 and_(
                     HiddenDanger.level == DangerLevel.MAJOR,
-                    HiddenDanger.deadline < today - timedelta(days=major),
+                    overdue_condition(today - timedelta(days=major)),
                 ),
                 and_(
                     HiddenDanger.level != DangerLevel.MAJOR,
-                    HiddenDanger.deadline < today - timedelta(days=general),
+                    overdue_condition(today - timedelta(days=general)),
                 ),
             )
         )
@@ -199,8 +199,7 @@ async def overdue_data(
     ]
     task_late = [
         Task.campaign_id == campaign.id,
-        Task.status != TaskStatus.DONE,
-        Task.due_date < today - timedelta(days=min_days[0] if min_days else 0),
+        task_overdue_condition(today - timedelta(days=min_days[0] if min_days else 0)),
     ]
     if unit_ids is not None:
         task_late.append(Task.unit_id.in_(unit_ids))
@@ -469,9 +468,11 @@ async def _people_pushes(
         )
         .where(
             HiddenDanger.campaign_id == campaign.id,
+            # What waits on the inspector (a submitted one waits on its verifier) ...
             HiddenDanger.status.in_([DangerStatus.REPORTED, DangerStatus.RECTIFYING]),
+            # ... and is overdue or due in a few days.
             or_(
-                HiddenDanger.deadline < today,
+                overdue_condition(today),
                 HiddenDanger.deadline.in_([today + timedelta(days=d) for d in REMIND_BEFORE]),
             ),
         )

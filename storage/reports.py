@@ -34,7 +34,6 @@ from storage.conversation import (
 )
 from storage.dto import CampaignInfo, FieldInfo, PhotoRef
 from storage.errors import N_, DomainError, Invalid, NotFound
-from storage.figures import OPEN_STATUSES
 from storage.models import (
     Channel,
     DangerLevel,
@@ -57,6 +56,7 @@ from storage.models import (
     Unit,
     User,
 )
+from storage.overdue import OPEN_STATUSES
 from storage.people import user_row
 from storage.units import unit_and_ancestors, unit_and_descendants
 from storage.uploads import MAX_PHOTOS
