@@ -27,12 +27,13 @@ from storage.models import (
     Event,
     GroupChat,
     HiddenDanger,
-    Outbox,
     Role,
     User,
 )
 from storage.notices import queue_notices
+from storage.outbox import enqueue
 from storage.people import user_info, user_row
+from storage.push_payloads import NoticePush
 from storage.units import unit_and_ancestors, unit_and_descendants
 
 # A notice names at most this many numbers; the rest are counted.
@@ -232,25 +233,22 @@ async def deactivate_user(
     )
     if groups:
         await session.flush()
+        notice = NoticePush(
+            key=N_(
+                "{name} no longer has access to hdbot. This group stays bound to its "
+                "unit and keeps getting its cards: if {name} is still a member, a "
+                "chat admin should remove them."
+            ),
+            params={"name": row.name or str(telegram_id)},
+        )
         for group in groups:
-            session.add(
-                Outbox(
-                    key=f"tg:{group.chat_id}:event:{event.id}",
-                    channel=Channel.TELEGRAM,
-                    target=str(group.chat_id),
-                    kind="notice",
-                    period=str(event.id),
-                    payload={
-                        "key": N_(
-                            "{name} no longer has access to hdbot. This group stays bound to its "
-                            "unit and keeps getting its cards: if {name} is still a member, a "
-                            "chat admin should remove them."
-                        ),
-                        "params": {"name": row.name or str(telegram_id)},
-                    },
-                    not_before=now,
-                    created_at=now,
-                )
+            enqueue(
+                session,
+                notice,
+                channel=Channel.TELEGRAM,
+                target=group.chat_id,
+                period=str(event.id),
+                now=now,
             )
     await session.commit()
     return Deactivation(

@@ -45,7 +45,6 @@ from storage.models import (
     GroupChat,
     HiddenDanger,
     NumberSequence,
-    Outbox,
     Photo,
     PhotoStage,
     RecordKind,
@@ -56,8 +55,10 @@ from storage.models import (
     Unit,
     User,
 )
+from storage.outbox import enqueue
 from storage.overdue import OPEN_STATUSES
 from storage.people import user_row
+from storage.push_payloads import ReportCardPush
 from storage.units import unit_and_ancestors, unit_and_descendants
 from storage.uploads import MAX_PHOTOS
 
@@ -1049,16 +1050,8 @@ async def _queue_report_cards(session: AsyncSession, danger: HiddenDanger, now: 
             Subscription.active.is_(True),
         )
     )
+    card = ReportCardPush(danger_id=danger.id)
     for (chat_id,) in rows:
-        session.add(
-            Outbox(
-                key=f"tg:{chat_id}:report:{danger.number}",
-                channel=Channel.TELEGRAM,
-                target=str(chat_id),
-                kind="report_card",
-                period=danger.number,
-                payload={"danger_id": danger.id},
-                not_before=now,
-                created_at=now,
-            )
+        enqueue(
+            session, card, channel=Channel.TELEGRAM, target=chat_id, period=danger.number, now=now
         )
