@@ -15,10 +15,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dotenv import dotenv_values
 
 from bot.wecom.crypto import aes_key
+from storage.languages import DEFAULT_LANGUAGE, LANGUAGES
 from storage.pushes import PushRules
 
 ENV_PREFIX = "HDBOT_"
-LANGUAGES = ("zh_CN", "en")
 
 
 class ConfigError(ValueError):
@@ -34,7 +34,7 @@ class Settings:
     base_url: str = "https://api.telegram.org/bot"
     base_file_url: str = "https://api.telegram.org/file/bot"
     timezone: str = "Asia/Shanghai"
-    language: str = "zh_CN"
+    language: str = DEFAULT_LANGUAGE
     data_dir: Path = Path("data")
     wecom_base_url: str = "https://qyapi.weixin.qq.com"
     # The WeCom self-built application (自建应用): served when all five are set.

@@ -1,7 +1,7 @@
 """The daily countdown as a picture: days left, large, and the campaign's key figures.
 
-The data dict is the one the countdown push was queued with (storage/pushes.py
-`countdown_data`), so the card and the text of a push always agree.
+It draws the payload the countdown push was queued with (storage/pushes.py `countdown_data`),
+so the card and the text of a push always agree.
 """
 
 from __future__ import annotations
@@ -9,13 +9,13 @@ from __future__ import annotations
 import io
 import threading
 from functools import cache
-from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
 from bot.fonts import font
 from bot.i18n import Translator
 from bot.push_view import days_line
+from storage.push_payloads import CountdownPush, FigureCounts, RankedUnit
 
 Face = ImageFont.FreeTypeFont | ImageFont.ImageFont
 Colour = tuple[int, int, int]
@@ -164,9 +164,9 @@ def _big_number(_: Translator, days: int) -> tuple[str, Colour]:
     return str(days), RED
 
 
-def _top_units(ranking: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _top_units(ranking: tuple[RankedUnit, ...]) -> list[RankedUnit]:
     # sorted() is stable, so units with the same figures keep the order the query gave them.
-    return sorted(ranking, key=lambda r: (-int(r["overdue"]), -int(r["open"])))[:TOP_UNITS]
+    return sorted(ranking, key=lambda r: (-r.overdue, -r.open))[:TOP_UNITS]
 
 
 def _shrink(text: str, size: int, width: float) -> int:
@@ -176,11 +176,11 @@ def _shrink(text: str, size: int, width: float) -> int:
     return size
 
 
-def countdown_png(_: Translator, data: dict[str, Any]) -> bytes:
+def countdown_png(_: Translator, data: CountdownPush) -> bytes:
     """Draw the daily countdown card (1080×1350 PNG): days left, large, and the key figures."""
     card = _Card()
-    f = data["figures"]
-    top = _top_units(data.get("ranking") or [])
+    f = data.figures
+    top = _top_units(data.ranking)
     # Without the ranking the other parts take its room.
     roomy = not top
     header_h = 200 if roomy else 170
@@ -194,7 +194,7 @@ def countdown_png(_: Translator, data: dict[str, Any]) -> bytes:
     # What is left is shared out evenly between the parts, so the card never looks top-heavy.
     spare = max(0.0, (HEIGHT - FOOTER - sum(heights)) / len(heights))
 
-    _header(card, str(data["campaign"]), header_h)
+    _header(card, data.campaign, header_h)
     y = header_h + spare
     _days(_, card, data, y, big_size)
     y += days_h + spare
@@ -208,7 +208,7 @@ def countdown_png(_: Translator, data: dict[str, Any]) -> bytes:
         _ranking(_, card, y, top)
     card.text(
         (WIDTH - MARGIN, HEIGHT - 30),
-        _("Figures as of {today}", today=data["today"]),
+        _("Figures as of {today}", today=data.today.isoformat()),
         24,
         MUTED,
         anchor="rs",
@@ -228,33 +228,34 @@ def _header(card: _Card, campaign: str, height: int) -> None:
         y += line_h
 
 
-def _big_layout(_: Translator, data: dict[str, Any], big_size: int) -> tuple[str, Colour, int]:
-    big, colour = _big_number(_, int(data["days_left"]))
+def _big_layout(_: Translator, data: CountdownPush, big_size: int) -> tuple[str, Colour, int]:
+    big, colour = _big_number(_, data.days_left)
     # A word ("Today") is wider and has descenders: keep it smaller than a number.
     limit = INNER if big.isdigit() else INNER * 0.7
     size = _shrink(big, big_size if big.isdigit() else int(big_size * 0.7), limit)
     return big, colour, size
 
 
-def _days_height(_: Translator, data: dict[str, Any], big_size: int) -> int:
+def _days_height(_: Translator, data: CountdownPush, big_size: int) -> int:
     big, _colour, size = _big_layout(_, data, big_size)
     box = _face(size).getbbox(big, anchor="ls")
-    return int(box[3] - box[1]) + PHRASE_GAP + (UNIT_GAP if data.get("unit") else 0)
+    return int(box[3] - box[1]) + PHRASE_GAP + (UNIT_GAP if data.unit else 0)
 
 
-def _days(_: Translator, card: _Card, data: dict[str, Any], y: float, big_size: int) -> None:
+def _days(_: Translator, card: _Card, data: CountdownPush, y: float, big_size: int) -> None:
     """Days left, the biggest thing on the card, with the text push's own wording under it."""
     big, colour, size = _big_layout(_, data, big_size)
     box = _face(size).getbbox(big, anchor="ls")
     baseline = y - box[1]
     card.text((WIDTH / 2, baseline), big, size, colour, anchor="ms", bold=True)
     y = baseline + box[3] + PHRASE_GAP - 14
-    card.text((WIDTH / 2, y), days_line(_, data), 40, INK, anchor="ms", width=INNER)
-    if data.get("unit"):
+    phrase = days_line(_, days_left=data.days_left, closing=data.closing)
+    card.text((WIDTH / 2, y), phrase, 40, INK, anchor="ms", width=INNER)
+    if data.unit:
         y += UNIT_GAP
         card.text(
             (WIDTH / 2, y),
-            _("Unit: {unit}", unit=data["unit"]),
+            _("Unit: {unit}", unit=data.unit),
             34,
             MUTED,
             anchor="ms",
@@ -262,14 +263,14 @@ def _days(_: Translator, card: _Card, data: dict[str, Any], y: float, big_size: 
         )
 
 
-def _danger_tiles(_: Translator, card: _Card, y: float, tile_h: int, f: dict[str, Any]) -> None:
+def _danger_tiles(_: Translator, card: _Card, y: float, tile_h: int, f: FigureCounts) -> None:
     card.text((MARGIN, y), _("Hidden dangers"), 34, NAVY, bold=True, width=INNER)
     y += DANGER_HEADING
     tiles = (
-        (_("Found"), f["found"], NAVY),
-        (_("Closed"), f["closed"], GREEN),
-        (_("Still open"), f["open"], AMBER),
-        (_("Overdue"), f["overdue"], RED),
+        (_("Found"), f.found, NAVY),
+        (_("Closed"), f.closed, GREEN),
+        (_("Still open"), f.open, AMBER),
+        (_("Overdue"), f.overdue, RED),
     )
     tile_w = (INNER - GAP * (len(tiles) - 1)) / len(tiles)
     for n, (label, value, tint) in enumerate(tiles):
@@ -330,33 +331,33 @@ def _figure_tile(
 
 
 def _tasks_tile(
-    _: Translator, card: _Card, box: tuple[float, float, float, float], f: dict[str, Any]
+    _: Translator, card: _Card, box: tuple[float, float, float, float], f: FigureCounts
 ) -> None:
     _figure_tile(
         card,
         box,
         title=_("Rectification tasks"),
-        value=f"{f['tasks_done']}/{f['tasks_total']}",
+        value=f"{f.tasks_done}/{f.tasks_total}",
         colour=NAVY,
-        percent=float(f["tasks_percent"]),
-        aside=f"{f['tasks_percent']}%",
-        note=_("Past due: {count}", count=f["tasks_overdue"]),
-        note_alert=bool(f["tasks_overdue"]),
+        percent=float(f.tasks_percent),
+        aside=f"{f.tasks_percent}%",
+        note=_("Past due: {count}", count=f.tasks_overdue),
+        note_alert=bool(f.tasks_overdue),
     )
 
 
 def _rate_tile(
-    _: Translator, card: _Card, box: tuple[float, float, float, float], f: dict[str, Any]
+    _: Translator, card: _Card, box: tuple[float, float, float, float], f: FigureCounts
 ) -> None:
     _figure_tile(
         card,
         box,
         title=_("Rectification rate"),
-        value=f"{f['rate']}%",
+        value=f"{f.rate}%",
         colour=GREEN,
-        percent=float(f["rate"]),
-        note=_("Major still open: {count}", count=f["major_open"]),
-        note_alert=bool(f["major_open"]),
+        percent=float(f.rate),
+        note=_("Major still open: {count}", count=f.major_open),
+        note_alert=bool(f.major_open),
     )
 
 
@@ -364,7 +365,7 @@ def _ranking_height(rows: int) -> int:
     return RANK_HEADING + RANK_COLUMNS + RANK_ROW * rows
 
 
-def _ranking(_: Translator, card: _Card, y: float, rows: list[dict[str, Any]]) -> None:
+def _ranking(_: Translator, card: _Card, y: float, rows: list[RankedUnit]) -> None:
     heading = _("Units by overdue hidden dangers:").rstrip(":：")
     card.text((MARGIN, y), heading, 34, NAVY, bold=True, width=WIDTH - 2 * MARGIN)
     y += RANK_HEADING
@@ -382,8 +383,8 @@ def _ranking(_: Translator, card: _Card, y: float, rows: list[dict[str, Any]]) -
     for n, row in enumerate(rows, start=1):
         base = y + row_h - 14
         card.text((MARGIN, base), f"{n}.", 30, MUTED, anchor="ls")
-        card.text((unit_x, base), str(row["unit"]), 30, INK, anchor="ls", width=unit_w)
-        overdue = int(row["overdue"])
+        card.text((unit_x, base), row.unit, 30, INK, anchor="ls", width=unit_w)
+        overdue = row.overdue
         card.text(
             (cols[0], base),
             str(overdue),
@@ -392,7 +393,7 @@ def _ranking(_: Translator, card: _Card, y: float, rows: list[dict[str, Any]]) -
             anchor="rs",
             bold=bool(overdue),
         )
-        card.text((cols[1], base), str(row["open"]), 30, INK, anchor="rs")
-        card.text((cols[2], base), f"{row['rate']}%", 30, INK, anchor="rs")
+        card.text((cols[1], base), str(row.open), 30, INK, anchor="rs")
+        card.text((cols[2], base), f"{row.rate}%", 30, INK, anchor="rs")
         y += row_h
         card.draw.line((MARGIN, y, right, y), fill=RULE, width=1)

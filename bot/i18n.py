@@ -13,6 +13,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 from storage.errors import N_, DomainError
+from storage.languages import CHINESE, DEFAULT_LANGUAGE, ENGLISH, LANGUAGES
 
 __all__ = ["N_", "Translator", "language_for", "translations"]
 
@@ -20,15 +21,16 @@ logger = logging.getLogger(__name__)
 
 DOMAIN = "hdbot"
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
-LANGUAGES = ("zh_CN", "en")
 
 
-def language_for(*, chosen: str | None, telegram_code: str | None, default: str = "zh_CN") -> str:
+def language_for(
+    *, chosen: str | None, telegram_code: str | None, default: str = DEFAULT_LANGUAGE
+) -> str:
     """Pick a person's language: their choice, else Telegram's code (zh* → zh_CN), else default."""
-    if chosen in LANGUAGES:
+    if chosen is not None and chosen in LANGUAGES:
         return chosen
     if telegram_code:
-        return "zh_CN" if telegram_code.lower().startswith("zh") else "en"
+        return CHINESE if telegram_code.lower().startswith("zh") else ENGLISH
     return default
 
 

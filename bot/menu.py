@@ -7,6 +7,7 @@ import logging
 from telegram import Bot, BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats
 
 from bot.i18n import N_, Translator
+from storage.languages import LANGUAGES
 
 logger = logging.getLogger(__name__)
 
@@ -32,8 +33,9 @@ GROUP_COMMANDS = [
     ("help", N_("What this bot does in a group")),
 ]
 
-# Telegram picks the list whose language_code matches the person's app language.
-MENU_LANGUAGES = {"zh": "zh_CN", "en": "en"}
+# Telegram picks the list whose language_code (two letters: "zh", "en") matches the person's
+# app language.
+MENU_LANGUAGES = {code.split("_")[0]: code for code in LANGUAGES}
 
 
 async def register_menu(bot: Bot, *, default_language: str) -> None:

@@ -6,176 +6,190 @@ Telegram message (plain text, at most 4,096 characters) or WeCom markdown (at mo
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date
 
 from bot.i18n import Translator
 from bot.render import level_name, shorten
+from storage.push_payloads import (
+    CountdownPush,
+    DigestPush,
+    EscalationPush,
+    NoticePush,
+    OverdueList,
+    OverduePush,
+    Payload,
+    ReminderItem,
+    ReminderPush,
+)
 
 TELEGRAM_LIMIT = 4096
 RANKED = 10
 WECOM_LIMIT = 4096  # bytes of UTF-8
 
 
-def days_line(_: Translator, data: dict[str, Any]) -> str:
+def days_line(_: Translator, *, days_left: int, closing: date) -> str:
     """ "12 days to the close", "closes tomorrow", "closes today", "closed 3 days ago"."""
-    days = int(data["days_left"])
-    closing = data["closing"]
+    days, closing_day = days_left, closing.isoformat()
     if days > 1:
-        return _("⏳ {days} days to the close ({closing})", days=days, closing=closing)
+        return _("⏳ {days} days to the close ({closing})", days=days, closing=closing_day)
     if days == 1:
-        return _("⏳ 1 day to the close: the campaign closes tomorrow ({closing})", closing=closing)
+        return _(
+            "⏳ 1 day to the close: the campaign closes tomorrow ({closing})", closing=closing_day
+        )
     if days == 0:
-        return _("🏁 The campaign closes today ({closing})", closing=closing)
+        return _("🏁 The campaign closes today ({closing})", closing=closing_day)
     return _.plural(
         "🏁 The campaign closed {n} day ago ({closing})",
         "🏁 The campaign closed {n} days ago ({closing})",
         -days,
-        closing=closing,
+        closing=closing_day,
     )
 
 
-def countdown_lines(_: Translator, data: dict[str, Any]) -> list[str]:
-    f = data["figures"]
-    lines = [data["campaign"], days_line(_, data)]
-    if data.get("unit"):
-        lines.append(_("Unit: {unit}", unit=data["unit"]))
+def countdown_lines(_: Translator, data: CountdownPush) -> list[str]:
+    f = data.figures
+    lines = [data.campaign, days_line(_, days_left=data.days_left, closing=data.closing)]
+    if data.unit:
+        lines.append(_("Unit: {unit}", unit=data.unit))
     lines.append(
         _(
             "Tasks: {done}/{total} done ({percent}%), {overdue} past due",
-            done=f["tasks_done"],
-            total=f["tasks_total"],
-            percent=f["tasks_percent"],
-            overdue=f["tasks_overdue"],
+            done=f.tasks_done,
+            total=f.tasks_total,
+            percent=f.tasks_percent,
+            overdue=f.tasks_overdue,
         )
     )
     lines.append(
         _(
             "Hidden dangers: {found} found, {closed} closed, {open} open, {overdue} overdue",
-            found=f["found"],
-            closed=f["closed"],
-            open=f["open"],
-            overdue=f["overdue"],
+            found=f.found,
+            closed=f.closed,
+            open=f.open,
+            overdue=f.overdue,
         )
     )
     lines.append(
         _(
             "Rectification rate: {rate}% · major still open: {major}",
-            rate=f["rate"],
-            major=f["major_open"],
+            rate=f.rate,
+            major=f.major_open,
         )
     )
-    if data.get("ranking"):
+    if data.ranking:
         lines.append("")
         lines.append(_("Units by overdue hidden dangers:"))
         # The first ten: a city's caption must stay one message (1,024 characters).
-        for n, row in enumerate(data["ranking"][:RANKED], start=1):
+        for n, row in enumerate(data.ranking[:RANKED], start=1):
             lines.append(
                 _(
                     "{n}. {unit}: {overdue} overdue, {open} open, rate {rate}%",
                     n=n,
-                    unit=row["unit"],
-                    overdue=row["overdue"],
-                    open=row["open"],
-                    rate=row["rate"],
+                    unit=row.unit,
+                    overdue=row.overdue,
+                    open=row.open,
+                    rate=row.rate,
                 )
             )
-        if len(data["ranking"]) > RANKED:
-            lines.append(_("… and {more} more", more=len(data["ranking"]) - RANKED))
+        if len(data.ranking) > RANKED:
+            lines.append(_("… and {more} more", more=len(data.ranking) - RANKED))
     return lines
 
 
-def overdue_lines(_: Translator, data: dict[str, Any], *, kind: str) -> list[str]:
-    heads = {
-        "overdue": _(
-            "⚠️ Overdue in {unit} ({today})", unit=data.get("unit", ""), today=data["today"]
-        ),
-        "digest": _("⚠️ Overdue in your units ({today})", today=data["today"]),
-        "escalation": _(
+def _overdue_head(_: Translator, data: OverdueList) -> str:
+    today = data.today.isoformat()
+    if isinstance(data, EscalationPush):
+        return _(
             "🚨 Long overdue below {unit}: general over {general} days, major over {major} days",
-            unit=data.get("unit", ""),
-            general=data.get("general_days", ""),
-            major=data.get("major_days", ""),
-        ),
-    }
-    lines = [heads[kind]]
-    if not data["count"] and not data["task_count"]:
+            unit=data.unit,
+            general=data.general_days,
+            major=data.major_days,
+        )
+    if isinstance(data, DigestPush):
+        return _("⚠️ Overdue in your units ({today})", today=today)
+    return _("⚠️ Overdue in {unit} ({today})", unit=data.unit, today=today)
+
+
+def overdue_lines(_: Translator, data: OverdueList) -> list[str]:
+    lines = [_overdue_head(_, data)]
+    if not data.count and not data.task_count:
         lines.append(_("Nothing is overdue. 👍"))
         return lines
-    if data["count"]:
-        lines.append(_("Hidden dangers overdue: {count}", count=data["count"]))
-        for item in data["dangers"]:
+    if data.count:
+        lines.append(_("Hidden dangers overdue: {count}", count=data.count))
+        for item in data.dangers:
             lines.append(
                 _(
                     "· {number} {unit} {site} — {days} days overdue ({level})",
-                    number=item["number"],
-                    unit=item["unit"],
-                    site=shorten(item["site"], 30),
-                    days=item["days"],
-                    level=level_name(_, item["level"]),
+                    number=item.number,
+                    unit=item.unit,
+                    site=shorten(item.site, 30),
+                    days=item.days,
+                    level=level_name(_, item.level),
                 )
             )
-        if data["count"] > len(data["dangers"]):
-            lines.append(_("… and {more} more", more=data["count"] - len(data["dangers"])))
-    if data["task_count"]:
-        lines.append(_("Tasks past due: {count}", count=data["task_count"]))
-        for task in data["tasks"]:
+        if data.count > len(data.dangers):
+            lines.append(_("… and {more} more", more=data.count - len(data.dangers)))
+    if data.task_count:
+        lines.append(_("Tasks past due: {count}", count=data.task_count))
+        for task in data.tasks:
             lines.append(
                 _(
                     "· {code} {title} ({unit}) — {days} days",
-                    code=task["code"],
-                    title=shorten(task["title"], 30),
-                    unit=task["unit"],
-                    days=task["days"],
+                    code=task.code,
+                    title=shorten(task.title, 30),
+                    unit=task.unit,
+                    days=task.days,
                 )
             )
-        if data["task_count"] > len(data["tasks"]):
-            lines.append(_("… and {more} more", more=data["task_count"] - len(data["tasks"])))
+        if data.task_count > len(data.tasks):
+            lines.append(_("… and {more} more", more=data.task_count - len(data.tasks)))
     return lines
 
 
-def reminder_line(_: Translator, item: dict[str, Any]) -> str:
-    days = int(item["days"])
-    if days > 0:
+def reminder_line(_: Translator, item: ReminderItem) -> str:
+    deadline = item.deadline.isoformat()
+    if item.days > 0:
         return _.plural(
             "⏰ {number} ({site}) is due in {n} day, on {deadline}.",
             "⏰ {number} ({site}) is due in {n} days, on {deadline}.",
-            days,
-            number=item["number"],
-            site=shorten(item["site"], 30),
-            deadline=item["deadline"],
+            item.days,
+            number=item.number,
+            site=shorten(item.site, 30),
+            deadline=deadline,
         )
     return _.plural(
         "🔴 {number} ({site}) is {n} day overdue (deadline {deadline}).",
         "🔴 {number} ({site}) is {n} days overdue (deadline {deadline}).",
-        max(1, -days),
-        number=item["number"],
-        site=shorten(item["site"], 30),
-        deadline=item["deadline"],
+        max(1, -item.days),
+        number=item.number,
+        site=shorten(item.site, 30),
+        deadline=deadline,
     )
 
 
-def reminder_text(_: Translator, data: dict[str, Any]) -> str:
+def reminder_text(_: Translator, data: ReminderPush) -> str:
     """One message a day for each responsible inspector, listing what is due or late."""
-    items = data["items"]
+    items = data.items
     lines = [_("Your hidden dangers that need you:")] if len(items) > 1 else []
     lines += [reminder_line(_, item) for item in items]
-    if data["count"] > len(items):
-        lines.append(_("… and {more} more", more=data["count"] - len(items)))
+    if data.count > len(items):
+        lines.append(_("… and {more} more", more=data.count - len(items)))
     lines.append(_("Rectify them, or open one to ask for more time. /mine lists them all."))
     return "\n".join(lines)
 
 
-def telegram_text(_: Translator, kind: str, data: dict[str, Any]) -> str:
-    """A push as Telegram plain text."""
-    if kind == "countdown":
-        lines = countdown_lines(_, data)
-    elif kind in ("overdue", "digest", "escalation"):
-        lines = overdue_lines(_, data, kind=kind)
-    elif kind == "reminder":
+def telegram_text(_: Translator, data: Payload) -> str:
+    """A push as Telegram plain text (a report's card is drawn from its record instead)."""
+    if isinstance(data, CountdownPush):
+        return shorten("\n".join(countdown_lines(_, data)), TELEGRAM_LIMIT)
+    if isinstance(data, OverduePush | DigestPush | EscalationPush):
+        return shorten("\n".join(overdue_lines(_, data)), TELEGRAM_LIMIT)
+    if isinstance(data, ReminderPush):
         return reminder_text(_, data)
-    else:
-        raise ValueError(f"no wording for push kind {kind}")
-    return shorten("\n".join(lines), TELEGRAM_LIMIT)
+    if isinstance(data, NoticePush):
+        return _(data.key, **data.params)
+    raise ValueError(f"no wording for a {type(data).__name__}")
 
 
 # What WeCom's markdown makes something of: links ([text](url): no brackets, no link),
@@ -203,15 +217,18 @@ def wecom_text(text: str) -> str:
     return text.translate(_WECOM_MARKUP)
 
 
-def wecom_markdown(_: Translator, kind: str, data: dict[str, Any]) -> str:
-    """A push as WeCom robot markdown, within its 4,096-byte limit."""
-    if kind == "countdown":
+def wecom_markdown(_: Translator, data: Payload) -> str:
+    """A push as WeCom robot markdown, within its 4,096-byte limit (robots get the countdown
+    and the overdue list)."""
+    if isinstance(data, CountdownPush):
         lines = [wecom_text(line) for line in countdown_lines(_, data)]
         lines[0] = f"### {lines[0]}"
         lines[1] = f'<font color="warning">{lines[1]}</font>'
-    else:
-        lines = [wecom_text(line) for line in overdue_lines(_, data, kind=kind)]
+    elif isinstance(data, OverduePush | DigestPush | EscalationPush):
+        lines = [wecom_text(line) for line in overdue_lines(_, data)]
         lines[0] = f"### {lines[0]}"
+    else:
+        raise ValueError(f"no WeCom wording for a {type(data).__name__}")
     text = "\n".join(lines)
     while len(text.encode()) > WECOM_LIMIT and len(lines) > 2:
         lines = [*lines[:-2], "…"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.i18n import N_, Translator
 from storage.dto import FieldInfo
+from storage.languages import CHINESE
 
 ROLE_NAMES = {
     "inspector": N_("inspector"),
@@ -84,4 +85,4 @@ def kind_name(_: Translator, kind: str) -> str:
 
 def field_name(_: Translator, field: FieldInfo) -> str:
     """Return the field's name in the translator's language (stored in both)."""
-    return field.name_zh if _.language == "zh_CN" else field.name_en
+    return field.name_zh if _.language == CHINESE else field.name_en

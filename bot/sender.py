@@ -17,7 +17,6 @@ import socket
 from collections.abc import Callable
 from datetime import timedelta
 from functools import lru_cache
-from typing import Any
 
 import httpx
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
@@ -50,6 +49,14 @@ from storage.outbox import (
     wecom_target,
 )
 from storage.people import who_is
+from storage.push_payloads import (
+    CountdownPush,
+    NoticePush,
+    ReminderPush,
+    ReportCardPush,
+    payload_json,
+    payload_of,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -262,10 +269,9 @@ async def _send_telegram(
     item: OutboxItem,
 ) -> int:
     """Send one push; return how many Telegram messages it took."""
-    if item.kind == "report_card":
-        return await _send_report_card(
-            bot, sessions, settings, chat_id, int(item.payload["danger_id"])
-        )
+    payload = payload_of(item)
+    if isinstance(payload, ReportCardPush):
+        return await _send_report_card(bot, sessions, settings, chat_id, payload.danger_id)
     # Private pushes speak the person's chosen language; groups the deployment's.
     chosen = None
     if chat_id > 0:
@@ -275,18 +281,15 @@ async def _send_telegram(
             raise NotSent("the person was deactivated: notices go to active people only")
         chosen = visitor.language
     _ = Translator(chosen or settings.language)
+    text = telegram_text(_, payload)
+    if isinstance(payload, CountdownPush):
+        return await send_countdown(bot, chat_id, _, payload, text, state.card_ids)
     keyboard = None
-    danger_id = item.payload.get("danger_id")
+    danger_id = payload.danger_id if isinstance(payload, NoticePush | ReminderPush) else None
     if danger_id:
         keyboard = InlineKeyboardMarkup(
-            [[InlineKeyboardButton(_("Open"), callback_data=f"d:{int(danger_id)}:open")]]
+            [[InlineKeyboardButton(_("Open"), callback_data=f"d:{danger_id}:open")]]
         )
-    if item.kind == "notice":
-        text = _(str(item.payload["key"]), **dict(item.payload.get("params") or {}))
-    else:
-        text = telegram_text(_, item.kind, item.payload)
-    if item.kind == "countdown":
-        return await send_countdown(bot, chat_id, _, item.payload, text, state.card_ids)
     await bot.send_message(chat_id, text, reply_markup=keyboard)
     return 1
 
@@ -295,7 +298,7 @@ async def send_countdown(
     bot: Bot,
     chat_id: int,
     _: Translator,
-    data: dict[str, Any],
+    data: CountdownPush,
     text: str,
     card_ids: dict[str, str] | None = None,
 ) -> int:
@@ -304,10 +307,10 @@ async def send_countdown(
     A fan-out sends one card to many groups: it is drawn and uploaded once, then sent by the
     file id Telegram gave it (`card_ids`).
     """
-    key = _.language + json.dumps(data, sort_keys=True)
+    key = _.language + json.dumps(payload_json(data), sort_keys=True)
     picture: str | bytes | None = card_ids.get(key) if card_ids is not None else None
     if picture is None:
-        picture = await asyncio.to_thread(_card, _.language, json.dumps(data, sort_keys=True))
+        picture = await asyncio.to_thread(_card, _.language, data)
     try:
         sent = await bot.send_photo(chat_id, picture, caption=shorten(text, CAPTION_LIMIT))
         if card_ids is not None and sent.photo:
@@ -324,9 +327,9 @@ async def send_countdown(
 
 
 @lru_cache(maxsize=64)
-def _card(language: str, data: str) -> bytes:
+def _card(language: str, data: CountdownPush) -> bytes:
     # A fan-out sends the same card to many groups of a unit: draw it once.
-    return countdown_png(Translator(language), json.loads(data))
+    return countdown_png(Translator(language), data)
 
 
 async def _send_report_card(
@@ -366,7 +369,7 @@ async def _deliver_wecom(
         async with sessions() as session:
             await mark_failed(session, item_id=item.id, error="WeCom target is switched off")
         return 0
-    content = wecom_markdown(Translator(settings.language), item.kind, item.payload)
+    content = wecom_markdown(Translator(settings.language), payload_of(item))
     url = f"{settings.wecom_base_url.rstrip('/')}/cgi-bin/webhook/send"
     assert state.http is not None
     try:

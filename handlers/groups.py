@@ -173,4 +173,4 @@ async def countdown_command(update: Update, context: BotContext) -> None:
         return
     if chat.type != ChatType.PRIVATE:
         _ = Translator(context.settings.language)  # a group reads the deployment's language
-    await send_countdown(context.bot, chat.id, _, data, telegram_text(_, "countdown", data))
+    await send_countdown(context.bot, chat.id, _, data, telegram_text(_, data))

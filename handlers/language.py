@@ -7,9 +7,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from bot.context import BotContext
 from bot.i18n import Translator
 from bot.people import answer_query, identify
+from storage.languages import LANGUAGES
 from storage.people import choose_language
-
-CHOICES = (("zh_CN", "中文"), ("en", "English"))
 
 
 async def lang_command(update: Update, context: BotContext) -> None:
@@ -18,9 +17,10 @@ async def lang_command(update: Update, context: BotContext) -> None:
     message = update.effective_message
     if message is None:
         return
-    keyboard = InlineKeyboardMarkup(
-        [[InlineKeyboardButton(label, callback_data=f"lang:{code}") for code, label in CHOICES]]
-    )
+    buttons = [
+        InlineKeyboardButton(name, callback_data=f"lang:{code}") for code, name in LANGUAGES.items()
+    ]
+    keyboard = InlineKeyboardMarkup([buttons])
     await message.reply_text(caller._("Choose your language:"), reply_markup=keyboard)
 
 
@@ -30,7 +30,7 @@ async def lang_chosen(update: Update, context: BotContext) -> None:
     if query is None or update.effective_user is None:
         return
     language = (query.data or "").removeprefix("lang:")
-    if language not in dict(CHOICES):
+    if language not in LANGUAGES:
         await answer_query(query)
         return
     async with context.sessions() as session:

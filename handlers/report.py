@@ -35,6 +35,7 @@ from handlers.prompts import send_prompt, where_they_stand
 from storage.clock import utcnow
 from storage.conversation import Input, InputKind, NewPhoto
 from storage.errors import N_, DomainError, Invalid
+from storage.languages import LANGUAGES
 from storage.loop import LoopReply, cancel_action
 from storage.models import RecordKind
 from storage.photos import MAX_PHOTO_BYTES, PhotoStore
@@ -286,7 +287,7 @@ async def on_message(update: Update, context: BotContext) -> None:
 
 def _label_is(text: str, label: str) -> bool:
     """Reply-keyboard labels come back as text in whichever language the keyboard was sent."""
-    return text in {Translator(language)(label) for language in ("zh_CN", "en")}
+    return text in {Translator(language)(label) for language in LANGUAGES}
 
 
 async def _input_from(

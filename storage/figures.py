@@ -6,7 +6,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -19,6 +19,7 @@ from storage.models import (
     TaskStatus,
     Unit,
 )
+from storage.overdue import overdue_condition, task_overdue_condition
 from storage.units import unit_tree
 
 
@@ -51,15 +52,6 @@ class UnitFigures:
     unit_id: int
     unit_name: str
     figures: Figures
-
-
-OPEN_STATUSES = (DangerStatus.REPORTED, DangerStatus.RECTIFYING, DangerStatus.SUBMITTED)
-
-
-def overdue_condition(today: date) -> ColumnElement[bool]:
-    """Not closed and past its deadline, written so that the (unit, status, deadline) index
-    answers it: three ranges, one per open status."""
-    return and_(HiddenDanger.status.in_(OPEN_STATUSES), HiddenDanger.deadline < today)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +125,7 @@ async def figures(
     task_q = select(
         func.count(),
         func.sum(case((Task.status == TaskStatus.DONE, 1), else_=0)),
-        func.sum(case(((Task.status != TaskStatus.DONE) & (Task.due_date < today), 1), else_=0)),
+        func.sum(case((task_overdue_condition(today), 1), else_=0)),
     ).where(Task.campaign_id == campaign_id)
     if unit_ids is not None:
         task_q = task_q.where(Task.unit_id.in_(unit_ids))
@@ -209,9 +201,7 @@ async def ranking(
                 Task.unit_id,
                 func.count(),
                 func.sum(case((Task.status == TaskStatus.DONE, 1), else_=0)),
-                func.sum(
-                    case(((Task.status != TaskStatus.DONE) & (Task.due_date < today), 1), else_=0)
-                ),
+                func.sum(case((task_overdue_condition(today), 1), else_=0)),
             )
             .where(Task.campaign_id == campaign_id)
             .group_by(Task.unit_id)

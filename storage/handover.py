@@ -27,14 +27,14 @@ from storage.models import (
     Event,
     GroupChat,
     HiddenDanger,
-    Outbox,
     Role,
-    Unit,
     User,
 )
 from storage.notices import queue_notices
+from storage.outbox import enqueue
 from storage.people import user_info, user_row
-from storage.units import unit_and_descendants
+from storage.push_payloads import NoticePush
+from storage.units import unit_and_ancestors, unit_and_descendants
 
 # A notice names at most this many numbers; the rest are counted.
 NAMED_IN_NOTICE = 10
@@ -84,13 +84,8 @@ async def candidates(
     """People who could take a hidden danger over: active inspectors and supervisors of its
     unit (then of the units above), not the one answering for it now; (user id, name)."""
     current = danger.responsible_id or danger.reporter_id
-    chain: list[int] = []
-    unit_id: int | None = danger.unit_id
-    while unit_id is not None and unit_id not in chain:
-        chain.append(unit_id)
-        unit_id = await session.scalar(select(Unit.parent_id).where(Unit.id == unit_id))
     found: list[tuple[int, str]] = []
-    for unit in chain:
+    for unit in await unit_and_ancestors(session, danger.unit_id):
         rows = await session.execute(
             select(User.id, User.name)
             .where(
@@ -238,25 +233,22 @@ async def deactivate_user(
     )
     if groups:
         await session.flush()
+        notice = NoticePush(
+            key=N_(
+                "{name} no longer has access to hdbot. This group stays bound to its "
+                "unit and keeps getting its cards: if {name} is still a member, a "
+                "chat admin should remove them."
+            ),
+            params={"name": row.name or str(telegram_id)},
+        )
         for group in groups:
-            session.add(
-                Outbox(
-                    key=f"tg:{group.chat_id}:event:{event.id}",
-                    channel=Channel.TELEGRAM,
-                    target=str(group.chat_id),
-                    kind="notice",
-                    period=str(event.id),
-                    payload={
-                        "key": N_(
-                            "{name} no longer has access to hdbot. This group stays bound to its "
-                            "unit and keeps getting its cards: if {name} is still a member, a "
-                            "chat admin should remove them."
-                        ),
-                        "params": {"name": row.name or str(telegram_id)},
-                    },
-                    not_before=now,
-                    created_at=now,
-                )
+            enqueue(
+                session,
+                notice,
+                channel=Channel.TELEGRAM,
+                target=group.chat_id,
+                period=str(event.id),
+                now=now,
             )
     await session.commit()
     return Deactivation(

@@ -22,7 +22,7 @@ from storage.campaigns import require_campaign
 from storage.clock import utcnow
 from storage.dto import CampaignInfo
 from storage.errors import N_, Invalid
-from storage.figures import overdue_condition, overdue_count, tally
+from storage.figures import overdue_count, tally
 from storage.models import (
     DangerLevel,
     DangerStatus,
@@ -38,6 +38,7 @@ from storage.models import (
     User,
     Verdict,
 )
+from storage.overdue import campaign_day, days_overdue, overdue_condition
 from storage.permissions import load_viewer
 from storage.units import find_unit, single_root, unit_and_descendants, unit_tree
 
@@ -117,7 +118,7 @@ async def ledger_scope(
         below = await unit_and_descendants(session, found.id)
         unit_ids = below if unit_ids is None else unit_ids & below
         unit_name = found.name
-    today = (now or utcnow()).astimezone(ZoneInfo(campaign.timezone)).date()
+    today = campaign_day(campaign.timezone, now or utcnow())
     return LedgerScope(campaign, unit_ids, unit_name, date_from, date_to, today)
 
 
@@ -148,18 +149,7 @@ async def task_rows(
             func.sum(case((HiddenDanger.status == DangerStatus.CLOSED, 1), else_=0)).label(
                 "closed"
             ),
-            func.sum(
-                case(
-                    (
-                        and_(
-                            HiddenDanger.status != DangerStatus.CLOSED,
-                            HiddenDanger.deadline < scope.today,
-                        ),
-                        1,
-                    ),
-                    else_=0,
-                )
-            ).label("overdue"),
+            func.sum(case((overdue_condition(scope.today), 1), else_=0)).label("overdue"),
         )
         .where(
             HiddenDanger.campaign_id == scope.campaign.id,
@@ -349,7 +339,6 @@ async def danger_rows(
         location = " ".join(
             p for p in (address or "", f"{lat:.5f},{lon:.5f}" if lat is not None else "") if p
         )
-        late = (scope.today - deadline).days if status != DangerStatus.CLOSED else 0
         yield DangerRow(
             number=number,
             found_at=_aware(found_at),
@@ -366,7 +355,7 @@ async def danger_rows(
             rectified_at=_aware(rectified) if rectified else None,
             verified_by=approved,
             closed_at=_aware(closed_at) if closed_at else None,
-            days_overdue=max(0, late),
+            days_overdue=days_overdue(status=status, deadline=deadline, today=scope.today),
             photos=int(photos or 0),
             kind=record_kind,
             measures={k: str(v) for k, v in (measures or {}).items()},

@@ -14,7 +14,6 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, func, not_, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,8 +22,8 @@ from storage.campaigns import require_campaign
 from storage.clock import utcnow
 from storage.conversation import clean
 from storage.errors import N_, Invalid
-from storage.figures import OPEN_STATUSES
 from storage.models import DangerStatus, DangerTally, HiddenDanger, Role
+from storage.overdue import OPEN_STATUSES, campaign_day, overdue_condition
 from storage.permissions import Viewer, load_viewer
 from storage.search import matching
 
@@ -94,7 +93,7 @@ async def list_dangers(
     """One page of hidden dangers: "mine", "overdue", or "find" (by number, site or text)."""
     viewer = await load_viewer(session, telegram_id)
     campaign = await require_campaign(session)
-    today = (now or utcnow()).astimezone(ZoneInfo(campaign.timezone)).date()
+    today = campaign_day(campaign.timezone, now or utcnow())
     visible = _visible(viewer, scope)
     query = clean(query)[:MAX_QUERY]
     where: list[ColumnElement[bool]] = [visible.condition()]
@@ -103,7 +102,7 @@ async def list_dangers(
             raise Invalid(N_("Say what to find: /find followed by a number, a site or words."))
         where.append(await matching(session, query))
     if scope == "overdue":
-        where += [HiddenDanger.status.in_(OPEN_STATUSES), HiddenDanger.deadline < today]
+        where.append(overdue_condition(today))
         open_total = await _count(session, where)
         closed_total = 0
     elif scope == "find":

@@ -9,10 +9,10 @@ draft, like a report's, so they survive a restart too.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,11 +47,11 @@ from storage.models import (
     PhotoStage,
     Rectification,
     Role,
-    Unit,
     User,
     Verdict,
 )
 from storage.notices import queue_notices
+from storage.overdue import campaign_day
 from storage.people import user_row
 from storage.permissions import (
     Action,
@@ -64,6 +64,7 @@ from storage.permissions import (
     require,
 )
 from storage.reports import parse_deadline
+from storage.units import unit_and_ancestors
 from storage.uploads import MAX_PHOTOS
 
 MAX_REASON = 500
@@ -163,10 +164,6 @@ class LoopRules:
     far_km: float = FAR_FROM_SITE_KM
 
 
-def _today(campaign_tz: str, now: datetime) -> date:
-    return now.astimezone(ZoneInfo(campaign_tz)).date()
-
-
 # --- one hidden danger ---------------------------------------------------------------------------
 
 
@@ -264,7 +261,7 @@ async def _detail(
         flags = await fraud_checks(session, danger, before, after, far_km=rules.far_km)
     return DangerDetail(
         card=replace(card, after_photos=[c for c in card.after_photos if c.path in after_set]),
-        days_left=(danger.deadline - _today(campaign.timezone, now)).days,
+        days_left=(danger.deadline - campaign_day(campaign.timezone, now)).days,
         history=history,
         actions=sorted(actions, key=list(Action).index),
         flags=flags,
@@ -280,24 +277,16 @@ async def _detail(
 
 async def _supervisors_of(session: AsyncSession, unit_id: int) -> list[User]:
     """The supervisors of the unit; where it has none, those of the nearest unit above."""
-    current: int | None = unit_id
-    seen: set[int] = set()
-    while current is not None and current not in seen:
-        seen.add(current)
-        people = list(
-            await session.scalars(
-                select(User).where(
-                    User.unit_id == current,
-                    User.role == Role.SUPERVISOR,
-                    User.active.is_(True),
-                )
-            )
-        )
-        if people:
-            return people
-        unit = await session.get(Unit, current)
-        current = unit.parent_id if unit else None
-    return []
+    chain = await unit_and_ancestors(session, unit_id)
+    supervisors = await session.scalars(
+        select(User)
+        .where(User.unit_id.in_(chain), User.role == Role.SUPERVISOR, User.active.is_(True))
+        .order_by(User.id)
+    )
+    by_unit: dict[int | None, list[User]] = defaultdict(list)
+    for person in supervisors:
+        by_unit[person.unit_id].append(person)
+    return next((by_unit[unit] for unit in chain if by_unit[unit]), [])
 
 
 async def _announce(
@@ -744,7 +733,7 @@ async def _new_deadline(
     session: AsyncSession, danger: HiddenDanger, given: Input, now: datetime
 ) -> date:
     campaign = await require_campaign(session)
-    today = _today(campaign.timezone, now)
+    today = campaign_day(campaign.timezone, now)
     if given.kind == InputKind.BUTTON and given.button.startswith("days:"):
         days = small_int(given.button.removeprefix("days:"))
         if days is None or not 1 <= days <= 90:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Channel, Outbox, User
+from storage.models import Channel, User
+from storage.outbox import enqueue
+from storage.push_payloads import NoticePush
 
 
 def queue_notices(
@@ -16,29 +17,23 @@ def queue_notices(
     *,
     users: Iterable[User],
     key: str,
-    params: dict[str, Any],
+    params: Mapping[str, str | int],
     event_id: int,
     now: datetime,
     danger_id: int | None = None,
 ) -> int:
     """Queue a private message (a translation key and its placeholders) to each active person,
     once per event; return how many were queued. Deactivated people are told nothing."""
+    notice = NoticePush(key=key, params=params, danger_id=danger_id)
     queued = 0
     for user in {u.id: u for u in users if u.active}.values():
-        payload: dict[str, Any] = {"key": key, "params": params}
-        if danger_id is not None:
-            payload["danger_id"] = danger_id
-        session.add(
-            Outbox(
-                key=f"tg:{user.telegram_id}:event:{event_id}",
-                channel=Channel.TELEGRAM,
-                target=str(user.telegram_id),
-                kind="notice",
-                period=str(event_id),
-                payload=payload,
-                not_before=now,
-                created_at=now,
-            )
+        enqueue(
+            session,
+            notice,
+            channel=Channel.TELEGRAM,
+            target=user.telegram_id,
+            period=str(event_id),
+            now=now,
         )
         queued += 1
     return queued

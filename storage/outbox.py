@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,6 +25,8 @@ from storage.models import (
     Unit,
     User,
 )
+from storage.push_payloads import NoticePush, Payload, PushKind, kind_of, payload_json
+from storage.units import unit_and_ancestors
 
 # A row claimed this long ago by a sender that never finished is claimed again. A crash
 # between sending and recording it is the one case where a push can go out twice: Telegram
@@ -35,13 +37,68 @@ MAX_ATTEMPTS = 8
 
 @dataclass(frozen=True, slots=True)
 class OutboxItem:
+    """A claimed row as the sender needs it; `payload_of(item)` reads what it carries."""
+
     id: int
     key: str
     channel: str
     target: str
     kind: str
-    payload: dict[str, Any]
+    payload: Mapping[str, Any]  # the row's JSON, as stored
     attempts: int
+
+
+# A key's first part names the channel: what the keys of rows already queued say.
+_KEY_CHANNELS = {Channel.TELEGRAM: "tg", Channel.WECOM: "wecom"}
+# What a key calls a push of these kinds, where it is not the kind itself.
+_KEY_WORDS = {PushKind.REPORT_CARD: "report", PushKind.NOTICE: "event"}
+
+
+def outbox_key(
+    kind: PushKind, *, channel: Channel, target: int | str, period: str, occasion: str | None = None
+) -> str:
+    """The unique key of a push: channel, target, and what it is once per.
+
+    By default a push is one per kind and period (`tg:-100:countdown:2026-11-29`, a report's
+    card `tg:-100:report:DL-2026-000001`, an event's notice `tg:42:event:17`); `occasion`
+    names something else (an admin's notice about one group on one day).
+    """
+    once_per = occasion or f"{_KEY_WORDS.get(kind, kind)}:{period}"
+    return f"{_KEY_CHANNELS[Channel(channel)]}:{target}:{once_per}"
+
+
+def enqueue(
+    session: AsyncSession,
+    payload: Payload,
+    *,
+    channel: Channel,
+    target: int | str,
+    period: str,
+    now: datetime,
+    expires_at: datetime | None = None,
+    occasion: str | None = None,
+) -> str:
+    """Queue one push in the session's transaction (its kind is its payload's); return its key.
+
+    Queued with the change it tells of, a push goes out exactly when that change is committed.
+    The key is unique: a second push with the same key fails at the flush or commit.
+    """
+    kind = kind_of(payload)
+    key = outbox_key(kind, channel=channel, target=target, period=period, occasion=occasion)
+    session.add(
+        Outbox(
+            key=key,
+            channel=channel,
+            target=str(target),
+            kind=kind,
+            period=period,
+            payload=payload_json(payload),
+            not_before=now,
+            expires_at=expires_at,
+            created_at=now,
+        )
+    )
+    return key
 
 
 async def release_claims_of_the_dead(
@@ -239,17 +296,12 @@ async def _tell_admins(
     *,
     unit_id: int | None,
     key: str,
-    params: dict[str, Any],
+    params: Mapping[str, str | int],
     tag: str,
     now: datetime,
 ) -> None:
     """Queue a notice to the admins over a unit (and city-wide admins), once per tag."""
-    units: set[int] = set()
-    current = unit_id
-    while current is not None and current not in units:
-        units.add(current)
-        unit = await session.get(Unit, current)
-        current = unit.parent_id if unit else None
+    units = await unit_and_ancestors(session, unit_id) if unit_id is not None else []
     admins = await session.scalars(
         select(User).where(
             User.role == Role.ADMIN,
@@ -257,21 +309,26 @@ async def _tell_admins(
             or_(User.unit_id.is_(None), User.unit_id.in_(units)),
         )
     )
+    notice = NoticePush(key=key, params=params)
+    day = now.date().isoformat()
     for admin in admins:
-        notice_key = f"tg:{admin.telegram_id}:{tag}"
-        if await session.scalar(select(Outbox.id).where(Outbox.key == notice_key)):
+        told = outbox_key(
+            PushKind.NOTICE,
+            channel=Channel.TELEGRAM,
+            target=admin.telegram_id,
+            period=day,
+            occasion=tag,
+        )
+        if await session.scalar(select(Outbox.id).where(Outbox.key == told)):
             continue
-        session.add(
-            Outbox(
-                key=notice_key,
-                channel=Channel.TELEGRAM,
-                target=str(admin.telegram_id),
-                kind="notice",
-                period=now.date().isoformat(),
-                payload={"key": key, "params": params},
-                not_before=now,
-                created_at=now,
-            )
+        enqueue(
+            session,
+            notice,
+            channel=Channel.TELEGRAM,
+            target=admin.telegram_id,
+            period=day,
+            occasion=tag,
+            now=now,
         )
 
 

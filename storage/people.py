@@ -16,6 +16,7 @@ from storage.clock import utcnow
 from storage.conversation import clean
 from storage.dto import InviteInfo, UserInfo
 from storage.errors import N_, Invalid, NotFound
+from storage.languages import LANGUAGES
 from storage.models import (
     Draft,
     DraftFlow,
@@ -36,7 +37,6 @@ INVITE_LENGTH = (
 INVITE_ALPHABET = string.ascii_letters + string.digits
 MAX_INVITE_USES = 1000
 MAX_INVITE_DAYS = 365
-LANGUAGES = ("zh_CN", "en")
 
 
 async def user_row(

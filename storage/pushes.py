@@ -11,9 +11,8 @@ the row; the sender only words them.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -44,11 +43,27 @@ from storage.models import (
     Subscription,
     SubscriptionKind,
     Task,
-    TaskStatus,
     Unit,
     User,
 )
+from storage.outbox import enqueue, outbox_key
+from storage.overdue import overdue_condition, task_overdue_condition
 from storage.people import user_row
+from storage.push_payloads import (
+    CountdownPush,
+    DigestPush,
+    EscalationPush,
+    FigureCounts,
+    LateDanger,
+    LateTask,
+    OverdueList,
+    OverduePush,
+    Payload,
+    PushKind,
+    RankedUnit,
+    ReminderItem,
+    ReminderPush,
+)
 from storage.units import find_unit, single_root, unit_and_descendants
 
 DIGEST_ITEMS = 30  # hidden dangers named in one digest; the rest are counted
@@ -80,52 +95,50 @@ class Queued:
 
 @dataclass(frozen=True, slots=True)
 class _Push:
-    """A push that may be due: its key, and what it takes to compute its content."""
+    """A push that may be due: where it goes, and what it takes to compute its content."""
 
-    key: str
-    channel: str
-    target: str
-    kind: str
-    period: str
-    payload: dict[str, Any]  # the content, or what `_payload` needs to count it
+    kind: PushKind
+    channel: Channel
+    target: int
+    period: str  # the day it is for, with a suffix when queued again on purpose
     expires_at: datetime
+    unit_id: int | None = None  # whose figures or overdue list it carries (counted when queued)
+    reminder: ReminderPush | None = None  # the content, when listing found it already
+
+    @property
+    def key(self) -> str:
+        return outbox_key(self.kind, channel=self.channel, target=self.target, period=self.period)
+
+    @property
+    def day(self) -> date:
+        return date.fromisoformat(self.period[:10])
 
 
-# --- the figures as plain data for a payload ------------------------------------------------------
+# --- the figures as a payload ---------------------------------------------------------------------
 
 
-def _figures_data(f: Figures) -> dict[str, int]:
-    return {
-        "tasks_total": f.tasks_total,
-        "tasks_done": f.tasks_done,
-        "tasks_percent": f.tasks_percent,
-        "tasks_overdue": f.tasks_overdue,
-        "found": f.found,
-        "closed": f.closed,
-        "open": f.open,
-        "overdue": f.overdue,
-        "major_open": f.major_open,
-        "rate": f.rectification_rate,
-    }
+def _counts(f: Figures) -> FigureCounts:
+    return FigureCounts(
+        tasks_total=f.tasks_total,
+        tasks_done=f.tasks_done,
+        tasks_percent=f.tasks_percent,
+        tasks_overdue=f.tasks_overdue,
+        found=f.found,
+        closed=f.closed,
+        open=f.open,
+        overdue=f.overdue,
+        major_open=f.major_open,
+        rate=f.rectification_rate,
+    )
 
 
 async def countdown_data(
     session: AsyncSession, *, campaign: CampaignInfo, unit_id: int | None, today: date
-) -> dict[str, Any]:
+) -> CountdownPush:
     """The countdown's content for a unit (with its sub-units), or the whole campaign."""
     unit = await session.get(Unit, unit_id) if unit_id else None
     unit_ids = await unit_and_descendants(session, unit.id) if unit else None
-    data: dict[str, Any] = {
-        "campaign": campaign.name,
-        "closing": campaign.closing_date.isoformat(),
-        "today": today.isoformat(),
-        "days_left": (campaign.closing_date - today).days,
-        "unit": unit.name if unit else None,
-        "figures": _figures_data(
-            await figures(session, campaign_id=campaign.id, unit_ids=unit_ids, today=today)
-        ),
-        "ranking": [],
-    }
+    ranked: list[RankedUnit] = []
     if unit is None or unit.parent_id is None:
         # A city-wide group: rank the units below by what is overdue. Campaign-wide, below
         # the city when there is one city at the top.
@@ -133,17 +146,27 @@ async def countdown_data(
         if unit is None:
             parent_id = await single_root(session)
         rows = await ranking(session, campaign_id=campaign.id, parent_id=parent_id, today=today)
-        data["ranking"] = [
-            {
-                "unit": r.unit_name,
-                "overdue": r.figures.overdue,
-                "open": r.figures.open,
-                "rate": r.figures.rectification_rate,
-                "tasks_percent": r.figures.tasks_percent,
-            }
+        ranked = [
+            RankedUnit(
+                unit=r.unit_name,
+                overdue=r.figures.overdue,
+                open=r.figures.open,
+                rate=r.figures.rectification_rate,
+                tasks_percent=r.figures.tasks_percent,
+            )
             for r in rows
         ]
-    return data
+    return CountdownPush(
+        campaign=campaign.name,
+        closing=campaign.closing_date,
+        today=today,
+        days_left=(campaign.closing_date - today).days,
+        unit=unit.name if unit else None,
+        figures=_counts(
+            await figures(session, campaign_id=campaign.id, unit_ids=unit_ids, today=today)
+        ),
+        ranking=tuple(ranked),
+    )
 
 
 async def overdue_data(
@@ -153,26 +176,26 @@ async def overdue_data(
     unit_ids: set[int] | None,
     today: date,
     min_days: tuple[int, int] | None = None,
-) -> dict[str, Any]:
+) -> OverdueList:
     """Overdue hidden dangers and tasks of these units, the oldest first (counted in full,
     named up to DIGEST_ITEMS); `min_days` (general, major) keeps only the long-overdue."""
     late = [
         HiddenDanger.campaign_id == campaign.id,
         HiddenDanger.kind == RecordKind.HIDDEN_DANGER,
-        HiddenDanger.status != DangerStatus.CLOSED,
-        HiddenDanger.deadline < today,
+        overdue_condition(today),
     ]
     if min_days is not None:
+        # Overdue for more than n days: already overdue n days ago.
         general, major = min_days
         late.append(
             or_(
                 and_(
                     HiddenDanger.level == DangerLevel.MAJOR,
-                    HiddenDanger.deadline < today - timedelta(days=major),
+                    overdue_condition(today - timedelta(days=major)),
                 ),
                 and_(
                     HiddenDanger.level != DangerLevel.MAJOR,
-                    HiddenDanger.deadline < today - timedelta(days=general),
+                    overdue_condition(today - timedelta(days=general)),
                 ),
             )
         )
@@ -193,14 +216,13 @@ async def overdue_data(
         .order_by(HiddenDanger.deadline, HiddenDanger.id)
         .limit(DIGEST_ITEMS)
     )
-    dangers = [
-        {"id": i, "number": n, "site": site, "unit": unit, "level": lvl, "days": (today - d).days}
+    dangers = tuple(
+        LateDanger(id=i, number=n, site=site, unit=unit, level=lvl, days=(today - d).days)
         for i, n, site, unit, lvl, d in rows.all()
-    ]
+    )
     task_late = [
         Task.campaign_id == campaign.id,
-        Task.status != TaskStatus.DONE,
-        Task.due_date < today - timedelta(days=min_days[0] if min_days else 0),
+        task_overdue_condition(today - timedelta(days=min_days[0] if min_days else 0)),
     ]
     if unit_ids is not None:
         task_late.append(Task.unit_id.in_(unit_ids))
@@ -212,16 +234,16 @@ async def overdue_data(
         .order_by(Task.due_date, Task.code)
         .limit(DIGEST_ITEMS)
     )
-    return {
-        "today": today.isoformat(),
-        "count": int(count or 0),
-        "dangers": dangers,
-        "task_count": int(task_count or 0),
-        "tasks": [
-            {"code": c, "title": t, "unit": u, "days": (today - d).days}
+    return OverdueList(
+        today=today,
+        count=int(count or 0),
+        dangers=dangers,
+        task_count=int(task_count or 0),
+        tasks=tuple(
+            LateTask(code=c, title=t, unit=u, days=(today - d).days)
             for c, t, u, d in task_rows.all()
-        ],
-    }
+        ),
+    )
 
 
 async def countdown_now(
@@ -231,7 +253,7 @@ async def countdown_now(
     telegram_id: int,
     private: bool,
     now: datetime | None = None,
-) -> dict[str, Any]:
+) -> CountdownPush:
     """The countdown on demand: a group's unit, or in private the person's own unit."""
     campaign = await require_campaign(session)
     today, _ = _local(now or utcnow(), campaign)
@@ -302,7 +324,7 @@ async def enqueue_due(
     def due(at: str, kind: str) -> tuple[str, datetime] | None:
         """(period, expiry) when this push is due now, else None."""
         if force is not None:
-            if kind == force or (force == "reminders" and kind == "overdue"):
+            if kind == force or (force == "reminders" and kind == PushKind.OVERDUE):
                 return today.isoformat() + suffix, end_of_today
             return None
         scheduled = _due_window(at, local_now, rules.catch_up)
@@ -334,13 +356,12 @@ async def enqueue_due(
             period, expires = when
             pushes.append(
                 _Push(
-                    f"tg:{group.chat_id}:{sub.kind}:{period}",
+                    PushKind(sub.kind),
                     Channel.TELEGRAM,
-                    str(group.chat_id),
-                    sub.kind,
+                    group.chat_id,
                     period,
-                    {"unit_id": group.unit_id, "day": period[:10]},
                     expires,
+                    unit_id=group.unit_id,
                 )
             )
     # WeCom group robots.
@@ -354,13 +375,12 @@ async def enqueue_due(
                 period, expires = when
                 pushes.append(
                     _Push(
-                        f"wecom:{target.id}:{kind}:{period}",
+                        PushKind(kind),
                         Channel.WECOM,
-                        str(target.id),
-                        kind,
+                        target.id,
                         period,
-                        {"unit_id": target.unit_id, "day": period[:10]},
                         expires,
+                        unit_id=target.unit_id,
                     )
                 )
     # Reminders, digests and escalations, once a day at the reminder time.
@@ -379,20 +399,24 @@ async def enqueue_due(
     fresh = await _new_keys(session, [p.key for p in pushes])
     await session.commit()
     written = 0
-    counted: dict[tuple[str, str], dict[str, Any] | None] = {}
+    counted: dict[tuple[PushKind, int | None, date], Payload | None] = {}
     for push in pushes:
         if push.key not in fresh:
             continue
-        # The figures are counted only for pushes not queued yet (a tick that finds everything
-        # queued costs one query), and once per unit and kind (many groups share a unit).
-        same = (push.kind, json.dumps(push.payload, sort_keys=True))
-        if same not in counted:
-            counted[same] = await _payload(session, campaign, push, rules)
-        payload = counted[same]
+        if push.reminder is not None:
+            payload: Payload | None = push.reminder
+        else:
+            # The figures are counted only for pushes not queued yet (a tick that finds
+            # everything queued costs one query), and once per unit and kind (many groups
+            # share a unit).
+            same = (push.kind, push.unit_id, push.day)
+            if same not in counted:
+                counted[same] = await _payload(session, campaign, push, rules)
+            payload = counted[same]
         if payload is None:
             continue
         if await _insert(session, push, payload, now):
-            counts[push.kind] += 1
+            counts[push.kind.value] += 1
             written += 1
             if written % COMMIT_EVERY == 0:
                 # Short transactions: on SQLite a fan-out of a thousand must not hold the
@@ -409,37 +433,43 @@ async def enqueue_due(
 
 async def _payload(
     session: AsyncSession, campaign: CampaignInfo, push: _Push, rules: PushRules
-) -> dict[str, Any] | None:
+) -> Payload | None:
     """The content of a push about to be queued, counted now (and only now)."""
-    day = date.fromisoformat(push.payload["day"]) if "day" in push.payload else None
-    if push.kind == SubscriptionKind.COUNTDOWN and day is not None:
+    if push.kind == PushKind.COUNTDOWN:
         return await countdown_data(
-            session, campaign=campaign, unit_id=push.payload["unit_id"], today=day
+            session, campaign=campaign, unit_id=push.unit_id, today=push.day
         )
-    if push.kind in (SubscriptionKind.OVERDUE, "digest", "escalation") and day is not None:
-        unit_id = push.payload["unit_id"]
-        unit = await session.get(Unit, unit_id)
-        below = await unit_and_descendants(session, unit_id)
-        escalation = push.kind == "escalation"
-        if escalation:
-            below -= {unit_id}  # what is late below the unit, not in it
-        data = await overdue_data(
-            session,
-            campaign=campaign,
-            unit_ids=below,
-            today=day,
-            min_days=(rules.escalate_after_days, rules.escalate_after_days_major)
-            if escalation
-            else None,
+    if push.unit_id is None:
+        return None  # an overdue list is always of a unit
+    unit = await session.get(Unit, push.unit_id)
+    below = await unit_and_descendants(session, push.unit_id)
+    escalation = push.kind == PushKind.ESCALATION
+    if escalation:
+        below -= {push.unit_id}  # what is late below the unit, not in it
+    late = await overdue_data(
+        session,
+        campaign=campaign,
+        unit_ids=below,
+        today=push.day,
+        min_days=(rules.escalate_after_days, rules.escalate_after_days_major)
+        if escalation
+        else None,
+    )
+    if push.kind != PushKind.OVERDUE and not late.count and not late.task_count:
+        return None  # nothing late: no digest, no escalation
+    named = replace(late, unit=unit.name if unit else "")
+    if escalation:
+        return EscalationPush(
+            **_list_fields(named),
+            general_days=rules.escalate_after_days,
+            major_days=rules.escalate_after_days_major,
         )
-        if push.kind != SubscriptionKind.OVERDUE and not data["count"] and not data["task_count"]:
-            return None  # nothing late: no digest, no escalation
-        data["unit"] = unit.name if unit else ""
-        if escalation:
-            data["general_days"] = rules.escalate_after_days
-            data["major_days"] = rules.escalate_after_days_major
-        return data
-    return push.payload  # reminders carry their content already
+    return (OverduePush if push.kind == PushKind.OVERDUE else DigestPush)(**_list_fields(named))
+
+
+def _list_fields(late: OverdueList) -> dict[str, Any]:
+    """An overdue list's fields, to carry it as one kind of push."""
+    return {f.name: getattr(late, f.name) for f in fields(late)}
 
 
 async def _people_pushes(
@@ -469,41 +499,44 @@ async def _people_pushes(
         )
         .where(
             HiddenDanger.campaign_id == campaign.id,
+            # What waits on the inspector (a submitted one waits on its verifier) ...
             HiddenDanger.status.in_([DangerStatus.REPORTED, DangerStatus.RECTIFYING]),
+            # ... and is overdue or due in a few days.
             or_(
-                HiddenDanger.deadline < today,
+                overdue_condition(today),
                 HiddenDanger.deadline.in_([today + timedelta(days=d) for d in REMIND_BEFORE]),
             ),
         )
         .order_by(HiddenDanger.deadline, HiddenDanger.id)
     )
-    items: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    items: dict[int, list[ReminderItem]] = defaultdict(list)
     for danger_id, number, site, deadline, unit, person in (await session.execute(q)).all():
         telegram_id = active.get(person)
         if telegram_id is None or (scope is not None and unit not in scope):
             continue
         items[telegram_id].append(
-            {
-                "danger_id": danger_id,
-                "number": number,
-                "site": site,
-                "deadline": deadline.isoformat(),
-                "days": (deadline - today).days,
-            }
+            ReminderItem(
+                danger_id=danger_id,
+                number=number,
+                site=site,
+                deadline=deadline,
+                days=(deadline - today).days,
+            )
         )
     for telegram_id, listed in items.items():
-        payload: dict[str, Any] = {"items": listed[:DIGEST_ITEMS], "count": len(listed)}
-        if len(listed) == 1:
-            payload["danger_id"] = listed[0]["danger_id"]
+        reminder = ReminderPush(
+            items=tuple(listed[:DIGEST_ITEMS]),
+            count=len(listed),
+            danger_id=listed[0].danger_id if len(listed) == 1 else None,
+        )
         pushes.append(
             _Push(
-                f"tg:{telegram_id}:reminder:{period}",
+                PushKind.REMINDER,
                 Channel.TELEGRAM,
-                str(telegram_id),
-                "reminder",
+                telegram_id,
                 period,
-                payload,
                 expires,
+                reminder=reminder,
             )
         )
     # Each supervisor: a digest of what is overdue in their units (counted when queued).
@@ -516,15 +549,7 @@ async def _people_pushes(
         if scope is not None and unit_id not in scope:
             continue
         pushes.append(
-            _Push(
-                f"tg:{telegram_id}:digest:{period}",
-                Channel.TELEGRAM,
-                str(telegram_id),
-                "digest",
-                period,
-                {"unit_id": unit_id, "day": today.isoformat()},
-                expires,
-            )
+            _Push(PushKind.DIGEST, Channel.TELEGRAM, telegram_id, period, expires, unit_id=unit_id)
         )
     # Escalation: long-overdue hidden dangers below a unit go to its overdue groups.
     groups = await session.execute(
@@ -541,15 +566,7 @@ async def _people_pushes(
         if scope is not None and unit_id not in scope:
             continue
         pushes.append(
-            _Push(
-                f"tg:{chat_id}:escalation:{period}",
-                Channel.TELEGRAM,
-                str(chat_id),
-                "escalation",
-                period,
-                {"unit_id": unit_id, "day": today.isoformat()},
-                expires,
-            )
+            _Push(PushKind.ESCALATION, Channel.TELEGRAM, chat_id, period, expires, unit_id=unit_id)
         )
     return pushes
 
@@ -563,24 +580,18 @@ async def _new_keys(session: AsyncSession, keys: list[str]) -> set[str]:
     return fresh
 
 
-async def _insert(
-    session: AsyncSession, push: _Push, payload: dict[str, Any], now: datetime
-) -> bool:
+async def _insert(session: AsyncSession, push: _Push, payload: Payload, now: datetime) -> bool:
     """Insert one row; False when another process queued the same key first."""
     try:
         async with session.begin_nested():
-            session.add(
-                Outbox(
-                    key=push.key,
-                    channel=push.channel,
-                    target=push.target,
-                    kind=push.kind,
-                    period=push.period,
-                    payload=payload,
-                    not_before=now,
-                    expires_at=push.expires_at,
-                    created_at=now,
-                )
+            enqueue(
+                session,
+                payload,
+                channel=push.channel,
+                target=push.target,
+                period=push.period,
+                expires_at=push.expires_at,
+                now=now,
             )
     except IntegrityError:
         return False

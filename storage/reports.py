@@ -34,7 +34,6 @@ from storage.conversation import (
 )
 from storage.dto import CampaignInfo, FieldInfo, PhotoRef
 from storage.errors import N_, DomainError, Invalid, NotFound
-from storage.figures import OPEN_STATUSES
 from storage.models import (
     Channel,
     DangerLevel,
@@ -46,7 +45,6 @@ from storage.models import (
     GroupChat,
     HiddenDanger,
     NumberSequence,
-    Outbox,
     Photo,
     PhotoStage,
     RecordKind,
@@ -57,8 +55,11 @@ from storage.models import (
     Unit,
     User,
 )
+from storage.outbox import enqueue
+from storage.overdue import OPEN_STATUSES
 from storage.people import user_row
-from storage.units import unit_and_descendants
+from storage.push_payloads import ReportCardPush
+from storage.units import unit_and_ancestors, unit_and_descendants
 from storage.uploads import MAX_PHOTOS
 
 MAX_SITE = 100
@@ -1038,13 +1039,7 @@ async def _submit(
 
 async def _queue_report_cards(session: AsyncSession, danger: HiddenDanger, now: datetime) -> None:
     """Queue the new-report card for every group of the unit or a unit above it."""
-    units = [danger.unit_id]
-    seen = set(units)
-    current = await session.get(Unit, danger.unit_id)
-    while current is not None and current.parent_id is not None and current.parent_id not in seen:
-        units.append(current.parent_id)
-        seen.add(current.parent_id)
-        current = await session.get(Unit, current.parent_id)
+    units = await unit_and_ancestors(session, danger.unit_id)
     rows = await session.execute(
         select(GroupChat.chat_id)
         .join(Subscription, Subscription.group_id == GroupChat.id)
@@ -1055,16 +1050,8 @@ async def _queue_report_cards(session: AsyncSession, danger: HiddenDanger, now: 
             Subscription.active.is_(True),
         )
     )
+    card = ReportCardPush(danger_id=danger.id)
     for (chat_id,) in rows:
-        session.add(
-            Outbox(
-                key=f"tg:{chat_id}:report:{danger.number}",
-                channel=Channel.TELEGRAM,
-                target=str(chat_id),
-                kind="report_card",
-                period=danger.number,
-                payload={"danger_id": danger.id},
-                not_before=now,
-                created_at=now,
-            )
+        enqueue(
+            session, card, channel=Channel.TELEGRAM, target=chat_id, period=danger.number, now=now
         )

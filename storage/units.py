@@ -98,7 +98,12 @@ async def list_units(session: AsyncSession) -> list[UnitInfo]:
 
 @dataclass(frozen=True, slots=True)
 class UnitTree:
-    """Every unit's parent, read once: for the walks down (and up) the tree one answer needs."""
+    """Every unit's parent, read in one query: the one walk down and up the tree.
+
+    A campaign has tens of units (a province a few thousand), so reading them all costs less
+    than a query per level, and the same plain SQL runs on SQLite and PostgreSQL. A cycle
+    (which only a hand-edited database could hold) ends a walk instead of looping.
+    """
 
     parents: dict[int, int | None]
     children: dict[int, list[int]]
@@ -114,8 +119,18 @@ class UnitTree:
             stack.extend(self.children.get(current, []))
         return found
 
+    def above(self, unit_id: int) -> list[int]:
+        """The unit and every unit above it, the nearest first."""
+        chain: list[int] = []
+        current: int | None = unit_id
+        while current is not None and current not in chain:
+            chain.append(current)
+            current = self.parents.get(current)
+        return chain
+
 
 async def unit_tree(session: AsyncSession) -> UnitTree:
+    """Read the whole tree (one query)."""
     pairs = (await session.execute(select(Unit.id, Unit.parent_id))).all()
     children: dict[int, list[int]] = defaultdict(list)
     for child, parent in pairs:
@@ -127,6 +142,11 @@ async def unit_tree(session: AsyncSession) -> UnitTree:
 async def unit_and_descendants(session: AsyncSession, unit_id: int) -> set[int]:
     """Return the ids of a unit and every unit below it."""
     return (await unit_tree(session)).below(unit_id)
+
+
+async def unit_and_ancestors(session: AsyncSession, unit_id: int) -> list[int]:
+    """Return the ids of a unit and every unit above it, the nearest first."""
+    return (await unit_tree(session)).above(unit_id)
 
 
 async def single_root(session: AsyncSession) -> int | None:

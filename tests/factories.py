@@ -6,6 +6,7 @@ from datetime import date
 
 from storage import campaigns, units
 from storage.db import Sessions
+from storage.push_payloads import CountdownPush, FigureCounts, RankedUnit
 
 CITY = "大连市"
 DISTRICTS = ["甘井子区", "庄河市", "长海县"]
@@ -40,3 +41,37 @@ def task_row(line: int, code: str, **overrides: object) -> tuple[int, dict[str, 
     }
     row.update(overrides)
     return line, row
+
+
+def countdown_push(
+    days: int = 40,
+    *,
+    campaign: str = "隐患排查整治专项行动",
+    unit: str | None = None,
+    ranking: tuple[RankedUnit, ...] = (),
+    figures: FigureCounts | None = None,
+    today: date = date(2026, 11, 21),
+    closing: date = date(2026, 12, 31),
+) -> CountdownPush:
+    """A countdown push's payload, with a large city's figures unless given."""
+    return CountdownPush(
+        campaign=campaign,
+        closing=closing,
+        today=today,
+        days_left=days,
+        unit=unit,
+        figures=figures
+        or FigureCounts(
+            tasks_total=832,
+            tasks_done=701,
+            tasks_percent=84,
+            tasks_overdue=12,
+            found=1287,
+            closed=1201,
+            open=86,
+            overdue=17,
+            major_open=3,
+            rate=93,
+        ),
+        ranking=ranking,
+    )

@@ -31,6 +31,7 @@ from storage.models import (
     Photo,
 )
 from storage.permissions import Action, NotAllowed
+from storage.push_payloads import LateDanger, OverduePush
 from storage.pushes import enqueue_due
 from storage.reports import parse_deadline
 from storage.uploads import Room, check_room, forget_unused_photos, upload_room
@@ -402,23 +403,19 @@ async def test_a_second_top_unit_is_refused(sessions: Sessions) -> None:
 
 def test_a_site_name_cannot_become_a_link_or_a_mention_in_wecom() -> None:
     site = "[点此整改](http://evil.example/a)<@all>**急**"
-    data = {
-        "unit": "甘井子区",
-        "today": "2026-11-29",
-        "dangers": [
-            {
-                "number": "DL-2026-000001",
-                "site": site,
-                "days": 3,
-                "level": "general",
-                "unit": "甘井子区",
-            }
-        ],
-        "count": 1,
-        "task_count": 0,
-        "tasks": [],
-    }
-    text = wecom_markdown(Translator("zh_CN"), "overdue", data)
+    data = OverduePush(
+        unit="甘井子区",
+        today=date(2026, 11, 29),
+        dangers=(
+            LateDanger(
+                id=1, number="DL-2026-000001", site=site, days=3, level="general", unit="甘井子区"
+            ),
+        ),
+        count=1,
+        task_count=0,
+        tasks=(),
+    )
+    text = wecom_markdown(Translator("zh_CN"), data)
     for markup in ("[", "](", "<@", "**"):
         assert markup not in text.replace("### ", "")
     assert "点此整改" in text

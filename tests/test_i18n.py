@@ -12,6 +12,8 @@ import pytest
 from babel.messages.pofile import read_po
 
 from bot.i18n import LOCALES_DIR, Translator, language_for
+from bot.menu import MENU_LANGUAGES
+from storage.languages import DEFAULT_LANGUAGE, LANGUAGES
 
 ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -43,7 +45,7 @@ def extracted(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
         return {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(fh) if m.id}
 
 
-@pytest.mark.parametrize("language", ["zh_CN", "en"])
+@pytest.mark.parametrize("language", list(LANGUAGES))
 def test_every_message_is_translated(extracted: set[str], language: str) -> None:
     with (LOCALES_DIR / language / "LC_MESSAGES" / "hdbot.po").open("rb") as fh:
         catalog = read_po(fh)
@@ -66,6 +68,15 @@ def test_language_choice() -> None:
     assert language_for(chosen=None, telegram_code="de", default="zh_CN") == "en"
     assert language_for(chosen=None, telegram_code=None, default="zh_CN") == "zh_CN"
     assert language_for(chosen="en", telegram_code="zh-hans", default="zh_CN") == "en"
+
+
+def test_the_one_list_of_languages_is_the_catalogues_on_disk() -> None:
+    """A language is added in one place: its catalogue and the list must say the same."""
+    on_disk = {p.parent.parent.name for p in LOCALES_DIR.glob("*/LC_MESSAGES/hdbot.po")}
+    assert on_disk == set(LANGUAGES)
+    assert DEFAULT_LANGUAGE in LANGUAGES
+    assert len(set(LANGUAGES.values())) == len(LANGUAGES)  # /lang tells them apart
+    assert set(MENU_LANGUAGES.values()) == set(LANGUAGES)
 
 
 def test_translator_formats_placeholders() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -13,6 +14,8 @@ from bot.charts import _label, font_family, trend_png, units_png
 from bot.countdown_card import HEIGHT, MARGIN, WIDTH, _clean, countdown_png
 from bot.fonts import cjk_font_path, font
 from bot.i18n import Translator
+from storage.push_payloads import CountdownPush, FigureCounts, RankedUnit
+from tests.factories import countdown_push
 
 CHINESE_NAME = "隐患排查整治专项行动"
 LONG_UNIT = "大连市海洋发展局渔业船舶安全监督管理处第一科室" * 4
@@ -35,38 +38,11 @@ class Recording(Translator):
         return super().plural(singular, plural, n, **params)
 
 
-def countdown(
-    days: int = 40,
-    *,
-    campaign: str = CHINESE_NAME,
-    unit: str | None = None,
-    ranking: list[dict[str, Any]] | None = None,
-    figures: dict[str, int] | None = None,
-) -> dict[str, Any]:
-    return {
-        "campaign": campaign,
-        "closing": "2026-12-31",
-        "today": "2026-11-21",
-        "days_left": days,
-        "unit": unit,
-        "figures": figures
-        or {
-            "tasks_total": 832,
-            "tasks_done": 701,
-            "tasks_percent": 84,
-            "tasks_overdue": 12,
-            "found": 1287,
-            "closed": 1201,
-            "open": 86,
-            "overdue": 17,
-            "major_open": 3,
-            "rate": 93,
-        },
-        "ranking": ranking if ranking is not None else [],
-    }
+def countdown(days: int = 40, *, campaign: str = CHINESE_NAME, **given: Any) -> CountdownPush:
+    return countdown_push(days, campaign=campaign, **given)
 
 
-def ranking() -> list[dict[str, Any]]:
+def ranking() -> tuple[RankedUnit, ...]:
     rows = [
         ("甘井子区", 2, 30, 88),
         ("庄河市", 14, 120, 91),
@@ -75,10 +51,9 @@ def ranking() -> list[dict[str, Any]]:
         (LONG_UNIT, 7, 60, 90),
         ("市民政局", 3, 10, 97),
     ]
-    return [
-        {"unit": u, "overdue": o, "open": op, "rate": r, "tasks_percent": 80}
-        for u, o, op, r in rows
-    ]
+    return tuple(
+        RankedUnit(unit=u, overdue=o, open=op, rate=r, tasks_percent=80) for u, o, op, r in rows
+    )
 
 
 def weeks() -> list[dict[str, Any]]:
@@ -194,19 +169,19 @@ def test_long_names_stay_inside_the_card() -> None:
         -120,
         campaign="安全生产治本攻坚三年行动暨隐患排查整治专项行动" * 6,
         unit=LONG_UNIT,
-        ranking=[{**row, "unit": LONG_UNIT} for row in ranking()],
-        figures={
-            "tasks_total": 12345678,
-            "tasks_done": 12345678,
-            "tasks_percent": 100,
-            "tasks_overdue": 0,
-            "found": 987654321,
-            "closed": 987654321,
-            "open": 0,
-            "overdue": 0,
-            "major_open": 0,
-            "rate": 100,
-        },
+        ranking=tuple(replace(row, unit=LONG_UNIT) for row in ranking()),
+        figures=FigureCounts(
+            tasks_total=12345678,
+            tasks_done=12345678,
+            tasks_percent=100,
+            tasks_overdue=0,
+            found=987654321,
+            closed=987654321,
+            open=0,
+            overdue=0,
+            major_open=0,
+            rate=100,
+        ),
     )
     image = decode(countdown_png(Translator("en"), data))
     # Below the header band, the margins stay blank: nothing ran past the card's edges.
@@ -232,7 +207,9 @@ def test_card_with_no_figures_yet() -> None:
         ),
         0,
     )
-    image = decode(countdown_png(Translator("zh_CN"), countdown(120, figures=zeros, ranking=[])))
+    image = decode(
+        countdown_png(Translator("zh_CN"), countdown(120, figures=FigureCounts(**zeros)))
+    )
     assert image.size == (WIDTH, HEIGHT)
 
 

@@ -16,6 +16,7 @@ from storage.campaigns import require_campaign
 from storage.db import Sessions, create_engine, make_sessions
 from storage.models import HiddenDanger, Outbox
 from storage.outbox import claim_due
+from storage.push_payloads import payload_of
 from storage.pushes import PushRules, countdown_data, enqueue_due
 from tests.timeline import at
 from tests.world import SUPERVISOR, group, report, world
@@ -87,12 +88,12 @@ async def test_countdown_figures_and_city_ranking(sessions: Sessions) -> None:
         district = await countdown_data(
             s, campaign=campaign, unit_id=None, today=date(2026, 12, 10)
         )
-    assert district["days_left"] == 21
-    assert district["figures"]["found"] == 1 and district["figures"]["overdue"] == 1
-    assert district["figures"]["rate"] == 0
-    ranking = district["ranking"]
-    assert ranking[0]["unit"] == "甘井子区" and ranking[0]["overdue"] == 1
-    assert {r["unit"] for r in ranking} >= {"长海县", "庄河市", "市消防救援支队"}
+    assert district.days_left == 21
+    assert district.figures.found == 1 and district.figures.overdue == 1
+    assert district.figures.rate == 0
+    ranking = district.ranking
+    assert ranking[0].unit == "甘井子区" and ranking[0].overdue == 1
+    assert {r.unit for r in ranking} >= {"长海县", "庄河市", "市消防救援支队"}
 
 
 @pytest.mark.parametrize(
@@ -107,12 +108,10 @@ async def test_countdown_figures_and_city_ranking(sessions: Sessions) -> None:
 def test_the_last_day_the_closing_day_and_after_read_right(
     closing: str, today: str, zh: str, en: str
 ) -> None:
-    data = {
-        "closing": closing,
-        "days_left": (date.fromisoformat(closing) - date.fromisoformat(today)).days,
-    }
-    assert zh in days_line(Translator("zh_CN"), data)
-    assert en in days_line(Translator("en"), data)
+    closing_day = date.fromisoformat(closing)
+    days_left = (closing_day - date.fromisoformat(today)).days
+    assert zh in days_line(Translator("zh_CN"), days_left=days_left, closing=closing_day)
+    assert en in days_line(Translator("en"), days_left=days_left, closing=closing_day)
 
 
 async def test_reminders_digests_and_escalation(sessions: Sessions) -> None:
@@ -143,15 +142,15 @@ async def test_reminders_digests_and_escalation(sessions: Sessions) -> None:
             await s.scalars(select(Outbox).where(Outbox.key == "tg:-9:escalation:2026-12-14"))
         ).one()
         assert row.payload["dangers"][0]["days"] == 8
-        text = telegram_text(Translator("zh_CN"), "escalation", row.payload)
+        text = telegram_text(Translator("zh_CN"), payload_of(row))
         assert "DL-2026-000001" in text and "逾期 8 天" in text
-        md = wecom_markdown(Translator("zh_CN"), "escalation", row.payload)
+        md = wecom_markdown(Translator("zh_CN"), payload_of(row))
         assert md.startswith("### ") and len(md.encode()) <= 4096
         reminder = (
             await s.scalars(select(Outbox).where(Outbox.key == "tg:5001:reminder:2026-12-14"))
         ).one()
         assert reminder.payload["danger_id"] == danger_id
-        assert "is 8 days overdue" in telegram_text(Translator("en"), "reminder", reminder.payload)
+        assert "is 8 days overdue" in telegram_text(Translator("en"), payload_of(reminder))
     # Closed: no more reminders.
     async with sessions() as s:
         danger = await s.get(HiddenDanger, danger_id)
@@ -171,7 +170,7 @@ async def test_one_reminder_a_day_lists_every_item(sessions: Sessions) -> None:
     assert await tick(sessions, at("2026-12-05", "09:00")) == 1
     async with sessions() as s:
         row = (await s.scalars(select(Outbox).where(Outbox.kind == "reminder"))).one()
-    text = telegram_text(Translator("en"), "reminder", row.payload)
+    text = telegram_text(Translator("en"), payload_of(row))
     assert text.count("is due in 1 day, on 2026-12-06") == 3
     assert text.startswith("Your hidden dangers that need you:")
 

@@ -74,6 +74,17 @@ async def test_units_form_a_tree_and_adding_twice_changes_nothing(sessions: Sess
         district = await units.find_unit(s, "甘井子区")
         assert len(below) == 9
         assert await units.unit_and_descendants(s, district.id) == {district.id, street.id}
+        # Up the same tree, the nearest first: who is told, who takes over, whose groups see it.
+        assert await units.unit_and_ancestors(s, street.id) == [street.id, district.id, city.id]
+        assert await units.unit_and_ancestors(s, city.id) == [city.id]
+
+
+def test_a_walk_of_the_unit_tree_ends_at_a_cycle() -> None:
+    """Only a hand-edited database holds a cycle; a walk over one must still end."""
+    tree = units.UnitTree(parents={1: None, 2: 3, 3: 2}, children={2: [3], 3: [2]})
+    assert tree.above(2) == [2, 3]
+    assert tree.below(2) == {2, 3}
+    assert tree.above(1) == [1]
 
 
 async def test_unit_errors(sessions: Sessions) -> None:
