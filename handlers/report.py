@@ -17,7 +17,8 @@ from telegram.error import BadRequest, TelegramError
 from bot.context import BotContext
 from bot.i18n import Translator
 from bot.people import answer_query, identify
-from bot.report_view import (
+from bot.sender import wake_sender
+from bot.views.report_view import (
     LABEL_PHOTO_LOCATION,
     LABEL_SKIP,
     STEP_TITLES,
@@ -28,7 +29,6 @@ from bot.report_view import (
     resume_keyboard,
     task_keyboard,
 )
-from bot.sender import wake_sender
 from handlers.albums import answer_album_later, first_of_album_at_wrong_step
 from handlers.dangers import answer_action_message, show_loop
 from handlers.prompts import send_prompt, where_they_stand

@@ -9,7 +9,7 @@ from telegram.constants import ChatType
 
 from bot.context import BotContext
 from bot.people import identify
-from bot.render import role_name
+from bot.views.labels import role_name
 from storage.campaigns import get_campaign
 from storage.errors import DomainError
 from storage.people import redeem_invite

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from PIL import Image, ImageChops, ImageFont
 
-from bot.charts import _label, font_family, trend_png, units_png
-from bot.countdown_card import HEIGHT, MARGIN, WIDTH, _clean, countdown_png
-from bot.fonts import cjk_font_path, font
 from bot.i18n import Translator
+from bot.views.pictures.charts import _label, font_family, trend_png, units_png
+from bot.views.pictures.countdown_card import HEIGHT, MARGIN, WIDTH, _clean, countdown_png
+from bot.views.pictures.fonts import cjk_font_path, font
 
 CHINESE_NAME = "隐患排查整治专项行动"
 LONG_UNIT = "大连市海洋发展局渔业船舶安全监督管理处第一科室" * 4

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.i18n import Translator
-from bot.render import level_name, shorten
+from bot.views.labels import level_name, shorten
 
 TELEGRAM_LIMIT = 4096
 RANKED = 10

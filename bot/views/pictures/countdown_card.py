@@ -13,9 +13,9 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
-from bot.fonts import font
 from bot.i18n import Translator
-from bot.push_view import days_line
+from bot.views.pictures.fonts import font
+from bot.views.push_view import days_line
 
 Face = ImageFont.FreeTypeFont | ImageFont.ImageFont
 Colour = tuple[int, int, int]
