@@ -26,10 +26,10 @@ from bot.i18n import Translator, language_for
 from bot.inbox import DurableQueue, adopt_left_over
 from bot.inbox_order import InboxOrder
 from bot.menu import register_menu
-from bot.pacing import AnswerLimiter, Pacer
 from bot.people import identify
-from bot.schedule import start_schedule
-from bot.sender import start_sender
+from bot.push.pacing import AnswerLimiter, Pacer
+from bot.push.schedule import start_schedule
+from bot.push.sender import start_sender
 from bot.transport import AiohttpRequest
 from bot.updates import OrderedUpdateProcessor
 from handlers.access import door

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, cast
 from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
 from bot.config import Settings
-from bot.pacing import SenderState
+from bot.push.pacing import SenderState
 from bot.throttle import FloodGuard, OnceInAWhile
 from storage.db import Sessions, reading
 from storage.turns import PollerTurn, ProcessMark

@@ -12,7 +12,7 @@ from telegram.error import BadRequest
 from bot.context import BotContext
 from bot.i18n import Translator
 from bot.people import answer_query, identify
-from bot.sender import wake_sender
+from bot.push.sender import wake_sender
 from bot.views.cards import telegram_photo
 from bot.views.danger_view import (
     action_prompt,

@@ -17,7 +17,7 @@ from telegram.error import BadRequest, TelegramError
 from bot.context import BotContext
 from bot.i18n import Translator
 from bot.people import answer_query, identify
-from bot.sender import wake_sender
+from bot.push.sender import wake_sender
 from bot.views.report_view import (
     LABEL_PHOTO_LOCATION,
     LABEL_SKIP,

@@ -26,7 +26,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 from bot.config import Settings
 from bot.context import BotContext, HdApplication
 from bot.i18n import Translator
-from bot.pacing import SenderState, Slot, seconds_of
+from bot.push.pacing import SenderState, Slot, seconds_of
 from bot.views.cards import CAPTION_LIMIT, report_card, telegram_photo
 from bot.views.labels import shorten
 from bot.views.pictures.countdown_card import countdown_png
