@@ -23,15 +23,15 @@ from telegram.ext import (
 from bot.config import Settings
 from bot.context import BotContext, BotServices, HdApplication
 from bot.i18n import Translator, language_for
-from bot.inbox import DurableQueue, adopt_left_over
-from bot.inbox_order import InboxOrder
+from bot.intake.inbox import DurableQueue, adopt_left_over
+from bot.intake.inbox_order import InboxOrder
+from bot.intake.updates import OrderedUpdateProcessor
 from bot.menu import register_menu
 from bot.people import identify
 from bot.push.pacing import AnswerLimiter, Pacer
 from bot.push.schedule import start_schedule
 from bot.push.sender import start_sender
 from bot.transport import AiohttpRequest
-from bot.updates import OrderedUpdateProcessor
 from handlers.access import door
 from handlers.albums import answer_albums_left_over
 from handlers.dangers import (

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, cast
 from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
 from bot.config import Settings
+from bot.intake.throttle import FloodGuard, OnceInAWhile
 from bot.push.pacing import SenderState
-from bot.throttle import FloodGuard, OnceInAWhile
 from storage.db import Sessions, reading
 from storage.turns import PollerTurn, ProcessMark
 

@@ -17,7 +17,7 @@ from telegram.ext import JobQueue
 
 from bot.context import BotContext
 from bot.i18n import Translator
-from bot.updates import OrderedUpdateProcessor
+from bot.intake.updates import OrderedUpdateProcessor
 from handlers.dangers import show_loop
 from handlers.prompts import send_prompt, where_they_stand
 from storage import albums
