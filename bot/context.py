@@ -16,7 +16,7 @@ from storage.db import Sessions, reading
 from storage.turns import PollerTurn, ProcessMark
 
 if TYPE_CHECKING:
-    from bot.people import Caller
+    from handlers.telegram.people import Caller
 
 
 @dataclass

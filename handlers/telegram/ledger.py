@@ -16,10 +16,10 @@ from telegram.constants import ChatAction
 
 from bot.context import BotContext
 from bot.i18n import Translator
-from bot.people import identify
 from bot.views.ledger_workbook import export_name, write_ledger
 from bot.views.pictures.charts import trend_png, units_png
 from bot.views.stats_view import stats_json, stats_text, unit_label
+from handlers.telegram.people import identify
 from storage.clock import utcnow
 from storage.errors import N_, DomainError, Invalid
 from storage.ledger import FIRST_DAY, LAST_DAY, ledger_scope, statistics

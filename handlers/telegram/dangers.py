@@ -11,7 +11,6 @@ from telegram.error import BadRequest
 
 from bot.context import BotContext
 from bot.i18n import Translator
-from bot.people import answer_query, identify
 from bot.push.sender import wake_sender
 from bot.views.cards import telegram_photo
 from bot.views.danger_view import (
@@ -22,6 +21,7 @@ from bot.views.danger_view import (
     parse_list_callback,
 )
 from bot.views.pictures.before_after import before_after
+from handlers.telegram.people import answer_query, identify
 from storage.clock import utcnow
 from storage.conversation import Input, InputKind, small_int
 from storage.errors import DomainError
