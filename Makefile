@@ -25,7 +25,7 @@ lock: install
 # Pictures (before/after, charts, the countdown card) draw Chinese: make sure a CJK font is
 # there, installing Debian's fonts-wqy-microhei when we may (root with apt-get).
 fonts: install
-	@if $(BIN)/python -c "import sys; from bot.fonts import cjk_font_path; sys.exit(0 if cjk_font_path() else 1)" 2>/dev/null; then \
+	@if $(BIN)/python -c "import sys; from bot.views.pictures.fonts import cjk_font_path; sys.exit(0 if cjk_font_path() else 1)" 2>/dev/null; then \
 		true; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		echo "installing a CJK font (fonts-wqy-microhei)"; \

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert, select  # noqa: E402
 
-from bot.tables import read_table  # noqa: E402
+from bot.cli.tables import read_table  # noqa: E402
 from storage import campaigns, migrate, tasks, units  # noqa: E402
 from storage.db import create_engine, make_sessions  # noqa: E402
 from storage.models import (  # noqa: E402
@@ -148,8 +148,8 @@ async def build(url: str, n: int) -> None:
 
 
 async def export(url: str, out: Path) -> dict[str, int]:
-    from bot.export import write_ledger
     from bot.i18n import Translator
+    from bot.views.ledger_workbook import write_ledger
     from storage.ledger import ledger_scope
 
     engine = create_engine(url)

@@ -23,18 +23,16 @@ from telegram.ext import (
 from bot.config import Settings
 from bot.context import BotContext, BotServices, HdApplication
 from bot.i18n import Translator, language_for
-from bot.inbox import DurableQueue, adopt_left_over
-from bot.inbox_order import InboxOrder
-from bot.menu import register_menu
-from bot.pacing import AnswerLimiter, Pacer
-from bot.people import identify
-from bot.schedule import start_schedule
-from bot.sender import start_sender
+from bot.intake.inbox import DurableQueue, adopt_left_over
+from bot.intake.inbox_order import InboxOrder
+from bot.intake.updates import OrderedUpdateProcessor
+from bot.push.pacing import AnswerLimiter, Pacer
+from bot.push.schedule import start_schedule
+from bot.push.sender import start_sender
 from bot.transport import AiohttpRequest
-from bot.updates import OrderedUpdateProcessor
-from handlers.access import door
-from handlers.albums import answer_albums_left_over
-from handlers.dangers import (
+from handlers.telegram.access import door
+from handlers.telegram.albums import answer_albums_left_over
+from handlers.telegram.dangers import (
     find_command,
     mine_command,
     on_action_button,
@@ -42,15 +40,17 @@ from handlers.dangers import (
     on_list_page,
     overdue_command,
 )
-from handlers.groups import (
+from handlers.telegram.groups import (
     bind_command,
     countdown_command,
     subscribe_command,
     unsubscribe_command,
 )
-from handlers.language import lang_chosen, lang_command
-from handlers.ledger import export_command, stats_command
-from handlers.report import (
+from handlers.telegram.language import lang_chosen, lang_command
+from handlers.telegram.ledger import export_command, stats_command
+from handlers.telegram.menu import register_menu
+from handlers.telegram.people import identify
+from handlers.telegram.report import (
     cancel_command,
     on_button,
     on_message,
@@ -58,7 +58,7 @@ from handlers.report import (
     unknown_button,
     unknown_command,
 )
-from handlers.start import help_command, start
+from handlers.telegram.start import help_command, start
 from storage import albums
 from storage.clock import utcnow
 from storage.conversation import forget_old_updates

@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, cast
 from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
 from bot.config import Settings
-from bot.pacing import SenderState
-from bot.throttle import FloodGuard, OnceInAWhile
+from bot.intake.throttle import FloodGuard, OnceInAWhile
+from bot.push.pacing import SenderState
 from storage.db import Sessions, reading
 from storage.turns import PollerTurn, ProcessMark
 
 if TYPE_CHECKING:
-    from bot.people import Caller
+    from handlers.telegram.people import Caller
 
 
 @dataclass

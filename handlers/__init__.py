@@ -1,1 +1,1 @@
-"""Telegram handlers: parse the update, call one domain operation, render the reply."""
+"""The fronts, thin: each parses its updates, calls one domain operation, renders the reply."""

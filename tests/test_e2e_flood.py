@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-import handlers.ledger as ledger_handlers
-from bot.updates import OrderedUpdateProcessor
+import handlers.telegram.ledger as ledger_handlers
+from bot.intake.updates import OrderedUpdateProcessor
 from storage.models import Draft, DraftStatus, Photo, User
 from tests.fakebotapi import Chat, FakeBotAPI, Message, Person, make_jpeg
 from tests.harness import RunningBot, running_bot, settings_for

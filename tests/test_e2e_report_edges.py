@@ -20,8 +20,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.i18n import Translator
-from bot.render import level_name
-from bot.report_view import STEP_TITLES
+from bot.views.labels import level_name
+from bot.views.report_view import STEP_TITLES
 from storage import people, tasks
 from storage.clock import utcnow
 from storage.conversation import claim_update

@@ -22,8 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
-from bot.cards import display_jpeg
-from bot.images import before_after
+from bot.views.cards import display_jpeg
+from bot.views.pictures.before_after import before_after
 from storage.errors import Invalid
 from storage.photos import PhotoStore
 from tests.fakebotapi import jpeg_with_odd_exif, make_jpeg

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from bot.i18n import Translator
-from bot.push_view import wecom_markdown
+from bot.views.push_view import wecom_markdown
 from storage import handover, people, units
 from storage.clock import utcnow
 from storage.conversation import Input, InputKind, clean, small_int

@@ -12,7 +12,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from bot.i18n import LOCALES_DIR, Translator, language_for
-from bot.menu import MENU_LANGUAGES
+from handlers.telegram.menu import MENU_LANGUAGES
 from storage.languages import DEFAULT_LANGUAGE, LANGUAGES
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from telegram import Chat, Message, Update, User
 
-from bot.inbox import DurableQueue
-from bot.inbox_order import InboxOrder
-from bot.throttle import FloodGuard
-from bot.updates import OrderedUpdateProcessor
+from bot.intake.inbox import DurableQueue
+from bot.intake.inbox_order import InboxOrder
+from bot.intake.throttle import FloodGuard
+from bot.intake.updates import OrderedUpdateProcessor
 from storage import inbox
 from storage.clock import utcnow
 from storage.db import Sessions

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from bot.export import write_ledger
 from bot.i18n import Translator
-from bot.stats_view import stats_json, stats_table, stats_text
+from bot.views.ledger_workbook import write_ledger
+from bot.views.stats_view import stats_json, stats_table, stats_text
 from storage.conversation import Input, InputKind
 from storage.db import Sessions
 from storage.ledger import ledger_scope, statistics

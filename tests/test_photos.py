@@ -22,8 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw, ImageOps, TiffImagePlugin, features
 
-from bot.cards import display_jpeg
-from bot.images import before_after
+from bot.views.cards import display_jpeg
+from bot.views.pictures.before_after import before_after
 from storage.errors import Invalid
 from storage.photos import (
     MAX_PHOTO_BYTES,

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from PIL import Image, ImageChops, ImageFont
 
-from bot.charts import _label, font_family, trend_png, units_png
-from bot.countdown_card import HEIGHT, MARGIN, WIDTH, _clean, countdown_png
-from bot.fonts import cjk_font_path, font
 from bot.i18n import Translator
+from bot.views.pictures.charts import _label, font_family, trend_png, units_png
+from bot.views.pictures.countdown_card import HEIGHT, MARGIN, WIDTH, _clean, countdown_png
+from bot.views.pictures.fonts import cjk_font_path, font
 from storage.push_payloads import CountdownPush, FigureCounts, RankedUnit
 from tests.factories import countdown_push
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.i18n import Translator
-from bot.push_view import days_line, telegram_text, wecom_markdown
+from bot.views.push_view import days_line, telegram_text, wecom_markdown
 from storage.campaigns import require_campaign
 from storage.db import Sessions, create_engine, make_sessions
 from storage.models import HiddenDanger, Outbox

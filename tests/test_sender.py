@@ -14,10 +14,10 @@ from sqlalchemy import select, update
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-import bot.sender as sender_module
+import bot.push.sender as sender_module
 from bot.config import Settings
-from bot.pacing import Pacer, SenderState
-from bot.sender import drain
+from bot.push.pacing import Pacer, SenderState
+from bot.push.sender import drain
 from storage.db import Sessions
 from storage.models import GroupChat, Outbox, OutboxStatus
 from storage.pushes import enqueue_due

@@ -9,9 +9,9 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from telegram import Chat, Message, Update, User
 
-from bot.inbox import DurableQueue
-from bot.throttle import FloodGuard, OnceInAWhile
-from bot.updates import OrderedUpdateProcessor
+from bot.intake.inbox import DurableQueue
+from bot.intake.throttle import FloodGuard, OnceInAWhile
+from bot.intake.updates import OrderedUpdateProcessor
 from storage.clock import ShiftedClock
 from storage.db import Sessions
 from storage.models import InboxUpdate

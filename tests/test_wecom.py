@@ -21,7 +21,7 @@ from telegram import Bot
 
 from bot.cli import main
 from bot.config import Settings
-from bot.sender import drain
+from bot.push.sender import drain
 from storage import groups, people, tasks, units
 from storage.clock import utcnow
 from storage.db import Sessions, create_engine, make_sessions

@@ -17,8 +17,8 @@ from bot.cli import (
     settings_of,
     words,
 )
-from bot.render import SOURCE_NAMES
-from bot.tables import TableError, read_table
+from bot.cli.tables import TableError, read_table
+from bot.views.labels import SOURCE_NAMES
 from storage import campaigns, tasks, units
 from storage.models import UnitKind
 

@@ -33,7 +33,7 @@ def export(
 
     A period that is exactly one quarter adds the quarter's statistics sheet.
     """
-    from bot.export import write_ledger
+    from bot.views.ledger_workbook import write_ledger
     from storage.ledger import ledger_scope
 
     settings = settings_of(ctx)
@@ -78,7 +78,7 @@ def stats(
     as_json: bool,
 ) -> None:
     """Found, closed, open and overdue per unit, rectification rate, days to close, trend."""
-    from bot.stats_view import stats_json, stats_table
+    from bot.views.stats_view import stats_json, stats_table
     from storage.ledger import ledger_scope, statistics
 
     settings = settings_of(ctx)

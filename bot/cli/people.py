@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli import ACTOR, fail, main, run_operation, settings_of, words
 from bot.i18n import Translator
-from bot.render import role_name
+from bot.views.labels import role_name
 from storage import handover, people
 from storage.dto import InviteInfo, UserInfo
 from storage.meta import BOT_USERNAME, get_setting

@@ -55,7 +55,7 @@ def push_now(ctx: click.Context, what: str, unit: str | None, again: bool) -> No
 async def _send_outbox(settings: Settings) -> int:
     from telegram import Bot
 
-    from bot.sender import drain
+    from bot.push.sender import drain
     from bot.transport import AiohttpRequest
 
     engine = create_engine(settings.db_url)

@@ -22,14 +22,14 @@ import httpx
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
-from bot.cards import CAPTION_LIMIT, report_card, telegram_photo
 from bot.config import Settings
 from bot.context import BotContext, HdApplication
-from bot.countdown_card import countdown_png
 from bot.i18n import Translator
-from bot.pacing import SenderState, Slot, seconds_of
-from bot.push_view import telegram_text, wecom_markdown
-from bot.render import shorten
+from bot.push.pacing import SenderState, Slot, seconds_of
+from bot.views.cards import CAPTION_LIMIT, report_card, telegram_photo
+from bot.views.labels import shorten
+from bot.views.pictures.countdown_card import countdown_png
+from bot.views.push_view import telegram_text, wecom_markdown
 from storage.clock import utcnow
 from storage.dangers import danger_card
 from storage.db import Sessions, reading

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from bot.fonts import font
+from bot.views.pictures.fonts import font
 from storage.photos import upright_rgb
 
 PANEL_HEIGHT = 720

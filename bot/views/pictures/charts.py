@@ -22,8 +22,8 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from bot.fonts import cjk_font_path
 from bot.i18n import Translator
+from bot.views.pictures.fonts import cjk_font_path
 
 logger = logging.getLogger(__name__)
 

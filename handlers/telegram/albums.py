@@ -17,9 +17,9 @@ from telegram.ext import JobQueue
 
 from bot.context import BotContext
 from bot.i18n import Translator
-from bot.updates import OrderedUpdateProcessor
-from handlers.dangers import show_loop
-from handlers.prompts import send_prompt, where_they_stand
+from bot.intake.updates import OrderedUpdateProcessor
+from handlers.telegram.dangers import show_loop
+from handlers.telegram.prompts import send_prompt, where_they_stand
 from storage import albums
 from storage.albums import AlbumTurn
 from storage.clock import utcnow

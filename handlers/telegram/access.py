@@ -15,8 +15,8 @@ from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop
 
 from bot.context import BotContext
-from bot.pacing import chat_key
-from bot.people import answer_query, identify
+from bot.push.pacing import chat_key
+from handlers.telegram.people import answer_query, identify
 from storage.dto import UserInfo
 from storage.models import Role
 

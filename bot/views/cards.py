@@ -10,7 +10,7 @@ from pathlib import Path
 from PIL import Image
 
 from bot.i18n import Translator
-from bot.render import field_name, kind_name, level_name, shorten, telegram_length
+from bot.views.labels import field_name, kind_name, level_name, shorten, telegram_length
 from storage.dangers import DangerCard
 from storage.dto import PhotoRef
 from storage.photos import upright_rgb

@@ -16,8 +16,8 @@ from telegram.error import BadRequest, TelegramError
 
 from bot.context import BotContext
 from bot.i18n import Translator
-from bot.people import answer_query, identify
-from bot.report_view import (
+from bot.push.sender import wake_sender
+from bot.views.report_view import (
     LABEL_PHOTO_LOCATION,
     LABEL_SKIP,
     STEP_TITLES,
@@ -28,10 +28,10 @@ from bot.report_view import (
     resume_keyboard,
     task_keyboard,
 )
-from bot.sender import wake_sender
-from handlers.albums import answer_album_later, first_of_album_at_wrong_step
-from handlers.dangers import answer_action_message, show_loop
-from handlers.prompts import send_prompt, where_they_stand
+from handlers.telegram.albums import answer_album_later, first_of_album_at_wrong_step
+from handlers.telegram.dangers import answer_action_message, show_loop
+from handlers.telegram.people import answer_query, identify
+from handlers.telegram.prompts import send_prompt, where_they_stand
 from storage.clock import utcnow
 from storage.conversation import Input, InputKind, NewPhoto
 from storage.errors import N_, DomainError, Invalid

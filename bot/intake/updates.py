@@ -4,7 +4,7 @@ python-telegram-bot either handles one update at a time for everybody (one slow 
 up the whole city) or runs them all concurrently (a conversation could see its answers
 swapped). This processor runs updates concurrently, but an update starts only when the
 earlier updates of the same sender and of the same chat have finished — in this process, and
-with several webhook processes on one PostgreSQL in any of them (bot/inbox_order.py). Floods
+with several webhook processes on one PostgreSQL in any of them (bot/intake/inbox_order.py). Floods
 are refused here, before any handler or database work.
 """
 
@@ -20,8 +20,8 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
-from bot.inbox_order import InboxOrder
-from bot.throttle import FloodGuard, OnceInAWhile
+from bot.intake.inbox_order import InboxOrder
+from bot.intake.throttle import FloodGuard, OnceInAWhile
 from storage.inbox import Order
 
 logger = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ class OrderedUpdateProcessor(BaseUpdateProcessor):
         # Told of every update once it is done with (handled, refused or failed): the inbox.
         self.on_done = on_done
         # Several webhook processes on one PostgreSQL: an update also waits for the earlier
-        # ones of its sender and chat that other processes took (bot/inbox_order.py).
+        # ones of its sender and chat that other processes took (bot/intake/inbox_order.py).
         self.across: InboxOrder | None = None
         # Update ids seen, and whether each is done with (a copy of a done one is done too).
         self._update_ids: OrderedDict[int, bool] = OrderedDict()

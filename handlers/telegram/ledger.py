@@ -14,12 +14,12 @@ from pathlib import Path
 from telegram import Message, Update
 from telegram.constants import ChatAction
 
-from bot.charts import trend_png, units_png
 from bot.context import BotContext
-from bot.export import export_name, write_ledger
 from bot.i18n import Translator
-from bot.people import identify
-from bot.stats_view import stats_json, stats_text, unit_label
+from bot.views.ledger_workbook import export_name, write_ledger
+from bot.views.pictures.charts import trend_png, units_png
+from bot.views.stats_view import stats_json, stats_text, unit_label
+from handlers.telegram.people import identify
 from storage.clock import utcnow
 from storage.errors import N_, DomainError, Invalid
 from storage.ledger import FIRST_DAY, LAST_DAY, ledger_scope, statistics

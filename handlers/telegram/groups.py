@@ -8,9 +8,9 @@ from telegram.error import TelegramError
 
 from bot.context import BotContext
 from bot.i18n import Translator
-from bot.people import identify
-from bot.push_view import telegram_text
-from bot.sender import send_countdown
+from bot.push.sender import send_countdown
+from bot.views.push_view import telegram_text
+from handlers.telegram.people import identify
 from storage.errors import DomainError
 from storage.groups import GroupInfo, bind_group, subscribe, unsubscribe
 from storage.pushes import countdown_now

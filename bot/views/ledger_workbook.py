@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import N_, Translator
-from bot.render import SOURCE_NAMES, field_name, kind_name, level_name, status_name
+from bot.views.labels import SOURCE_NAMES, field_name, kind_name, level_name, status_name
 from storage.dto import FieldInfo
 from storage.ledger import DangerRow, LedgerScope, danger_rows, quarter_rows, task_rows
 from storage.models import DangerLevel, Field, RecordKind, TaskSource

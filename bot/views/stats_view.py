@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.i18n import Translator
-from bot.render import shorten
+from bot.views.labels import shorten
 from storage.ledger import Stats, UnitStats
 
 

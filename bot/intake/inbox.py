@@ -17,7 +17,7 @@ from typing import Any
 
 from telegram import Update
 
-from bot.updates import order_of
+from bot.intake.updates import order_of
 from storage import inbox
 from storage.clock import utcnow
 from storage.db import Sessions

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from bot.context import BotContext, HdApplication
-from bot.sender import wake_sender
+from bot.push.sender import wake_sender
 from storage.errors import DomainError
 from storage.pushes import enqueue_due
 

@@ -9,19 +9,19 @@ import logging
 from telegram import InputMediaPhoto, Message, Update
 from telegram.error import BadRequest
 
-from bot.cards import telegram_photo
 from bot.context import BotContext
-from bot.danger_view import (
+from bot.i18n import Translator
+from bot.push.sender import wake_sender
+from bot.views.cards import telegram_photo
+from bot.views.danger_view import (
     action_prompt,
     card_keyboard,
     card_text,
     list_message,
     parse_list_callback,
 )
-from bot.i18n import Translator
-from bot.images import before_after
-from bot.people import answer_query, identify
-from bot.sender import wake_sender
+from bot.views.pictures.before_after import before_after
+from handlers.telegram.people import answer_query, identify
 from storage.clock import utcnow
 from storage.conversation import Input, InputKind, small_int
 from storage.errors import DomainError

@@ -9,10 +9,10 @@ import logging
 
 from telegram.error import TelegramError
 
-from bot.cards import telegram_photo
 from bot.context import BotContext
 from bot.i18n import Translator
-from bot.report_view import Prompt, prompt_for
+from bot.views.cards import telegram_photo
+from bot.views.report_view import Prompt, prompt_for
 from storage.clock import utcnow
 from storage.loop import ActionDraftView, current_action
 from storage.reports import ReportReply, resume_report

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 
 from bot.i18n import Translator
-from bot.render import level_name, shorten
+from bot.views.labels import level_name, shorten
 from storage.push_payloads import (
     CountdownPush,
     DigestPush,

@@ -12,9 +12,9 @@ from functools import cache
 
 from PIL import Image, ImageDraw, ImageFont
 
-from bot.fonts import font
 from bot.i18n import Translator
-from bot.push_view import days_line
+from bot.views.pictures.fonts import font
+from bot.views.push_view import days_line
 from storage.push_payloads import CountdownPush, FigureCounts, RankedUnit
 
 Face = ImageFont.FreeTypeFont | ImageFont.ImageFont

@@ -6,7 +6,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.context import BotContext
 from bot.i18n import Translator
-from bot.people import answer_query, identify
+from handlers.telegram.people import answer_query, identify
 from storage.languages import LANGUAGES
 from storage.people import choose_language
 

@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.cards import danger_fields
 from bot.i18n import N_, Translator
-from bot.render import kind_name, shorten, status_name
+from bot.views.cards import danger_fields
+from bot.views.labels import kind_name, shorten, status_name
 from storage.conversation import small_int
 from storage.lists import DangerLine, DangerPage
 from storage.loop import ActionDraftView, DangerDetail

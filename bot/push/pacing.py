@@ -4,7 +4,7 @@ Telegram allows a bot about 30 messages a second in all and about 20 a minute pe
 answers to people and the pushes share both budgets through one `Pacer`: pushes wait for a
 slot and are deferred when a group has had its share; answers never wait for a group's
 minute (an update over a group's budget is dropped before it is handled, see
-handlers/access.py) and a 429 holds up nobody but the update that got it.
+handlers/telegram/access.py) and a 429 holds up nobody but the update that got it.
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ from telegram import Update
 from telegram.constants import ChatType
 
 from bot.context import BotContext
-from bot.people import identify
-from bot.render import role_name
+from bot.views.labels import role_name
+from handlers.telegram.people import identify
 from storage.campaigns import get_campaign
 from storage.errors import DomainError
 from storage.people import redeem_invite

@@ -1,9 +1,9 @@
 """Each person's updates in order across several webhook processes on one PostgreSQL.
 
 Behind one webhook address any process may get any update, so the order kept inside one
-process (bot/updates.py) is not enough: a person's second message could be handled by one
+process (bot/intake/updates.py) is not enough: a person's second message could be handled by one
 process while their first is still being handled by another. Every update is in the inbox
-before Telegram is told it arrived (bot/inbox.py), with its sender and chat; and Telegram
+before Telegram is told it arrived (bot/intake/inbox.py), with its sender and chat; and Telegram
 posts an update of a chat only once the previous one was answered (the Bot API server keeps
 one queue per chat and sends its next update after a 2xx). So when an update arrives, the
 earlier updates of its sender and chat are either handled and forgotten, or still in the

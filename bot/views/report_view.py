@@ -13,7 +13,7 @@ from telegram import (
 )
 
 from bot.i18n import N_, Translator
-from bot.render import field_name, kind_name, level_name, shorten
+from bot.views.labels import field_name, kind_name, level_name, shorten
 from storage.conversation import small_int
 from storage.dto import FieldInfo, PhotoRef
 from storage.models import DangerLevel, RecordKind
