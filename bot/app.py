@@ -114,7 +114,7 @@ def build_application(
         )
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
-        # Everybody at once, each person's and each chat's updates in order (bot/updates.py).
+        # Everybody at once, each person's and each chat's updates in order (bot/intake/updates.py).
         .concurrent_updates(updates)
     )
     application: HdApplication = builder.build()
@@ -178,7 +178,7 @@ def add_handlers(application: HdApplication) -> None:
     application.add_handler(CallbackQueryHandler(on_list_page, pattern=r"^l:"))
     application.add_handler(CommandHandler("countdown", countdown_command, filters=new))
     # An export takes a while: it holds up only the person who asked (their next message waits
-    # for it, so their answers stay in order), never anybody else (bot/updates.py).
+    # for it, so their answers stay in order), never anybody else (bot/intake/updates.py).
     application.add_handler(CommandHandler("export", export_command, filters=private))
     application.add_handler(CommandHandler("stats", stats_command, filters=private))
     # Group commands answer in private too: "use this in a group chat".

@@ -42,7 +42,7 @@ class AiohttpRequest(BaseRequest):
         before: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         # Awaited before each request: the inbox writes what the last getUpdates brought
-        # before the next one tells Telegram it arrived (bot/inbox.py).
+        # before the next one tells Telegram it arrived (bot/intake/inbox.py).
         self._before = before
         self._pool_size = connection_pool_size
         self._read_timeout = read_timeout

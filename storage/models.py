@@ -353,12 +353,12 @@ class Draft(Base):
 
 
 class InboxUpdate(Base):
-    """An update received and not yet handled: replayed after a crash (bot/inbox.py)."""
+    """An update received and not yet handled: replayed after a crash (bot/intake/inbox.py)."""
 
     __tablename__ = "inbox_update"
     __table_args__ = (
         # Webhook processes side by side: an update waits for the earlier ones of its sender
-        # and of its chat, wherever they are (bot/inbox_order.py).
+        # and of its chat, wherever they are (bot/intake/inbox_order.py).
         Index("ix_inbox_update_sender", "sender_id", "update_id"),
         Index("ix_inbox_update_chat", "chat_id", "update_id"),
     )
