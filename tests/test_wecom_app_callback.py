@@ -33,7 +33,8 @@ class Inbox:
         self.slow: str | None = None  # … only for the text with this content, if given
         self.claim_fails = False
 
-    async def claim(self, key: str) -> bool:
+    async def claim(self, message: WeComMessage) -> bool:
+        key = message.dedupe_key
         if self.claim_fails:
             raise ConnectionError("the database is gone")
         if key in self.claimed:

@@ -31,7 +31,8 @@ CALLBACK_PATH = "/wecom/callback"
 # A callback is a few hundred bytes; a large body is not WeCom's.
 MAX_BODY = 64 * 1024
 
-Claim = Callable[[str], Awaitable[bool]]
+# Keeps the message (durably, before WeCom is answered); False when it was kept before.
+Claim = Callable[[WeComMessage], Awaitable[bool]]
 Consume = Callable[[WeComMessage], Awaitable[None]]
 
 
@@ -73,7 +74,7 @@ class CallbackReceiver:
         except (CallbackCryptoError, MalformedCallback, UnicodeDecodeError) as err:
             return _refuse(request, _status_of(err), f"callback: {err}")
         try:
-            new = await self._claim(message.dedupe_key)
+            new = await self._claim(message)
         except Exception:
             logger.exception("WeCom callback %s: the claim failed", message.dedupe_key)
             return web.Response(status=503)

@@ -12,8 +12,9 @@ not, which is why the key that recognises a retried callback is built two ways.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from enum import StrEnum
+from typing import Any
 from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DefusedXmlException
@@ -79,6 +80,19 @@ class WeComMessage:
             return key
         digest = hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()
         return f"wecom:event:{digest}"
+
+
+def as_record(message: WeComMessage) -> dict[str, Any]:
+    """The message as plain JSON, to keep in the inbox until it is handled."""
+    return {k: v for k, v in asdict(message).items() if v is not None}
+
+
+def from_record(record: dict[str, Any]) -> WeComMessage:
+    """A kept message back; keys this version does not know are left out."""
+    known = {f.name for f in fields(WeComMessage)}
+    values = {k: v for k, v in record.items() if k in known}
+    values["kind"] = MessageKind(values["kind"])
+    return WeComMessage(**values)
 
 
 def parse_message(xml: str) -> WeComMessage:
