@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import date, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
-
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import N_, Translator
 from bot.views.cards import danger_fields
 from bot.views.labels import kind_name, shorten, status_name
+from bot.views.pictures.before_after import before_after
+from bot.views.reply import Button, Buttons, Say
 from storage.conversation import small_int
 from storage.lists import DangerLine, DangerPage
-from storage.loop import ActionDraftView, DangerDetail
+from storage.loop import ActionDraftView, DangerDetail, LoopReply
 from storage.permissions import Action
+
+logger = logging.getLogger(__name__)
 
 MESSAGE_LIMIT = 4096
 SITE_IN_BUTTON = 18
@@ -97,7 +102,7 @@ def parse_list_callback(data: str) -> tuple[str, int, str] | None:
     return parts[1], page, parts[3]
 
 
-def list_message(_: Translator, page: DangerPage) -> tuple[str, InlineKeyboardMarkup | None]:
+def list_message(_: Translator, page: DangerPage) -> Say:
     """The text and buttons of one page of a list."""
     titles = {
         "mine": _("My hidden dangers"),
@@ -110,7 +115,7 @@ def list_message(_: Translator, page: DangerPage) -> tuple[str, InlineKeyboardMa
             "overdue": _("Nothing is overdue. 👍"),
             "find": _("Nothing found for “{query}”.", query=page.query),
         }
-        return empty[page.scope], None
+        return Say(empty[page.scope])
     text = _(
         "{title}: {total} (page {page}/{pages}). Tap one to open it.",
         title=titles[page.scope],
@@ -118,26 +123,17 @@ def list_message(_: Translator, page: DangerPage) -> tuple[str, InlineKeyboardMa
         page=page.page + 1,
         pages=page.pages,
     )
-    rows = [
-        [InlineKeyboardButton(line_label(_, line), callback_data=f"d:{line.id}:open")]
-        for line in page.items
+    rows: list[tuple[Button, ...]] = [
+        (Button(line_label(_, line), f"d:{line.id}:open"),) for line in page.items
     ]
     nav = []
     if page.page > 0:
-        nav.append(
-            InlineKeyboardButton(
-                "◀", callback_data=list_callback(page.scope, page.page - 1, page.query)
-            )
-        )
+        nav.append(Button("◀", list_callback(page.scope, page.page - 1, page.query)))
     if page.page + 1 < page.pages:
-        nav.append(
-            InlineKeyboardButton(
-                "▶", callback_data=list_callback(page.scope, page.page + 1, page.query)
-            )
-        )
+        nav.append(Button("▶", list_callback(page.scope, page.page + 1, page.query)))
     if nav:
-        rows.append(nav)
-    return text, InlineKeyboardMarkup(rows)
+        rows.append(tuple(nav))
+    return Say(text, tuple(rows))
 
 
 def card_text(_: Translator, detail: DangerDetail, *, tz_name: str) -> str:
@@ -200,28 +196,25 @@ def card_text(_: Translator, detail: DangerDetail, *, tz_name: str) -> str:
     return shorten("\n".join(lines), MESSAGE_LIMIT)
 
 
-def card_keyboard(_: Translator, detail: DangerDetail) -> InlineKeyboardMarkup:
+def card_keyboard(_: Translator, detail: DangerDetail) -> Buttons:
     """The actions this person may take now, and the photos."""
     danger_id = detail.card.id
-    rows = [
-        [InlineKeyboardButton(_(ACTION_LABELS[a]), callback_data=f"d:{danger_id}:{a.value}")]
-        for a in detail.actions
+    rows: list[tuple[Button, ...]] = [
+        (Button(_(ACTION_LABELS[a]), f"d:{danger_id}:{a.value}"),) for a in detail.actions
     ]
     rows.append(
-        [
-            InlineKeyboardButton(_("🖼 Photos"), callback_data=f"d:{danger_id}:photos"),
-            InlineKeyboardButton(_("🔄 Refresh"), callback_data=f"d:{danger_id}:open"),
-        ]
+        (
+            Button(_("🖼 Photos"), f"d:{danger_id}:photos"),
+            Button(_("🔄 Refresh"), f"d:{danger_id}:open"),
+        )
     )
-    return InlineKeyboardMarkup(rows)
+    return tuple(rows)
 
 
-def action_prompt(
-    _: Translator, draft: ActionDraftView, *, today: date
-) -> tuple[str, InlineKeyboardMarkup | None]:
+def action_prompt(_: Translator, draft: ActionDraftView, *, today: date) -> Say:
     """The prompt of an action draft's current step."""
     head = f"{draft.number} · "
-    cancel = InlineKeyboardButton(_("✖️ Cancel"), callback_data=f"a:{draft.id}:cancel")
+    cancel = (Button(_("✖️ Cancel"), f"a:{draft.id}:cancel"),)
     if draft.step in FIVE_ITEM_PROMPTS:
         n = list(FIVE_ITEM_PROMPTS).index(draft.step) + 1
         text = head + _(
@@ -229,7 +222,7 @@ def action_prompt(
             n=n,
             question=_(FIVE_ITEM_PROMPTS[draft.step]),
         )
-        return text, InlineKeyboardMarkup([[cancel]])
+        return Say(text, (cancel,))
     if draft.step == "photos":
         if draft.photos:
             text = head + _(
@@ -240,10 +233,10 @@ def action_prompt(
                 "Send photos of the rectified site, taken from where the hidden danger was "
                 "photographed (1 to 10)."
             )
-        done = InlineKeyboardButton(_("✅ Done"), callback_data=f"a:{draft.id}:done")
-        return text, InlineKeyboardMarkup([[done], [cancel]])
+        done = (Button(_("✅ Done"), f"a:{draft.id}:done"),)
+        return Say(text, (done, cancel))
     if draft.step == "note":
-        return head + _("Describe in a few words what was done."), InlineKeyboardMarkup([[cancel]])
+        return Say(head + _("Describe in a few words what was done."), (cancel,))
     if draft.step == "confirm":
         data = draft.data
         lines = [head + _("Submit this rectification for verification?")]
@@ -252,8 +245,8 @@ def action_prompt(
         for key in FIVE_ITEM_NAMES:
             if key in data:
                 lines.append(f"· {_(FIVE_ITEM_NAMES[key])}: {shorten(str(data[key]), 100)}")
-        submit = InlineKeyboardButton(_("✅ Submit"), callback_data=f"a:{draft.id}:submit")
-        return "\n".join(lines), InlineKeyboardMarkup([[submit], [cancel]])
+        submit = (Button(_("✅ Submit"), f"a:{draft.id}:submit"),)
+        return Say("\n".join(lines), (submit, cancel))
     if draft.step == "reason":
         questions = {
             Action.REJECT: _("Why is the rectification rejected? The inspector will read this."),
@@ -261,30 +254,93 @@ def action_prompt(
             Action.REOPEN: _("Why is it reopened?"),
             Action.EXTEND: _("Why is more time needed?"),
         }
-        return head + questions.get(Action(draft.action), _("Why?")), InlineKeyboardMarkup(
-            [[cancel]]
-        )
+        return Say(head + questions.get(Action(draft.action), _("Why?")), (cancel,))
     if draft.step == "person":
         if not draft.choices:
             text = head + _("Nobody else in this unit or above it can take it over.")
-            return text, InlineKeyboardMarkup([[cancel]])
-        people = [
-            [InlineKeyboardButton(name, callback_data=f"a:{draft.id}:person:{user_id}")]
-            for user_id, name in draft.choices
-        ]
-        return head + _("Who answers for it from now on?"), InlineKeyboardMarkup(
-            [*people, [cancel]]
+            return Say(text, (cancel,))
+        people = tuple(
+            (Button(name, f"a:{draft.id}:person:{user_id}"),) for user_id, name in draft.choices
         )
+        return Say(head + _("Who answers for it from now on?"), (*people, cancel))
     if draft.step == "date":
-        buttons = [
-            InlineKeyboardButton(
-                _("+{days} days", days=days), callback_data=f"a:{draft.id}:days:{days}"
-            )
+        later = tuple(
+            Button(_("+{days} days", days=days), f"a:{draft.id}:days:{days}")
             for days in (7, 15, 30)
-        ]
+        )
         text = head + _(
             "Until when? Choose how much later, or type the new deadline (e.g. {example}).",
             example=(today + timedelta(days=14)).isoformat(),
         )
-        return text, InlineKeyboardMarkup([buttons, [cancel]])
-    return head, None
+        return Say(text, (later, cancel))
+    return Say(head)
+
+
+def loop_reply(
+    _: Translator,
+    reply: LoopReply,
+    *,
+    today: date,
+    tz_name: str,
+    before_after: Say | None = None,
+) -> list[Say]:
+    """What to answer after a step of the closed loop: notices, the outcome, then the next
+    prompt, or the card (after the before/after picture, when one was drawn for it)."""
+    says = [Say(_(notice.key, **notice.params)) for notice in reply.notices]
+    if reply.done is not None:
+        says.append(Say(_(reply.done.key, **reply.done.params)))
+    if reply.draft is not None and (reply.prompt or reply.duplicate_update):
+        return [*says, action_prompt(_, reply.draft, today=today)]
+    detail = reply.detail
+    if detail is None:
+        return says
+    if before_after is not None:
+        says.append(before_after)
+    says.append(Say(card_text(_, detail, tz_name=tz_name), card_keyboard(_, detail)))
+    return says
+
+
+def photo_pair(detail: DangerDetail) -> tuple[str, str] | None:
+    """The first before- and after-photo, to set side by side (None: one side is missing)."""
+    if not detail.before_paths or not detail.after_paths:
+        return None
+    return detail.before_paths[0], detail.after_paths[0]
+
+
+def verifier_pair(reply: LoopReply) -> tuple[str, str] | None:
+    """The photo pair to show above the card when it goes to someone who may approve the
+    rectification: they judge it by comparing the two."""
+    detail = reply.detail
+    if detail is None or Action.APPROVE not in detail.actions:
+        return None
+    if reply.draft is not None and (reply.prompt or reply.duplicate_update):
+        return None  # a prompt is shown, not the card
+    return photo_pair(detail)
+
+
+async def before_after_say(_: Translator, photo_dir: Path, pair: tuple[str, str]) -> Say | None:
+    """The before/after picture with its caption; None when it cannot be drawn."""
+    before, after = pair
+    try:
+        picture = await asyncio.to_thread(
+            before_after, photo_dir / before, photo_dir / after, (_("Before"), _("After"))
+        )
+    except Exception:  # the card matters more than the picture: go on without it
+        logger.warning(
+            "before/after image could not be made from %s, %s", before, after, exc_info=True
+        )
+        return None
+    return Say(_("Before and after rectification"), photo=picture)
+
+
+def photo_albums(_: Translator, detail: DangerDetail) -> list[Say]:
+    """A hidden danger's before-photos and latest after-photos, an album each (at most 10)."""
+    card = detail.card
+    return [
+        Say(label, photos=tuple(refs[:10]))
+        for refs, label in (
+            (card.before_photos, _("Before: {number}", number=card.number)),
+            (card.after_photos, _("After: {number}", number=card.number)),
+        )
+        if refs
+    ]

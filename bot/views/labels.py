@@ -1,10 +1,12 @@
-"""Words for the campaign's codes (roles, fields, levels, statuses) in a person's language."""
+"""Words for the campaign's codes (roles, fields, levels, statuses) in a person's language,
+and the choice of that language."""
 
 from __future__ import annotations
 
 from bot.i18n import N_, Translator
+from bot.views.reply import Button, Edit, Say
 from storage.dto import FieldInfo
-from storage.languages import CHINESE
+from storage.languages import CHINESE, LANGUAGES
 
 ROLE_NAMES = {
     "inspector": N_("inspector"),
@@ -86,3 +88,14 @@ def kind_name(_: Translator, kind: str) -> str:
 def field_name(_: Translator, field: FieldInfo) -> str:
     """Return the field's name in the translator's language (stored in both)."""
     return field.name_zh if _.language == CHINESE else field.name_en
+
+
+def language_choice(_: Translator) -> Say:
+    """Offer every language, each named in itself."""
+    names = tuple(Button(name, f"lang:{code}") for code, name in LANGUAGES.items())
+    return Say(_("Choose your language:"), (names,))
+
+
+def language_chosen(_: Translator) -> Edit:
+    """Confirm the choice in the chosen language, in place of the offer."""
+    return Edit(text=_("Language set: English."))

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import N_, Translator
 from bot.views.labels import SOURCE_NAMES, field_name, kind_name, level_name, status_name
+from bot.views.reply import Document, Say
 from storage.dto import FieldInfo
 from storage.ledger import DangerRow, LedgerScope, danger_rows, quarter_rows, task_rows
 from storage.models import DangerLevel, Field, RecordKind, TaskSource
@@ -298,3 +299,17 @@ def export_name(scope: LedgerScope, _: Translator, stamp: Callable[[], str]) -> 
     parts.append(stamp())
     safe = "_".join(p.replace("/", "-").replace(" ", "") for p in parts if p)
     return f"{safe}.xlsx"
+
+
+def ledger_document(_: Translator, counts: dict[str, int], path: Path, filename: str) -> Say:
+    """The written workbook to hand over, captioned with what it holds."""
+    caption = _(
+        "The ledger: {tasks} tasks, {dangers} hidden dangers (major {major}), "
+        "{problems} problems, {risks} risks.",
+        tasks=counts["tasks"],
+        dangers=counts["hidden_dangers"],
+        major=counts["major"],
+        problems=counts["problems"],
+        risks=counts["risks"],
+    )
+    return Say(caption, document=Document(path, filename))

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, timedelta
-
-from telegram import (
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    KeyboardButton,
-    ReplyKeyboardMarkup,
-)
 
 from bot.i18n import N_, Translator
 from bot.views.labels import field_name, kind_name, level_name, shorten
+from bot.views.reply import Ask, Button, Buttons, Say, grid
 from storage.conversation import small_int
-from storage.dto import FieldInfo, PhotoRef
+from storage.dto import FieldInfo
 from storage.models import DangerLevel, RecordKind
 from storage.reports import QUICK_DEADLINES, DraftView, ReportReply, Step, TaskPage
 
@@ -39,15 +32,6 @@ STEP_TITLES = {
     Step.DEADLINE: N_("Deadline"),
     Step.CONFIRM: N_("Confirm"),
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Prompt:
-    """One message to send: text (or a photo with caption) and its keyboard."""
-
-    text: str
-    keyboard: InlineKeyboardMarkup | ReplyKeyboardMarkup | None = None
-    photo: PhotoRef | None = None
 
 
 def button(draft_id: int, action: str) -> str:
@@ -76,54 +60,41 @@ def _header(_: Translator, step: Step, editing: bool) -> str:
     )
 
 
-def task_keyboard(_: Translator, draft_id: int, page: TaskPage) -> InlineKeyboardMarkup | None:
-    """The open tasks of one page, with ◀ ▶ to move between pages (None: nothing to press;
-    Telegram refuses a keyboard without buttons)."""
-    rows = [
-        [
-            InlineKeyboardButton(
+def task_keyboard(_: Translator, draft_id: int, page: TaskPage) -> Buttons:
+    """The open tasks of one page, with ◀ ▶ to move between pages (no rows: nothing to press)."""
+    rows: list[tuple[Button, ...]] = [
+        (
+            Button(
                 f"{t.code} · {shorten(t.title, TITLE_IN_BUTTON)}",
-                callback_data=button(draft_id, f"task:{t.id}"),
-            )
-        ]
+                button(draft_id, f"task:{t.id}"),
+            ),
+        )
         for t in page.items
     ]
-    nav: list[InlineKeyboardButton] = []
+    nav: list[Button] = []
     if page.page > 0:
-        nav.append(
-            InlineKeyboardButton("◀", callback_data=button(draft_id, f"page:{page.page - 1}"))
-        )
+        nav.append(Button("◀", button(draft_id, f"page:{page.page - 1}")))
     if page.pages > 1:
-        nav.append(
-            InlineKeyboardButton(
-                f"{page.page + 1}/{page.pages}", callback_data=button(draft_id, f"page:{page.page}")
-            )
-        )
+        nav.append(Button(f"{page.page + 1}/{page.pages}", button(draft_id, f"page:{page.page}")))
     if page.page + 1 < page.pages:
-        nav.append(
-            InlineKeyboardButton("▶", callback_data=button(draft_id, f"page:{page.page + 1}"))
-        )
+        nav.append(Button("▶", button(draft_id, f"page:{page.page + 1}")))
     if nav:
-        rows.append(nav)
+        rows.append(tuple(nav))
     if page.query:
-        rows.append(
-            [InlineKeyboardButton(_("Show all tasks"), callback_data=button(draft_id, "all"))]
-        )
-    return InlineKeyboardMarkup(rows) if rows else None
+        rows.append((Button(_("Show all tasks"), button(draft_id, "all")),))
+    return tuple(rows)
 
 
-def _field_keyboard(
-    _: Translator, draft: DraftView, fields: list[FieldInfo]
-) -> InlineKeyboardMarkup:
+def _field_keyboard(_: Translator, draft: DraftView, fields: list[FieldInfo]) -> Buttons:
     chosen = draft.field or draft.task_field
     buttons = [
-        InlineKeyboardButton(
+        Button(
             ("✓ " if chosen and chosen.id == f.id else "") + field_name(_, f),
-            callback_data=button(draft.id, f"field:{f.code}"),
+            button(draft.id, f"field:{f.code}"),
         )
         for f in fields
     ]
-    return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
+    return grid(buttons, 2)
 
 
 def _levels(kind: str) -> list[str]:
@@ -132,28 +103,25 @@ def _levels(kind: str) -> list[str]:
     return [DangerLevel.GENERAL, DangerLevel.MAJOR]
 
 
-def _deadline_keyboard(_: Translator, draft_id: int, today: date) -> InlineKeyboardMarkup:
+def _deadline_keyboard(_: Translator, draft_id: int, today: date) -> Buttons:
     buttons = [
-        InlineKeyboardButton(
+        Button(
             _(
                 "{days} days ({date})",
                 days=days,
                 date=(today + timedelta(days=days)).strftime("%m-%d"),
             ),
-            callback_data=button(draft_id, f"days:{days}"),
+            button(draft_id, f"days:{days}"),
         )
         for days in QUICK_DEADLINES
     ]
-    return InlineKeyboardMarkup([buttons[:2], buttons[2:]])
+    return (tuple(buttons[:2]), tuple(buttons[2:]))
 
 
-def location_keyboard(_: Translator, draft: DraftView) -> ReplyKeyboardMarkup:
-    """A reply keyboard: share location, use the photo's GPS (when a photo has it), skip."""
-    rows = [[KeyboardButton(_(LABEL_SEND_LOCATION), request_location=True)]]
-    if draft.photo_gps is not None:
-        rows.append([KeyboardButton(_(LABEL_PHOTO_LOCATION))])
-    rows.append([KeyboardButton(_(LABEL_SKIP))])
-    return ReplyKeyboardMarkup(rows, resize_keyboard=True, one_time_keyboard=True)
+def location_ask(_: Translator, draft: DraftView) -> Ask:
+    """Ask for the location: share it, use the photo's GPS (when a photo has it), or skip."""
+    replies = (_(LABEL_PHOTO_LOCATION),) if draft.photo_gps is not None else ()
+    return Ask(_(LABEL_SEND_LOCATION), (*replies, _(LABEL_SKIP)))
 
 
 def summary(_: Translator, draft: DraftView, duplicates: list[str] | None = None) -> str:
@@ -190,42 +158,33 @@ def location_text(_: Translator, draft: DraftView) -> str:
     return " ".join(parts) if parts else _("not given")
 
 
-def confirm_keyboard(_: Translator, draft_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [
-            [InlineKeyboardButton(_("✅ Submit"), callback_data=button(draft_id, "submit"))],
-            [
-                InlineKeyboardButton(_("✏️ Edit"), callback_data=button(draft_id, "editmenu")),
-                InlineKeyboardButton(_("✖️ Cancel"), callback_data=button(draft_id, "discard")),
-            ],
-        ]
+def confirm_keyboard(_: Translator, draft_id: int) -> Buttons:
+    return (
+        (Button(_("✅ Submit"), button(draft_id, "submit")),),
+        (
+            Button(_("✏️ Edit"), button(draft_id, "editmenu")),
+            Button(_("✖️ Cancel"), button(draft_id, "discard")),
+        ),
     )
 
 
-def edit_keyboard(_: Translator, draft_id: int) -> InlineKeyboardMarkup:
+def edit_keyboard(_: Translator, draft_id: int) -> Buttons:
     """Which answer to change, from the summary card."""
     steps = [s for s in Step if s != Step.CONFIRM]
-    buttons = [
-        InlineKeyboardButton(_(STEP_TITLES[s]), callback_data=button(draft_id, f"edit:{s.value}"))
-        for s in steps
-    ]
-    rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
-    rows.append([InlineKeyboardButton(_("◀ Back"), callback_data=button(draft_id, "back"))])
-    return InlineKeyboardMarkup(rows)
+    buttons = [Button(_(STEP_TITLES[s]), button(draft_id, f"edit:{s.value}")) for s in steps]
+    return (*grid(buttons, 3), (Button(_("◀ Back"), button(draft_id, "back")),))
 
 
-def resume_keyboard(_: Translator, draft_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(_("▶️ Resume"), callback_data=button(draft_id, "resume")),
-                InlineKeyboardButton(_("🗑 Discard"), callback_data=button(draft_id, "discard")),
-            ]
-        ]
+def resume_keyboard(_: Translator, draft_id: int) -> Buttons:
+    return (
+        (
+            Button(_("▶️ Resume"), button(draft_id, "resume")),
+            Button(_("🗑 Discard"), button(draft_id, "discard")),
+        ),
     )
 
 
-def prompt_for(_: Translator, reply: ReportReply, *, today: date) -> Prompt | None:
+def prompt_for(_: Translator, reply: ReportReply, *, today: date) -> Say | None:
     """The prompt of the draft's current step."""
     draft = reply.draft
     if draft is None:
@@ -240,14 +199,14 @@ def prompt_for(_: Translator, reply: ReportReply, *, today: date) -> Prompt | No
                 "one. Ask your administrator to import the tasks; /cancel ends this report.",
                 head=head,
             )
-            return Prompt(text)
+            return Say(text)
         if page.total == 0:
             text = _(
                 "{head}\nYour unit has no open task matching this. Type other words, or ask "
                 "your administrator to import the tasks.",
                 head=head,
             )
-            return Prompt(text, task_keyboard(_, draft.id, page))
+            return Say(text, task_keyboard(_, draft.id, page))
         text = _(
             "{head}\nChoose the campaign task this hidden danger belongs to, or type words "
             "of its code or title to search. {count} open tasks.",
@@ -258,29 +217,23 @@ def prompt_for(_: Translator, reply: ReportReply, *, today: date) -> Prompt | No
             text += "\n" + _("Search: “{query}”", query=page.query)
         if reply.last_submitted:
             text += "\n" + _("(Your last report went in as {number}.)", number=reply.last_submitted)
-        return Prompt(text, task_keyboard(_, draft.id, page))
+        return Say(text, task_keyboard(_, draft.id, page))
     if step == Step.SITE:
-        return Prompt(_("{head}\nType the name of the enterprise or place.", head=head))
+        return Say(_("{head}\nType the name of the enterprise or place.", head=head))
     if step == Step.FIELD:
-        return Prompt(
+        return Say(
             _("{head}\nChoose the special rectification field (✓ is the task's).", head=head),
             _field_keyboard(_, draft, reply.fields),
         )
     if step == Step.DESCRIPTION:
-        return Prompt(
+        return Say(
             _("{head}\nDescribe the hidden danger: what, where exactly, how serious.", head=head)
         )
     if step == Step.PHOTOS:
         count = len(draft.photos)
-        rows = [[InlineKeyboardButton(_("✅ Done"), callback_data=button(draft.id, "done"))]]
+        rows: Buttons = ((Button(_("✅ Done"), button(draft.id, "done")),),)
         if count:
-            rows.append(
-                [
-                    InlineKeyboardButton(
-                        _("🗑 Remove photos"), callback_data=button(draft.id, "clear")
-                    )
-                ]
-            )
+            rows += ((Button(_("🗑 Remove photos"), button(draft.id, "clear")),),)
         if count:
             text = _(
                 "{head}\n{count} of at most 10 photos received. Send more, or tap Done.",
@@ -298,7 +251,7 @@ def prompt_for(_: Translator, reply: ReportReply, *, today: date) -> Prompt | No
                 "image files keep their GPS.",
                 head=head,
             )
-        return Prompt(text, InlineKeyboardMarkup(rows))
+        return Say(text, rows)
     if step == Step.LOCATION:
         text = _(
             "{head}\nWhere is it? Tap “Send my location”, send a location or a place, or type "
@@ -307,15 +260,14 @@ def prompt_for(_: Translator, reply: ReportReply, *, today: date) -> Prompt | No
         )
         if draft.photo_gps is not None:
             text += "\n" + _("A photo carries a location: tap “Use the photo's location”.")
-        return Prompt(text, location_keyboard(_, draft))
+        return Say(text, ask=location_ask(_, draft))
     if step == Step.LEVEL:
-        buttons = [
-            InlineKeyboardButton(level_name(_, lv), callback_data=button(draft.id, f"level:{lv}"))
-            for lv in _levels(draft.kind)
+        levels = [
+            Button(level_name(_, lv), button(draft.id, f"level:{lv}")) for lv in _levels(draft.kind)
         ]
-        return Prompt(_("{head}\nHow serious is it?", head=head), InlineKeyboardMarkup([buttons]))
+        return Say(_("{head}\nHow serious is it?", head=head), (tuple(levels),))
     if step == Step.DEADLINE:
-        return Prompt(
+        return Say(
             _(
                 "{head}\nBy when must it be rectified? Choose, or type a date "
                 "(2026-12-05, 12-05, 12月5日).",
@@ -323,7 +275,7 @@ def prompt_for(_: Translator, reply: ReportReply, *, today: date) -> Prompt | No
             ),
             _deadline_keyboard(_, draft.id, today),
         )
-    return Prompt(
+    return Say(
         summary(_, draft, reply.possible_duplicates),
         confirm_keyboard(_, draft.id),
         photo=draft.photos[0].ref if draft.photos else None,
@@ -342,3 +294,35 @@ def discarded_text(_: Translator, draft: DraftView) -> str:
     if not kept:
         return _("Report discarded. Send /report to start again.")
     return _("Report discarded ({what}). Send /report to start again.", what=", ".join(kept))
+
+
+def report_reply(_: Translator, reply: ReportReply, *, today: date) -> list[Say]:
+    """What to answer: notices, then the outcome (submitted, discarded, a resume offer) or the
+    prompt of the step the report stands at."""
+    says = [Say(_(notice.key, **notice.params)) for notice in reply.notices]
+    if reply.submitted is not None:
+        text = _(
+            "✅ Submitted as {number}. The groups of your unit are told. "
+            "Send /report to log another.",
+            number=reply.submitted.number,
+        )
+        return [*says, Say(text, clear_ask=True)]
+    if reply.discarded and reply.draft is not None:
+        return [*says, Say(discarded_text(_, reply.draft), clear_ask=True)]
+    if reply.resume_offer and reply.draft is not None:
+        text = _(
+            "You have a report in progress (stopped at: {step}). Resume it or discard it?",
+            step=_(STEP_TITLES[reply.draft.step]),
+        )
+        return [*says, Say(text, resume_keyboard(_, reply.draft.id))]
+    if reply.prompt or reply.duplicate_update:
+        prompt = prompt_for(_, reply, today=today)
+        if prompt is not None:
+            says.append(prompt)
+    return says
+
+
+def location_noted(_: Translator, draft: DraftView) -> Say:
+    """The location step is answered: say how, and take its keyboard away."""
+    skipped = draft.location_source == "skipped"
+    return Say(_("Location skipped.") if skipped else _("✓ Location noted."), clear_ask=True)

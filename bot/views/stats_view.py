@@ -6,6 +6,7 @@ from typing import Any
 
 from bot.i18n import Translator
 from bot.views.labels import shorten
+from bot.views.reply import Say
 from storage.ledger import Stats, UnitStats
 
 
@@ -113,3 +114,12 @@ def stats_json(stats: Stats) -> dict[str, Any]:
             for w in stats.weeks
         ],
     }
+
+
+def stats_replies(_: Translator, stats: Stats, units_chart: bytes, trend_chart: bytes) -> list[Say]:
+    """The figures in words, then the chart by unit and the weekly trend."""
+    return [
+        Say(stats_text(_, stats)),
+        Say(_("By unit"), photo=units_chart),
+        Say(_("Weekly trend"), photo=trend_chart),
+    ]

@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-
-from telegram import InputMediaPhoto, Message, Update
-from telegram.error import BadRequest
+from telegram import Message, Update
 
 from bot.context import BotContext
 from bot.i18n import Translator
 from bot.push.sender import wake_sender
-from bot.views.cards import telegram_photo
 from bot.views.danger_view import (
-    action_prompt,
-    card_keyboard,
-    card_text,
+    before_after_say,
     list_message,
+    loop_reply,
     parse_list_callback,
+    photo_albums,
+    photo_pair,
+    verifier_pair,
 )
-from bot.views.pictures.before_after import before_after
+from bot.views.reply import Edit, Say
 from handlers.telegram.people import answer_query, identify
+from handlers.telegram.render import answer_message, edit_pressed, send_replies
 from storage.clock import utcnow
 from storage.conversation import Input, InputKind, small_int
 from storage.errors import DomainError
@@ -35,8 +32,6 @@ from storage.loop import (
     danger_detail,
 )
 from storage.permissions import Action
-
-logger = logging.getLogger(__name__)
 
 
 async def mine_command(update: Update, context: BotContext) -> None:
@@ -67,8 +62,7 @@ async def _list(update: Update, context: BotContext, scope: str, query: str) -> 
     except DomainError as err:
         await message.reply_text(caller._.error(err))
         return
-    text, keyboard = list_message(caller._, page)
-    await message.reply_text(text, reply_markup=keyboard)
+    await answer_message(context, message, [list_message(caller._, page)])
 
 
 async def on_list_page(update: Update, context: BotContext) -> None:
@@ -91,9 +85,8 @@ async def on_list_page(update: Update, context: BotContext) -> None:
         await answer_query(query, caller._.error(err), alert=True)
         return
     await answer_query(query)
-    body, keyboard = list_message(caller._, page)
-    with contextlib.suppress(BadRequest):
-        await query.edit_message_text(body, reply_markup=keyboard)
+    listed = list_message(caller._, page)
+    await edit_pressed(query, Edit(listed.buttons, text=listed.text))
 
 
 def _rules(context: BotContext) -> LoopRules:
@@ -172,14 +165,12 @@ async def on_action_button(update: Update, context: BotContext) -> None:
             await answer_query(query, _.error(err), alert=True)
             return
         await answer_query(query)
-        with contextlib.suppress(BadRequest):
-            await query.edit_message_reply_markup(None)
-        await context.bot.send_message(
-            chat.id,
+        said = (
             _("Cancelled: {number}.", number=dropped.number)
             if dropped
-            else _("There was nothing to cancel."),
+            else _("There was nothing to cancel.")
         )
+        await send_replies(context, chat.id, [Edit(), Say(said)], pressed=query)
         return
     try:
         async with context.sessions() as session:
@@ -196,8 +187,7 @@ async def on_action_button(update: Update, context: BotContext) -> None:
         return
     await answer_query(query)
     if not reply.notices and isinstance(query.message, Message):
-        with contextlib.suppress(BadRequest):
-            await query.edit_message_reply_markup(None)
+        await edit_pressed(query, Edit())
     await show_loop(context, chat.id, _, reply)
 
 
@@ -233,44 +223,15 @@ async def show_loop(
     verifier_image: bool = True,
 ) -> None:
     """Send notices, the outcome, then the next prompt or the updated card."""
-    for notice in reply.notices:
-        await context.bot.send_message(chat_id, _(notice.key, **notice.params))
     if reply.done is not None:
-        await context.bot.send_message(chat_id, _(reply.done.key, **reply.done.params))
-        wake_sender(context)
-    if reply.draft is not None and (reply.prompt or reply.duplicate_update):
-        today = utcnow().astimezone(context.settings.tz).date()
-        text, keyboard = action_prompt(_, reply.draft, today=today)
-        await context.bot.send_message(chat_id, text, reply_markup=keyboard)
-        return
-    detail = reply.detail
-    if detail is None:
-        return
-    if verifier_image and Action.APPROVE in detail.actions and detail.after_paths:
-        await _send_before_after(context, chat_id, _, detail.before_paths, detail.after_paths)
-    await context.bot.send_message(
-        chat_id,
-        card_text(_, detail, tz_name=context.settings.timezone),
-        reply_markup=card_keyboard(_, detail),
+        wake_sender(context)  # what the step queued goes out while the answer is sent
+    pair = verifier_pair(reply) if verifier_image else None
+    picture = await before_after_say(_, context.settings.photo_dir, pair) if pair else None
+    today = utcnow().astimezone(context.settings.tz).date()
+    says = loop_reply(
+        _, reply, today=today, tz_name=context.settings.timezone, before_after=picture
     )
-
-
-async def _send_before_after(
-    context: BotContext, chat_id: int, _: Translator, before: list[str], after: list[str]
-) -> None:
-    if not before or not after:
-        return
-    root = context.settings.photo_dir
-    try:
-        image = await asyncio.to_thread(
-            before_after, root / before[0], root / after[0], (_("Before"), _("After"))
-        )
-    except Exception:  # the card matters more than the picture: go on without it
-        logger.warning(
-            "before/after image could not be made from %s, %s", before[0], after[0], exc_info=True
-        )
-        return
-    await context.bot.send_photo(chat_id, image, caption=_("Before and after rectification"))
+    await send_replies(context, chat_id, says)
 
 
 async def send_photos(context: BotContext, chat_id: int, _: Translator, reply: LoopReply) -> None:
@@ -278,19 +239,7 @@ async def send_photos(context: BotContext, chat_id: int, _: Translator, reply: L
     detail = reply.detail
     if detail is None:
         return
-    root = context.settings.photo_dir
-    for refs, label in (
-        (detail.card.before_photos, _("Before: {number}", number=detail.card.number)),
-        (detail.card.after_photos, _("After: {number}", number=detail.card.number)),
-    ):
-        if not refs:
-            continue
-        media = [
-            InputMediaPhoto(await telegram_photo(ref, root), caption=label if i == 0 else None)
-            for i, ref in enumerate(refs[:10])
-        ]
-        if len(media) == 1:
-            await context.bot.send_photo(chat_id, media[0].media, caption=label)
-        else:
-            await context.bot.send_media_group(chat_id, media)
-    await _send_before_after(context, chat_id, _, detail.before_paths, detail.after_paths)
+    says = photo_albums(_, detail)
+    pair = photo_pair(detail)
+    picture = await before_after_say(_, context.settings.photo_dir, pair) if pair else None
+    await send_replies(context, chat_id, [*says, *([picture] if picture else [])])

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 
 from bot.context import BotContext
 from bot.i18n import Translator
+from bot.views.labels import language_choice, language_chosen
 from handlers.telegram.people import answer_query, identify
+from handlers.telegram.render import answer_message, edit_pressed
 from storage.languages import LANGUAGES
 from storage.people import choose_language
 
@@ -17,11 +19,7 @@ async def lang_command(update: Update, context: BotContext) -> None:
     message = update.effective_message
     if message is None:
         return
-    buttons = [
-        InlineKeyboardButton(name, callback_data=f"lang:{code}") for code, name in LANGUAGES.items()
-    ]
-    keyboard = InlineKeyboardMarkup([buttons])
-    await message.reply_text(caller._("Choose your language:"), reply_markup=keyboard)
+    await answer_message(context, message, [language_choice(caller._)])
 
 
 async def lang_chosen(update: Update, context: BotContext) -> None:
@@ -35,6 +33,5 @@ async def lang_chosen(update: Update, context: BotContext) -> None:
         return
     async with context.sessions() as session:
         await choose_language(session, telegram_id=update.effective_user.id, language=language)
-    _ = Translator(language)
     await answer_query(query)
-    await query.edit_message_text(_("Language set: English."))
+    await edit_pressed(query, language_chosen(Translator(language)))

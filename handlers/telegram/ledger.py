@@ -16,10 +16,11 @@ from telegram.constants import ChatAction
 
 from bot.context import BotContext
 from bot.i18n import Translator
-from bot.views.ledger_workbook import export_name, write_ledger
+from bot.views.ledger_workbook import export_name, ledger_document, write_ledger
 from bot.views.pictures.charts import trend_png, units_png
-from bot.views.stats_view import stats_json, stats_text, unit_label
+from bot.views.stats_view import stats_json, stats_replies, unit_label
 from handlers.telegram.people import identify
+from handlers.telegram.render import answer_message
 from storage.clock import utcnow
 from storage.errors import N_, DomainError, Invalid
 from storage.ledger import FIRST_DAY, LAST_DAY, ledger_scope, statistics
@@ -89,20 +90,7 @@ async def export_command(update: Update, context: BotContext) -> None:
             async with context.long_reads() as session:
                 counts = await write_ledger(session, scope, path, _)
         name = export_name(scope, _, lambda: utcnow().astimezone(scope.tz).strftime("%Y%m%d-%H%M"))
-        with path.open("rb") as fh:
-            await message.reply_document(
-                fh,
-                filename=name,
-                caption=_(
-                    "The ledger: {tasks} tasks, {dangers} hidden dangers (major {major}), "
-                    "{problems} problems, {risks} risks.",
-                    tasks=counts["tasks"],
-                    dangers=counts["hidden_dangers"],
-                    major=counts["major"],
-                    problems=counts["problems"],
-                    risks=counts["risks"],
-                ),
-            )
+        await answer_message(context, message, [ledger_document(_, counts, path, name)])
 
 
 async def stats_command(update: Update, context: BotContext) -> None:
@@ -138,6 +126,4 @@ async def stats_command(update: Update, context: BotContext) -> None:
         ]
         units_chart = await asyncio.to_thread(units_png, _, units)
         trend_chart = await asyncio.to_thread(trend_png, _, data["weeks"])
-    await message.reply_text(stats_text(_, stats))
-    await message.reply_photo(units_chart, caption=_("By unit"))
-    await message.reply_photo(trend_chart, caption=_("Weekly trend"))
+    await answer_message(context, message, stats_replies(_, stats, units_chart, trend_chart))

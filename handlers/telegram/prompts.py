@@ -5,19 +5,15 @@ Shown again after a refused answer, an unknown command, or once an album has gon
 
 from __future__ import annotations
 
-import logging
-
-from telegram.error import TelegramError
+from datetime import date
 
 from bot.context import BotContext
 from bot.i18n import Translator
-from bot.views.cards import telegram_photo
-from bot.views.report_view import Prompt, prompt_for
+from bot.views.report_view import prompt_for
+from handlers.telegram.render import send_replies
 from storage.clock import utcnow
 from storage.loop import ActionDraftView, current_action
 from storage.reports import ReportReply, resume_report
-
-logger = logging.getLogger(__name__)
 
 
 async def where_they_stand(
@@ -34,19 +30,11 @@ async def where_they_stand(
 
 async def send_prompt(context: BotContext, chat_id: int, _: Translator, reply: ReportReply) -> None:
     """Send the prompt of the step the report stands at (the summary card with its photo)."""
-    today = reply.today or utcnow().astimezone(context.settings.tz).date()
-    prompt: Prompt | None = prompt_for(_, reply, today=today)
-    if prompt is None:
-        return
-    if prompt.photo is not None:
-        try:
-            await context.bot.send_photo(
-                chat_id,
-                await telegram_photo(prompt.photo, context.settings.photo_dir),
-                caption=prompt.text,
-                reply_markup=prompt.keyboard,
-            )
-            return
-        except TelegramError:
-            logger.warning("summary photo could not be sent to %s; sending text", chat_id)
-    await context.bot.send_message(chat_id, prompt.text, reply_markup=prompt.keyboard)
+    prompt = prompt_for(_, reply, today=report_today(context, reply))
+    if prompt is not None:
+        await send_replies(context, chat_id, [prompt])
+
+
+def report_today(context: BotContext, reply: ReportReply) -> date:
+    """The day quick picks of dates count from: the report's, else today in the campaign."""
+    return reply.today or utcnow().astimezone(context.settings.tz).date()

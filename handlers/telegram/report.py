@@ -8,30 +8,30 @@ on with it. These handlers only turn Telegram messages into `Input` and render r
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
-from telegram import Message, ReplyKeyboardRemove, Update
-from telegram.error import BadRequest, TelegramError
+from telegram import Message, Update
+from telegram.error import BadRequest
 
 from bot.context import BotContext
 from bot.i18n import Translator
 from bot.push.sender import wake_sender
+from bot.views.reply import Edit
 from bot.views.report_view import (
     LABEL_PHOTO_LOCATION,
     LABEL_SKIP,
-    STEP_TITLES,
     confirm_keyboard,
-    discarded_text,
     edit_keyboard,
+    location_noted,
     parse_button,
-    resume_keyboard,
+    report_reply,
     task_keyboard,
 )
 from handlers.telegram.albums import answer_album_later, first_of_album_at_wrong_step
 from handlers.telegram.dangers import answer_action_message, show_loop
 from handlers.telegram.people import answer_query, identify
-from handlers.telegram.prompts import send_prompt, where_they_stand
+from handlers.telegram.prompts import report_today, send_prompt, where_they_stand
+from handlers.telegram.render import edit_pressed, send_replies
 from storage.clock import utcnow
 from storage.conversation import Input, InputKind, NewPhoto
 from storage.errors import N_, DomainError, Invalid
@@ -144,7 +144,9 @@ async def on_button(update: Update, context: BotContext) -> None:
     draft_id, action = parsed
     if action in ("editmenu", "back"):
         await answer_query(query)  # first: the phone stops its spinner whatever happens next
-        await _swap_keyboard(query.message, _, draft_id, action)
+        if isinstance(query.message, Message):
+            keyboard = (edit_keyboard if action == "editmenu" else confirm_keyboard)(_, draft_id)
+            await edit_pressed(query, Edit(keyboard))
         return
     try:
         async with context.sessions() as session:
@@ -177,29 +179,12 @@ async def on_button(update: Update, context: BotContext) -> None:
     await answer_query(query)
     if action.startswith(("page:", "all")) and reply.tasks is not None and not reply.notices:
         # Paging edits the list in place instead of sending a new one.
-        try:
-            await query.edit_message_reply_markup(task_keyboard(_, draft_id, reply.tasks))
-        except BadRequest as err:
-            if "not modified" not in str(err):
-                raise
+        await edit_pressed(query, Edit(task_keyboard(_, draft_id, reply.tasks)))
         return
     if not reply.notices and isinstance(query.message, Message):
-        # The answer is taken: its buttons must not be pressed again. Only cosmetic: whatever
-        # goes wrong here must not keep the next prompt from being sent.
-        with contextlib.suppress(TelegramError):
-            await query.edit_message_reply_markup(None)
+        # The answer is taken: its buttons must not be pressed again.
+        await edit_pressed(query, Edit())
     await show(update, context, _, reply)
-
-
-async def _swap_keyboard(message: object, _: Translator, draft_id: int, action: str) -> None:
-    if not isinstance(message, Message):
-        return
-    markup = edit_keyboard(_, draft_id) if action == "editmenu" else confirm_keyboard(_, draft_id)
-    try:
-        await message.edit_reply_markup(markup)
-    except BadRequest as err:
-        if "not modified" not in str(err):
-            raise
 
 
 async def on_message(update: Update, context: BotContext) -> None:
@@ -268,11 +253,7 @@ async def on_message(update: Update, context: BotContext) -> None:
         await message.reply_text(_.error(err))
         return
     if step == Step.LOCATION and reply.draft is not None and reply.draft.step != Step.LOCATION:
-        skipped = reply.draft.location_source == "skipped"
-        await message.reply_text(
-            _("Location skipped.") if skipped else _("✓ Location noted."),
-            reply_markup=ReplyKeyboardRemove(),
-        )
+        await send_replies(context, message.chat_id, [location_noted(_, reply.draft)])
     if given.kind == InputKind.PHOTO and message.media_group_id and not reply.notices:
         await answer_album_later(
             context,
@@ -412,35 +393,6 @@ async def show(update: Update, context: BotContext, _: Translator, reply: Report
     chat = update.effective_chat
     if chat is None:
         return
-    for notice in reply.notices:
-        await context.bot.send_message(chat.id, _(notice.key, **notice.params))
+    await send_replies(context, chat.id, report_reply(_, reply, today=report_today(context, reply)))
     if reply.submitted is not None:
-        await context.bot.send_message(
-            chat.id,
-            _(
-                "✅ Submitted as {number}. The groups of your unit are told. "
-                "Send /report to log another.",
-                number=reply.submitted.number,
-            ),
-            reply_markup=ReplyKeyboardRemove(),
-        )
         wake_sender(context)
-        return
-    if reply.discarded and reply.draft is not None:
-        await context.bot.send_message(
-            chat.id, discarded_text(_, reply.draft), reply_markup=ReplyKeyboardRemove()
-        )
-        return
-    if reply.resume_offer and reply.draft is not None:
-        title = _(STEP_TITLES[reply.draft.step])
-        await context.bot.send_message(
-            chat.id,
-            _(
-                "You have a report in progress (stopped at: {step}). Resume it or discard it?",
-                step=title,
-            ),
-            reply_markup=resume_keyboard(_, reply.draft.id),
-        )
-        return
-    if reply.prompt or reply.duplicate_update:
-        await send_prompt(context, chat.id, _, reply)
