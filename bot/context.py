@@ -32,11 +32,13 @@ class BotServices:
     sender: SenderState = field(default_factory=SenderState)
     # Run when the Application shuts down (the engine's disposal, say), last first.
     closers: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
-    # Hints to strangers and unbound groups, given at most once in a while (handlers/telegram/access.py).
+    # Hints to strangers and unbound groups, given at most once in a while
+    # (handlers/telegram/access.py).
     hints: OnceInAWhile = field(default_factory=lambda: OnceInAWhile(HINT_EVERY))
     # Exports and statistics charts take seconds of work each: only this many at once.
     heavy: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(HEAVY_AT_ONCE))
-    # The update processor's flood guard: the door tells it who is registered (bot/intake/updates.py).
+    # The update processor's flood guard: the door tells it who is registered
+    # (bot/intake/updates.py).
     flood: FloodGuard = field(default_factory=FloodGuard)
     # Long polling with several processes on one PostgreSQL: only the turn's holder polls.
     poller_turn: PollerTurn | None = None

@@ -3,8 +3,8 @@
 Telegram posts to one address; a round-robin reverse proxy (tests/webhook_proxy.py, as nginx
 would, docs/webhooks.md) hands each update to the next process, so one person's updates are
 spread over both. Their answers still come in order and once: each update waits for the earlier
-ones of its sender wherever they are (bot/intake/inbox_order.py); an album whose photos went to both is
-answered once. A process killed in the middle of a report, with its answer on the way, loses
+ones of its sender wherever they are (bot/intake/inbox_order.py); an album whose photos went to
+both is answered once. A process killed in the middle of a report, with its answer on the way, loses
 nothing: the other takes its update over and the person's next one waits for it. A process
 killed in the middle of a fan-out leaves the rest to the other, and no group gets a push twice.
 """
