@@ -21,6 +21,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.accounts import Account
 from storage.audit import record_event
 from storage.campaigns import require_campaign
 from storage.clock import utcnow
@@ -250,7 +251,7 @@ async def countdown_now(
     session: AsyncSession,
     *,
     chat_id: int,
-    telegram_id: int,
+    account: Account,
     private: bool,
     now: datetime | None = None,
 ) -> CountdownPush:
@@ -258,7 +259,7 @@ async def countdown_now(
     campaign = await require_campaign(session)
     today, _ = _local(now or utcnow(), campaign)
     if private:
-        user = await user_row(session, telegram_id, active_only=True)
+        user = await user_row(session, account, active_only=True)
         if user is None:
             raise Invalid(
                 N_(

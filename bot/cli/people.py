@@ -9,6 +9,7 @@ from bot.cli import ACTOR, fail, main, run_operation, settings_of, words
 from bot.i18n import Translator
 from bot.views.labels import role_name
 from storage import handover, people
+from storage.accounts import Account
 from storage.dto import InviteInfo, UserInfo
 from storage.meta import BOT_USERNAME, get_setting
 from storage.models import Role
@@ -39,7 +40,9 @@ def admin_add(ctx: click.Context, telegram_id: int, unit: str | None) -> None:
     _ = words(settings)
     info, changed = run_operation(
         settings,
-        lambda s: people.add_admin(s, telegram_id=telegram_id, unit=unit, actor=ACTOR),
+        lambda s: people.add_admin(
+            s, account=Account.telegram(telegram_id), unit=unit, actor=ACTOR
+        ),
     )
     if changed:
         click.echo(_("added admin: {id}", id=info.telegram_id))
@@ -149,7 +152,10 @@ def user_deactivate(ctx: click.Context, telegram_id: int, handover_to: int | Non
     done = run_operation(
         settings,
         lambda s: handover.deactivate_user(
-            s, telegram_id=telegram_id, actor=ACTOR, handover_to=handover_to
+            s,
+            account=Account.telegram(telegram_id),
+            actor=ACTOR,
+            handover_to=Account.telegram(handover_to) if handover_to is not None else None,
         ),
     )
     if done.already:
@@ -181,7 +187,8 @@ def user_activate(ctx: click.Context, telegram_id: int) -> None:
     settings = settings_of(ctx)
     _ = words(settings)
     info, changed = run_operation(
-        settings, lambda s: handover.activate_user(s, telegram_id=telegram_id, actor=ACTOR)
+        settings,
+        lambda s: handover.activate_user(s, account=Account.telegram(telegram_id), actor=ACTOR),
     )
     if changed:
         click.echo(_("activated: {who}", who=_who(_, info)))

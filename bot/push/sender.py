@@ -30,6 +30,7 @@ from bot.views.cards import CAPTION_LIMIT, report_card, telegram_photo
 from bot.views.labels import shorten
 from bot.views.pictures.countdown_card import countdown_png
 from bot.views.push_view import telegram_text, wecom_markdown
+from storage.accounts import Account
 from storage.clock import utcnow
 from storage.dangers import danger_card
 from storage.db import Sessions, reading
@@ -276,7 +277,7 @@ async def _send_telegram(
     chosen = None
     if chat_id > 0:
         async with reading(sessions)() as session:
-            visitor = await who_is(session, chat_id)
+            visitor = await who_is(session, Account.telegram(chat_id))
         if visitor.user is not None and not visitor.user.active:
             raise NotSent("the person was deactivated: notices go to active people only")
         chosen = visitor.language

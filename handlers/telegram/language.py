@@ -33,8 +33,9 @@ async def lang_chosen(update: Update, context: BotContext) -> None:
     if language not in LANGUAGES:
         await answer_query(query)
         return
+    caller = await identify(update, context)
     async with context.sessions() as session:
-        await choose_language(session, telegram_id=update.effective_user.id, language=language)
+        await choose_language(session, account=caller.account, language=language)
     _ = Translator(language)
     await answer_query(query)
     await query.edit_message_text(_("Language set: English."))
