@@ -188,7 +188,7 @@ async def deactivate_user(
             raise Invalid(
                 N_(
                     "{name} still answers for {count} open hidden danger(s): name who takes "
-                    "them over (--handover-to TELEGRAM_ID)."
+                    "them over (--handover-to TELEGRAM_ID or --handover-to-wecom USERID)."
                 ),
                 name=row.name or account.actor,
                 count=len(open_dangers),
