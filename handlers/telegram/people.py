@@ -19,7 +19,7 @@ from storage.people import who_is
 class Caller:
     """The person behind an update, as the handlers need them."""
 
-    telegram_id: int
+    telegram_id: int  # for Telegram's own matters: flood control, albums
     account: Account  # who they are to every domain operation
     first_name: str
     user: UserInfo | None
