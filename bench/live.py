@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from storage import campaigns, migrate, people, tasks, units  # noqa: E402
+from storage.accounts import Account  # noqa: E402
 from storage.db import create_engine, make_sessions  # noqa: E402
 from tests.fakebotapi import FakeBotAPI, Message, Person  # noqa: E402
 
@@ -77,7 +78,11 @@ async def seed(url: str, telegram_ids: list[int], role: str = "inspector") -> No
                 ).code
             async with sessions() as s:
                 await people.redeem_invite(
-                    s, code=code, telegram_id=telegram_id, name=f"P{telegram_id}", username=None
+                    s,
+                    code=code,
+                    account=Account.telegram(telegram_id),
+                    name=f"P{telegram_id}",
+                    username=None,
                 )
     finally:
         await engine.dispose()

@@ -36,6 +36,7 @@ from sqlalchemy import func, insert, select, text  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
 
 from storage import campaigns, clock, migrate  # noqa: E402
+from storage.accounts import Account  # noqa: E402
 from storage.conversation import Input, InputKind, NewPhoto  # noqa: E402
 from storage.db import Sessions, create_engine, make_sessions, reading  # noqa: E402
 from storage.figures import figures  # noqa: E402
@@ -446,12 +447,17 @@ async def measure(engine: AsyncEngine, p: Province, runs: int, rng: random.Rando
     async def listing(telegram_id: int, scope: str, query: str = "", page: int = 0) -> Any:
         async with reads() as s:
             return await list_dangers(
-                s, telegram_id=telegram_id, scope=scope, query=query, page=page, now=NOW
+                s,
+                account=Account.telegram(telegram_id),
+                scope=scope,
+                query=query,
+                page=page,
+                now=NOW,
             )
 
     async def who(telegram_id: int) -> Any:
         async with reads() as s:
-            return await who_is(s, telegram_id)
+            return await who_is(s, Account.telegram(telegram_id))
 
     await each("who is writing (every update)", lambda k: who(rng.choice(p.inspectors)))
     await each("/mine of an inspector", lambda k: listing(rng.choice(p.inspectors), "mine"))
@@ -484,7 +490,9 @@ async def measure(engine: AsyncEngine, p: Province, runs: int, rng: random.Rando
     async def card(k: int) -> Any:
         supervisor, danger_id = p.to_verify[k % len(p.to_verify)]
         async with reads() as s:
-            detail = await danger_detail(s, telegram_id=supervisor, danger_id=danger_id, now=NOW)
+            detail = await danger_detail(
+                s, account=Account.telegram(supervisor), danger_id=danger_id, now=NOW
+            )
         assert "approve" in detail.actions, detail.actions
         return detail
 
@@ -492,7 +500,9 @@ async def measure(engine: AsyncEngine, p: Province, runs: int, rng: random.Rando
 
     async def stats(telegram_id: int) -> Any:
         async with reads() as s:
-            scope = await ledger_scope(s, telegram_id=telegram_id, managers_only=False, now=NOW)
+            scope = await ledger_scope(
+                s, account=Account.telegram(telegram_id), managers_only=False, now=NOW
+            )
             return await statistics(s, scope)
 
     await each("/stats of a district", lambda k: stats(rng.choice(p.district_supervisors)))
@@ -522,6 +532,7 @@ async def reports(sessions: Sessions, p: Province, count: int, rng: random.Rando
     update_id = int(time.time() * 1000)  # new ones on every run of the bench
     for k in range(count):
         telegram_id = p.inspectors[k * 7 % len(p.inspectors)]
+        account = Account.telegram(telegram_id)
 
         async def send(given: Input) -> Any:
             nonlocal update_id
@@ -529,7 +540,7 @@ async def reports(sessions: Sessions, p: Province, count: int, rng: random.Rando
             async with sessions() as s:
                 return await answer_report(
                     s,
-                    telegram_id=telegram_id,  # noqa: B023
+                    account=account,  # noqa: B023
                     update_id=update_id,
                     given=given,
                     rules=RULES,
@@ -540,7 +551,7 @@ async def reports(sessions: Sessions, p: Province, count: int, rng: random.Rando
             update_id += 1
             reply = await timed(
                 steps,
-                lambda s=s: begin_report(s, telegram_id=telegram_id, update_id=update_id),  # noqa: B023
+                lambda s=s: begin_report(s, account=account, update_id=update_id),  # noqa: B023
             )
         for _ in range(12):
             draft = reply.draft

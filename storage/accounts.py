@@ -9,11 +9,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 from sqlalchemy import ColumnElement
 
 from storage.errors import N_, Invalid
-from storage.models import User
+from storage.models import Channel, User
 
 
 class Front(StrEnum):
@@ -76,7 +77,17 @@ class Account:
         return self.actor
 
 
-def accounts_of(user: User) -> list[Account]:
+class Reachable(Protocol):
+    """Whatever names a person's accounts: a user row, a `UserInfo`, a selected row."""
+
+    @property
+    def telegram_id(self) -> int | None: ...
+
+    @property
+    def wecom_user_id(self) -> str | None: ...
+
+
+def accounts_of(user: Reachable) -> list[Account]:
     """Every account a person can be reached at, Telegram first."""
     found = []
     if user.telegram_id is not None:
@@ -84,3 +95,23 @@ def accounts_of(user: User) -> list[Account]:
     if user.wecom_user_id is not None:
         found.append(Account(Front.WECOM, user.wecom_user_id))
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class PushAddress:
+    """Where a push to one person goes: a channel and the target on it."""
+
+    channel: Channel
+    target: int | str
+
+
+def push_address(person: Reachable) -> PushAddress:
+    """Where pushes to this person go: Telegram when they have it, else the WeCom application."""
+    # Telegram first: the pushes queued before WeCom came are keyed `tg:ID:…`, and a person's
+    # reminder or notice must keep its key across the upgrade so that none goes out twice.
+    if person.telegram_id is not None:
+        return PushAddress(Channel.TELEGRAM, person.telegram_id)
+    if person.wecom_user_id is not None:
+        return PushAddress(Channel.WECOM_APP, person.wecom_user_id)
+    # The has_account check of app_user rules this out for every stored person.
+    raise ValueError("a person without any account cannot be reached")

@@ -44,8 +44,11 @@ class PhotoRef:
 
 @dataclass(frozen=True, slots=True)
 class UserInfo:
+    """A registered person; they hold a Telegram id, a WeCom user id, or both."""
+
     id: int
-    telegram_id: int
+    telegram_id: int | None
+    wecom_user_id: str | None
     name: str
     role: str
     unit_id: int | None

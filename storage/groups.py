@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.accounts import Account
 from storage.audit import record_event
 from storage.errors import N_, Invalid, NotFound
 from storage.models import GroupChat, Role, Subscription, SubscriptionKind, Unit, User
@@ -31,9 +32,9 @@ class NotAllowed(Invalid):
     """The person may not do this here."""
 
 
-async def _manager(session: AsyncSession, *, telegram_id: int, is_chat_admin: bool) -> User:
+async def _manager(session: AsyncSession, *, account: Account, is_chat_admin: bool) -> User:
     """Return the person if they may manage a group: a chat admin and a supervisor or admin."""
-    user = await user_row(session, telegram_id, active_only=True)
+    user = await user_row(session, account, active_only=True)
     if not is_chat_admin or user is None or user.role not in (Role.SUPERVISOR, Role.ADMIN):
         raise NotAllowed(
             N_(
@@ -75,7 +76,7 @@ async def bind_group(
     chat_id: int,
     title: str,
     unit: str,
-    telegram_id: int,
+    account: Account,
     is_chat_admin: bool,
 ) -> GroupInfo:
     """Bind a group to a unit; a supervisor may bind only to their own unit or one below it.
@@ -83,7 +84,7 @@ async def bind_group(
     Rebinding a group bound to another unit needs the right over that unit too, and says which
     unit it replaced (its subscriptions stay).
     """
-    user = await _manager(session, telegram_id=telegram_id, is_chat_admin=is_chat_admin)
+    user = await _manager(session, account=account, is_chat_admin=is_chat_admin)
     target = await find_unit(session, unit)
     if not await _may_manage(session, user, target.id):
         raise NotAllowed(N_("You can bind a group only to your own unit or a unit below it."))
@@ -101,7 +102,7 @@ async def bind_group(
     record_event(
         session,
         action="group.bound",
-        actor=str(telegram_id),
+        actor=account.actor,
         actor_id=user.id,
         subject=str(chat_id),
         detail={"unit": target.name, "before_unit_id": before, "title": title},
@@ -151,11 +152,11 @@ async def subscribe(
     title: str,
     kind: str,
     at_time: str | None,
-    telegram_id: int,
+    account: Account,
     is_chat_admin: bool,
 ) -> GroupInfo:
     """Subscribe a bound group to one kind of push, at a time of day for the daily ones."""
-    user = await _manager(session, telegram_id=telegram_id, is_chat_admin=is_chat_admin)
+    user = await _manager(session, account=account, is_chat_admin=is_chat_admin)
     if kind not in set(SubscriptionKind):
         raise Invalid(N_("Subscribe to countdown, overdue or reports."))
     when = parse_time(at_time)
@@ -179,7 +180,7 @@ async def subscribe(
     record_event(
         session,
         action="group.subscribed",
-        actor=str(telegram_id),
+        actor=account.actor,
         actor_id=user.id,
         subject=str(chat_id),
         detail={"kind": kind, "at": when},
@@ -195,11 +196,11 @@ async def unsubscribe(
     *,
     chat_id: int,
     kind: str,
-    telegram_id: int,
+    account: Account,
     is_chat_admin: bool,
 ) -> GroupInfo:
     """Stop one kind of push to a group."""
-    user = await _manager(session, telegram_id=telegram_id, is_chat_admin=is_chat_admin)
+    user = await _manager(session, account=account, is_chat_admin=is_chat_admin)
     if kind not in set(SubscriptionKind):
         raise Invalid(N_("Subscribe to countdown, overdue or reports."))
     group = (await session.scalars(select(GroupChat).where(GroupChat.chat_id == chat_id))).first()
@@ -216,7 +217,7 @@ async def unsubscribe(
         record_event(
             session,
             action="group.unsubscribed",
-            actor=str(telegram_id),
+            actor=account.actor,
             actor_id=user.id,
             subject=str(chat_id),
             detail={"kind": kind},

@@ -14,10 +14,11 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.accounts import Account
 from storage.audit import record_event
 from storage.clock import utcnow
 from storage.dto import UserInfo
-from storage.errors import N_, Invalid, NotFound
+from storage.errors import N_, Invalid
 from storage.models import (
     Channel,
     DangerStatus,
@@ -32,7 +33,7 @@ from storage.models import (
 )
 from storage.notices import queue_notices
 from storage.outbox import enqueue
-from storage.people import user_info, user_row
+from storage.people import not_registered, user_info, user_row
 from storage.push_payloads import NoticePush
 from storage.units import unit_and_ancestors, unit_and_descendants
 
@@ -164,20 +165,20 @@ async def hand_over(
 async def deactivate_user(
     session: AsyncSession,
     *,
-    telegram_id: int,
+    account: Account,
     actor: str,
-    handover_to: int | None = None,
+    handover_to: Account | None = None,
     now: datetime | None = None,
 ) -> Deactivation:
     """Take someone's access away (they left the unit); their records and history stay.
 
-    What they still answer for goes to `handover_to` (a Telegram id); without one, someone who
+    What they still answer for goes to the person of `handover_to`; without one, someone who
     answers for open hidden dangers is not deactivated.
     """
     now = now or utcnow()
-    row = await user_row(session, telegram_id)
+    row = await user_row(session, account)
     if row is None:
-        raise NotFound(N_("Nobody is registered with Telegram id {id}."), id=telegram_id)
+        raise not_registered(account)
     if not row.active:
         return Deactivation(await user_info(session, row), already=True, handed_over=[])
     open_dangers = await open_dangers_of(session, row.id)
@@ -187,9 +188,9 @@ async def deactivate_user(
             raise Invalid(
                 N_(
                     "{name} still answers for {count} open hidden danger(s): name who takes "
-                    "them over (--handover-to TELEGRAM_ID)."
+                    "them over (--handover-to TELEGRAM_ID or --handover-to-wecom USERID)."
                 ),
-                name=row.name or telegram_id,
+                name=row.name or account.actor,
                 count=len(open_dangers),
             )
         successor = await _successor(session, handover_to, row)
@@ -197,7 +198,7 @@ async def deactivate_user(
             if not await may_take_over(session, successor, danger.unit_id):
                 raise Invalid(
                     N_("{name} cannot take over {number}: it lies outside their unit."),
-                    name=successor.name or handover_to,
+                    name=successor.name or handover_to.actor,
                     number=danger.number,
                 )
         moved = await hand_over(
@@ -222,7 +223,7 @@ async def deactivate_user(
         session,
         action="user.deactivated",
         actor=actor,
-        subject=str(telegram_id),
+        subject=account.actor,
         detail={
             "role": row.role,
             "unit_id": row.unit_id,
@@ -239,7 +240,7 @@ async def deactivate_user(
                 "unit and keeps getting its cards: if {name} is still a member, a "
                 "chat admin should remove them."
             ),
-            params={"name": row.name or str(telegram_id)},
+            params={"name": row.name or account.actor},
         )
         for group in groups:
             enqueue(
@@ -288,10 +289,10 @@ async def groups_bound_by(session: AsyncSession, user_id: int) -> list[GroupChat
     )
 
 
-async def _successor(session: AsyncSession, telegram_id: int, leaving: User) -> User:
-    successor = await user_row(session, telegram_id)
+async def _successor(session: AsyncSession, account: Account, leaving: User) -> User:
+    successor = await user_row(session, account)
     if successor is None:
-        raise NotFound(N_("Nobody is registered with Telegram id {id}."), id=telegram_id)
+        raise not_registered(account)
     if successor.id == leaving.id:
         raise Invalid(N_("Hand the hidden dangers over to someone else."))
     if not successor.active:
@@ -302,12 +303,12 @@ async def _successor(session: AsyncSession, telegram_id: int, leaving: User) -> 
 
 
 async def activate_user(
-    session: AsyncSession, *, telegram_id: int, actor: str, now: datetime | None = None
+    session: AsyncSession, *, account: Account, actor: str, now: datetime | None = None
 ) -> tuple[UserInfo, bool]:
     """Give a deactivated person their access back; True when anything changed."""
-    row = await user_row(session, telegram_id)
+    row = await user_row(session, account)
     if row is None:
-        raise NotFound(N_("Nobody is registered with Telegram id {id}."), id=telegram_id)
+        raise not_registered(account)
     if row.active:
         return await user_info(session, row), False
     row.active = True
@@ -315,7 +316,7 @@ async def activate_user(
         session,
         action="user.activated",
         actor=actor,
-        subject=str(telegram_id),
+        subject=account.actor,
         detail={"role": row.role, "unit_id": row.unit_id},
         now=now or utcnow(),
     )

@@ -18,6 +18,7 @@ from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from storage.accounts import Account
 from storage.campaigns import require_campaign
 from storage.clock import utcnow
 from storage.dto import CampaignInfo
@@ -81,7 +82,7 @@ FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
 async def ledger_scope(
     session: AsyncSession,
     *,
-    telegram_id: int | None = None,
+    account: Account | None = None,
     unit: str | None = None,
     date_from: date | None = None,
     date_to: date | None = None,
@@ -105,8 +106,8 @@ async def ledger_scope(
         raise Invalid(N_("The start date is after the end date."))
     unit_ids: set[int] | None = None
     unit_name: str | None = None
-    if telegram_id is not None:
-        viewer = await load_viewer(session, telegram_id)
+    if account is not None:
+        viewer = await load_viewer(session, account)
         if managers_only and viewer.role not in (Role.SUPERVISOR, Role.ADMIN):
             raise Invalid(N_("Only supervisors and administrators can export the ledger."))
         unit_ids = set(viewer.units) if viewer.units is not None else None

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, not_, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.accounts import Account
 from storage.campaigns import require_campaign
 from storage.clock import utcnow
 from storage.conversation import clean
@@ -84,14 +85,14 @@ def _visible(viewer: Viewer, scope: str) -> _Visible:
 async def list_dangers(
     session: AsyncSession,
     *,
-    telegram_id: int,
+    account: Account,
     scope: str,
     query: str = "",
     page: int = 0,
     now: datetime | None = None,
 ) -> DangerPage:
     """One page of hidden dangers: "mine", "overdue", or "find" (by number, site or text)."""
-    viewer = await load_viewer(session, telegram_id)
+    viewer = await load_viewer(session, account)
     campaign = await require_campaign(session)
     today = campaign_day(campaign.timezone, now or utcnow())
     visible = _visible(viewer, scope)

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.accounts import Account, accounts_of
 from storage.audit import record_event
 from storage.campaigns import require_campaign
 from storage.clock import utcnow
@@ -170,13 +171,13 @@ class LoopRules:
 async def danger_detail(
     session: AsyncSession,
     *,
-    telegram_id: int,
+    account: Account,
     danger_id: int,
     rules: LoopRules | None = None,
     now: datetime | None = None,
 ) -> DangerDetail:
     """The card, history and allowed actions of one hidden danger, if this person may see it."""
-    viewer = await load_viewer(session, telegram_id)
+    viewer = await load_viewer(session, account)
     danger, facts = await require(session, viewer=viewer, danger_id=danger_id, action=None)
     return await _detail(session, viewer, danger, facts, rules or LoopRules(), now or utcnow())
 
@@ -356,7 +357,7 @@ def _event(
     return record_event(
         session,
         action=action,
-        actor=str(viewer.telegram_id),
+        actor=viewer.actor,
         actor_id=viewer.user_id,
         danger_id=danger.id,
         subject=danger.number,
@@ -368,7 +369,7 @@ def _event(
 async def act(
     session: AsyncSession,
     *,
-    telegram_id: int,
+    account: Account,
     danger_id: int,
     action: Action,
     update_id: int | None,
@@ -378,7 +379,7 @@ async def act(
     """Take a one-tap action (start, approve, grant) or begin one that needs typing."""
     now = now or utcnow()
     rules = rules or LoopRules()
-    viewer = await load_viewer(session, telegram_id)
+    viewer = await load_viewer(session, account)
     if not await claim_update(session, update_id):
         await session.rollback()
         return LoopReply(duplicate_update=True, prompt=False)
@@ -563,9 +564,9 @@ async def _begin_action(
     return LoopReply(draft=view)
 
 
-async def current_action(session: AsyncSession, *, telegram_id: int) -> ActionDraftView | None:
+async def current_action(session: AsyncSession, *, account: Account) -> ActionDraftView | None:
     """The person's open action draft, if any."""
-    user = await user_row(session, telegram_id)
+    user = await user_row(session, account)
     if user is None:
         return None
     draft = await _open_action(session, user.id)
@@ -573,10 +574,10 @@ async def current_action(session: AsyncSession, *, telegram_id: int) -> ActionDr
 
 
 async def cancel_action(
-    session: AsyncSession, *, telegram_id: int, update_id: int | None
+    session: AsyncSession, *, account: Account, update_id: int | None
 ) -> ActionDraftView | None:
     """Drop the open action draft; return what it was."""
-    viewer = await load_viewer(session, telegram_id)
+    viewer = await load_viewer(session, account)
     await claim_update(session, update_id)
     draft = await _open_action(session, viewer.user_id)
     if draft is None:
@@ -593,7 +594,7 @@ async def cancel_action(
 async def answer_action(
     session: AsyncSession,
     *,
-    telegram_id: int,
+    account: Account,
     update_id: int | None,
     given: Input,
     draft_id: int | None = None,
@@ -603,7 +604,7 @@ async def answer_action(
     """Apply one answer to the open action draft; finish the action at its last step."""
     now = now or utcnow()
     rules = rules or LoopRules()
-    viewer = await load_viewer(session, telegram_id)
+    viewer = await load_viewer(session, account)
     if not await claim_update(session, update_id):
         await session.rollback()
         draft = await _open_action(session, viewer.user_id)
@@ -820,7 +821,7 @@ async def _finish(
             session,
             [danger],
             to=successor,
-            actor=str(viewer.telegram_id),
+            actor=viewer.actor,
             actor_id=viewer.user_id,
             reason="reassigned",
             now=now,
@@ -829,7 +830,7 @@ async def _finish(
             raise NotAllowed()
         return Notice(
             N_("{name} answers for {number} now."),
-            {"name": successor.name or successor.telegram_id, "number": danger.number},
+            {"name": successor.name or accounts_of(successor)[0].actor, "number": danger.number},
         )
     if action == Action.REOPEN:
         await _move(session, danger, frm=DangerStatus.CLOSED, to=DangerStatus.RECTIFYING, now=now)

@@ -129,7 +129,10 @@ class OutboxStatus(StrEnum):
 
 class Channel(StrEnum):
     TELEGRAM = "telegram"
-    WECOM = "wecom"
+    WECOM = "wecom"  # a WeCom group robot (a push target)
+    # A message through the WeCom application to one person's user id: delivered by the WeCom
+    # front's sender, not by the robots' webhook.
+    WECOM_APP = "wecom_app"
 
 
 NAMING = {

@@ -7,7 +7,8 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Channel, User
+from storage.accounts import push_address
+from storage.models import User
 from storage.outbox import enqueue
 from storage.push_payloads import NoticePush
 
@@ -27,11 +28,12 @@ def queue_notices(
     notice = NoticePush(key=key, params=params, danger_id=danger_id)
     queued = 0
     for user in {u.id: u for u in users if u.active}.values():
+        to = push_address(user)
         enqueue(
             session,
             notice,
-            channel=Channel.TELEGRAM,
-            target=user.telegram_id,
+            channel=to.channel,
+            target=to.target,
             period=str(event_id),
             now=now,
         )

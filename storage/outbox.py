@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, or_, select, text, update
+from sqlalchemy import delete, or_, select, text, true, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from storage.accounts import push_address
 from storage.audit import record_event
 from storage.clock import utcnow
 from storage.errors import N_
@@ -49,7 +50,7 @@ class OutboxItem:
 
 
 # A key's first part names the channel: what the keys of rows already queued say.
-_KEY_CHANNELS = {Channel.TELEGRAM: "tg", Channel.WECOM: "wecom"}
+_KEY_CHANNELS = {Channel.TELEGRAM: "tg", Channel.WECOM: "wecom", Channel.WECOM_APP: "wecom_app"}
 # What a key calls a push of these kinds, where it is not the kind itself.
 _KEY_WORDS = {PushKind.REPORT_CARD: "report", PushKind.NOTICE: "event"}
 
@@ -133,9 +134,18 @@ async def release_claims_of_the_dead(
 
 
 async def claim_due(
-    session: AsyncSession, *, worker: str, now: datetime | None = None, limit: int = 20
+    session: AsyncSession,
+    *,
+    worker: str,
+    now: datetime | None = None,
+    limit: int = 20,
+    channels: Collection[Channel] | None = None,
 ) -> list[OutboxItem]:
-    """Claim up to `limit` due rows for this worker; a row is claimed by one worker only."""
+    """Claim up to `limit` due rows for this worker; a row is claimed by one worker only.
+
+    `channels` names the channels this worker delivers (all when None): the rows of another
+    channel stay queued for the sender that speaks it.
+    """
     now = now or utcnow()
     # A daily push whose time has passed is dropped, not sent late.
     await session.execute(
@@ -158,6 +168,7 @@ async def claim_due(
                     & (Outbox.claimed_at < now - CLAIM_TIMEOUT),
                 ),
                 Outbox.not_before <= now,
+                Outbox.channel.in_(channels) if channels is not None else true(),
             )
             .order_by(Outbox.not_before, Outbox.id)
             .limit(limit)
@@ -312,20 +323,17 @@ async def _tell_admins(
     notice = NoticePush(key=key, params=params)
     day = now.date().isoformat()
     for admin in admins:
+        to = push_address(admin)
         told = outbox_key(
-            PushKind.NOTICE,
-            channel=Channel.TELEGRAM,
-            target=admin.telegram_id,
-            period=day,
-            occasion=tag,
+            PushKind.NOTICE, channel=to.channel, target=to.target, period=day, occasion=tag
         )
         if await session.scalar(select(Outbox.id).where(Outbox.key == told)):
             continue
         enqueue(
             session,
             notice,
-            channel=Channel.TELEGRAM,
-            target=admin.telegram_id,
+            channel=to.channel,
+            target=to.target,
             period=day,
             occasion=tag,
             now=now,

@@ -8,9 +8,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Select, bindparam, literal, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Select,
+    String,
+    bindparam,
+    literal,
+    null,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.accounts import Account, Front
 from storage.audit import record_event
 from storage.clock import utcnow
 from storage.conversation import clean
@@ -40,13 +52,20 @@ MAX_INVITE_DAYS = 365
 
 
 async def user_row(
-    session: AsyncSession, telegram_id: int, *, active_only: bool = False
+    session: AsyncSession, account: Account, *, active_only: bool = False
 ) -> User | None:
-    """The person's row behind a Telegram id (only if active, when asked), for storage's use."""
-    stmt = select(User).where(User.telegram_id == telegram_id)
+    """The person's row behind an account (only if active, when asked), for storage's use."""
+    stmt = select(User).where(account.of_user())
     if active_only:
         stmt = stmt.where(User.active.is_(True))
     return (await session.scalars(stmt)).first()
+
+
+def not_registered(account: Account) -> NotFound:
+    """The refusal when nobody holds this account."""
+    if account.telegram_id is not None:
+        return NotFound(N_("Nobody is registered with Telegram id {id}."), id=account.telegram_id)
+    return NotFound(N_("Nobody is registered with WeCom user id {id}."), id=account.key)
 
 
 async def user_info(session: AsyncSession, row: User) -> UserInfo:
@@ -55,6 +74,7 @@ async def user_info(session: AsyncSession, row: User) -> UserInfo:
     return UserInfo(
         id=row.id,
         telegram_id=row.telegram_id,
+        wecom_user_id=row.wecom_user_id,
         name=row.name,
         role=row.role,
         unit_id=row.unit_id,
@@ -76,14 +96,23 @@ class Visitor:
     action_step: str | None = None
 
 
-def _who_is_statement() -> Select[Any]:
-    telegram_id = bindparam("telegram_id", type_=BigInteger)
+def _who_is_statement(front: Front) -> Select[Any]:
     group_chat_id = bindparam("group_chat_id", type_=BigInteger)
-    language = (
-        select(LanguageChoice.language)
-        .where(LanguageChoice.telegram_id == telegram_id)
-        .scalar_subquery()
-    )
+    of_account: ColumnElement[bool]
+    language: ColumnElement[Any]
+    if front == Front.TELEGRAM:
+        telegram_id = bindparam("key", type_=BigInteger)
+        of_account = User.telegram_id == telegram_id
+        language = (
+            select(LanguageChoice.language)
+            .where(LanguageChoice.telegram_id == telegram_id)
+            .scalar_subquery()
+        )
+    else:
+        of_account = User.wecom_user_id == bindparam("key", type_=String)
+        # Chosen languages are kept by Telegram id (/lang is a Telegram command): a WeCom
+        # account has none, and the deployment's default applies.
+        language = null()
     bound = (
         select(GroupChat.unit_id)
         .where(GroupChat.chat_id == group_chat_id, GroupChat.unit_id.is_not(None))
@@ -97,35 +126,48 @@ def _who_is_statement() -> Select[Any]:
     ]
     # One row whether or not the person is registered: the language lives apart from users.
     anchor = select(literal(1).label("one")).subquery()
-    columns = (User.id, User.name, User.role, User.unit_id, User.active, Unit.name)
+    columns = (
+        User.id,
+        User.telegram_id,
+        User.wecom_user_id,
+        User.name,
+        User.role,
+        User.unit_id,
+        User.active,
+        Unit.name,
+    )
     return (
         select(*columns, language, bound, *open_steps)
         .select_from(anchor)
-        .outerjoin(User, User.telegram_id == telegram_id)
+        .outerjoin(User, of_account)
         .outerjoin(Unit, Unit.id == User.unit_id)
     )
 
 
-# Built once: every update asks it, and building a statement costs more than running it.
-_WHO_IS = _who_is_statement()
+# Built once per front: every update asks it, and building a statement costs more than
+# running it.
+_WHO_IS = {front: _who_is_statement(front) for front in Front}
 
 
 async def who_is(
-    session: AsyncSession, telegram_id: int, *, group_chat_id: int | None = None
+    session: AsyncSession, account: Account, *, group_chat_id: int | None = None
 ) -> Visitor:
-    """Look a Telegram id up in one query: the person, their unit's name, their chosen language,
+    """Look an account up in one query: the person, their unit's name, their chosen language,
     whether the group they write in (if any) is bound to a unit, and their open drafts' steps."""
+    key = account.telegram_id if account.telegram_id is not None else account.key
     row = (
         await session.execute(
-            _WHO_IS, {"telegram_id": telegram_id, "group_chat_id": group_chat_id or 0}
+            _WHO_IS[account.front], {"key": key, "group_chat_id": group_chat_id or 0}
         )
     ).one()
-    user_id, name, role, unit_id, active, unit_name, chosen, group_unit, report, action = row
+    user_id, telegram_id, wecom_user_id, name, role, unit_id, active, unit_name = row[:8]
+    chosen, group_unit, report, action = row[8:]
     user = None
     if user_id is not None:
         user = UserInfo(
             id=user_id,
             telegram_id=telegram_id,
+            wecom_user_id=wecom_user_id,
             name=name,
             role=role,
             unit_id=unit_id,
@@ -135,25 +177,27 @@ async def who_is(
     return Visitor(user, chosen, group_unit is not None, report, action)
 
 
-async def get_user(session: AsyncSession, telegram_id: int) -> UserInfo | None:
-    """Return the registered person with this Telegram id, or None."""
-    row = await user_row(session, telegram_id)
+async def get_user(session: AsyncSession, account: Account) -> UserInfo | None:
+    """Return the registered person holding this account, or None."""
+    row = await user_row(session, account)
     return await user_info(session, row) if row else None
 
 
 async def add_admin(
-    session: AsyncSession, *, telegram_id: int, actor: str, unit: str | None = None
+    session: AsyncSession, *, account: Account, actor: str, unit: str | None = None
 ) -> tuple[UserInfo, bool]:
-    """Make a Telegram account an admin, registering it if needed; True when anything changed."""
-    if telegram_id <= 0:
-        raise Invalid(
-            N_("A Telegram user id is a positive number, not {value}."), value=telegram_id
-        )
+    """Make the person of an account an admin, registering them if needed; True when anything
+    changed."""
     unit_id = (await find_unit(session, unit)).id if unit else None
-    row = await user_row(session, telegram_id)
+    row = await user_row(session, account)
     changed = False
     if row is None:
-        row = User(telegram_id=telegram_id, role=Role.ADMIN, unit_id=unit_id)
+        row = User(
+            telegram_id=account.telegram_id,
+            wecom_user_id=account.wecom_user_id,
+            role=Role.ADMIN,
+            unit_id=unit_id,
+        )
         session.add(row)
         changed = True
     elif row.role != Role.ADMIN or not row.active or (unit_id and row.unit_id != unit_id):
@@ -166,7 +210,7 @@ async def add_admin(
             session,
             action="user.admin_added",
             actor=actor,
-            subject=str(telegram_id),
+            subject=account.actor,
             detail={"unit": unit},
         )
         await session.commit()
@@ -223,19 +267,23 @@ async def redeem_invite(
     session: AsyncSession,
     *,
     code: str,
-    telegram_id: int,
+    account: Account,
     name: str,
     username: str | None,
     now: datetime | None = None,
 ) -> UserInfo:
-    """Register a person with the invite's role and unit; each use is counted once, atomically."""
+    """Register a person with the invite's role and unit; each use is counted once, atomically.
+
+    An invite code is the same on every front. A person known on one front who redeems a code
+    on the other becomes a new person: only an administrator links two accounts into one.
+    """
     now = now or utcnow()
     invite = (await session.scalars(select(Invite).where(Invite.code == code.strip()))).first()
     if invite is None or invite.revoked:
         raise NotFound(
             N_("This invite link is not valid. Ask your unit's administrator for a new one.")
         )
-    row = await user_row(session, telegram_id)
+    row = await user_row(session, account)
     if row is not None and not row.active:
         # Access taken away stays away: only an administrator gives it back, never a link.
         raise Invalid(
@@ -267,7 +315,12 @@ async def redeem_invite(
         raise Invalid(why)
     before = None
     if row is None:
-        row = User(telegram_id=telegram_id, role=invite.role, unit_id=invite.unit_id)
+        row = User(
+            telegram_id=account.telegram_id,
+            wecom_user_id=account.wecom_user_id,
+            role=invite.role,
+            unit_id=invite.unit_id,
+        )
         session.add(row)
     else:
         before = {"role": row.role, "unit_id": row.unit_id}
@@ -279,7 +332,7 @@ async def redeem_invite(
     record_event(
         session,
         action="user.registered",
-        actor=str(telegram_id),
+        actor=account.actor,
         actor_id=row.id,
         subject=name,
         detail={
@@ -302,19 +355,24 @@ def _why_unusable(invite: Invite, now: datetime) -> str:
     return N_("This invite link has been used up. Ask your unit's administrator for a new one.")
 
 
-async def chosen_language(session: AsyncSession, telegram_id: int) -> str | None:
+async def chosen_language(session: AsyncSession, account: Account) -> str | None:
     """Return the language this person chose with /lang, if any."""
-    row = await session.get(LanguageChoice, telegram_id)
+    if account.telegram_id is None:
+        return None  # kept by Telegram id: on WeCom the deployment's default applies
+    row = await session.get(LanguageChoice, account.telegram_id)
     return row.language if row else None
 
 
-async def choose_language(session: AsyncSession, *, telegram_id: int, language: str) -> None:
+async def choose_language(session: AsyncSession, *, account: Account, language: str) -> None:
     """Remember a person's language (registered or not)."""
     if language not in LANGUAGES:
         raise Invalid(N_("Unknown language {language}."), language=language)
-    row = await session.get(LanguageChoice, telegram_id)
+    if account.telegram_id is None:
+        # language_choice is keyed by Telegram id; WeCom speaks the deployment's language.
+        raise Invalid(N_("On WeCom hdbot speaks the language its administrator set."))
+    row = await session.get(LanguageChoice, account.telegram_id)
     if row is None:
-        session.add(LanguageChoice(telegram_id=telegram_id, language=language))
+        session.add(LanguageChoice(telegram_id=account.telegram_id, language=language))
     else:
         row.language = language
     await session.commit()

@@ -12,6 +12,7 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.accounts import Account
 from storage.errors import N_, Invalid
 from storage.models import (
     DangerStatus,
@@ -47,12 +48,17 @@ class NotAllowed(Invalid):
 @dataclass(frozen=True, slots=True)
 class Viewer:
     user_id: int
-    telegram_id: int
+    account: Account  # the account they act through now
     role: str
     unit_id: int | None
     name: str
     # Units this person may see into: their own and those below it; None means every unit.
     units: frozenset[int] | None
+
+    @property
+    def actor(self) -> str:
+        """How the audit trail names them (by the account they act through)."""
+        return self.account.actor
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,9 +74,9 @@ class DangerFacts:
     pending_extension_by: int | None  # who asked for the pending extension
 
 
-async def load_viewer(session: AsyncSession, telegram_id: int) -> Viewer:
-    """Return the registered, active person behind a Telegram id, or refuse."""
-    user = await user_row(session, telegram_id, active_only=True)
+async def load_viewer(session: AsyncSession, account: Account) -> Viewer:
+    """Return the registered, active person behind an account, or refuse."""
+    user = await user_row(session, account, active_only=True)
     if user is None:
         raise NotAllowed()
     units: frozenset[int] | None
@@ -80,7 +86,7 @@ async def load_viewer(session: AsyncSession, telegram_id: int) -> Viewer:
         units = frozenset()
     else:
         units = frozenset(await unit_and_descendants(session, user.unit_id))
-    return Viewer(user.id, user.telegram_id, user.role, user.unit_id, user.name, units)
+    return Viewer(user.id, account, user.role, user.unit_id, user.name, units)
 
 
 async def load_facts(session: AsyncSession, danger: HiddenDanger) -> DangerFacts:

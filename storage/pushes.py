@@ -21,6 +21,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.accounts import Account, PushAddress, push_address
 from storage.audit import record_event
 from storage.campaigns import require_campaign
 from storage.clock import utcnow
@@ -99,7 +100,7 @@ class _Push:
 
     kind: PushKind
     channel: Channel
-    target: int
+    target: int | str
     period: str  # the day it is for, with a suffix when queued again on purpose
     expires_at: datetime
     unit_id: int | None = None  # whose figures or overdue list it carries (counted when queued)
@@ -250,7 +251,7 @@ async def countdown_now(
     session: AsyncSession,
     *,
     chat_id: int,
-    telegram_id: int,
+    account: Account,
     private: bool,
     now: datetime | None = None,
 ) -> CountdownPush:
@@ -258,7 +259,7 @@ async def countdown_now(
     campaign = await require_campaign(session)
     today, _ = _local(now or utcnow(), campaign)
     if private:
-        user = await user_row(session, telegram_id, active_only=True)
+        user = await user_row(session, account, active_only=True)
         if user is None:
             raise Invalid(
                 N_(
@@ -483,11 +484,8 @@ async def _people_pushes(
 ) -> list[_Push]:
     pushes: list[_Push] = []
     # The responsible inspector: one message a day listing what is due in 3 or 1 days or late.
-    active = dict(
-        (await session.execute(select(User.id, User.telegram_id).where(User.active.is_(True))))
-        .tuples()
-        .all()
-    )
+    people = select(User.id, User.telegram_id, User.wecom_user_id).where(User.active.is_(True))
+    active = {row.id: push_address(row) for row in await session.execute(people)}
     q = (
         select(
             HiddenDanger.id,
@@ -509,12 +507,12 @@ async def _people_pushes(
         )
         .order_by(HiddenDanger.deadline, HiddenDanger.id)
     )
-    items: dict[int, list[ReminderItem]] = defaultdict(list)
+    items: dict[PushAddress, list[ReminderItem]] = defaultdict(list)
     for danger_id, number, site, deadline, unit, person in (await session.execute(q)).all():
-        telegram_id = active.get(person)
-        if telegram_id is None or (scope is not None and unit not in scope):
+        address = active.get(person)
+        if address is None or (scope is not None and unit not in scope):
             continue
-        items[telegram_id].append(
+        items[address].append(
             ReminderItem(
                 danger_id=danger_id,
                 number=number,
@@ -523,7 +521,7 @@ async def _people_pushes(
                 days=(deadline - today).days,
             )
         )
-    for telegram_id, listed in items.items():
+    for address, listed in items.items():
         reminder = ReminderPush(
             items=tuple(listed[:DIGEST_ITEMS]),
             count=len(listed),
@@ -532,8 +530,8 @@ async def _people_pushes(
         pushes.append(
             _Push(
                 PushKind.REMINDER,
-                Channel.TELEGRAM,
-                telegram_id,
+                address.channel,
+                address.target,
                 period,
                 expires,
                 reminder=reminder,
@@ -541,15 +539,18 @@ async def _people_pushes(
         )
     # Each supervisor: a digest of what is overdue in their units (counted when queued).
     supervisors = await session.execute(
-        select(User.telegram_id, User.unit_id).where(
+        select(User.telegram_id, User.wecom_user_id, User.unit_id).where(
             User.role == Role.SUPERVISOR, User.active.is_(True), User.unit_id.is_not(None)
         )
     )
-    for telegram_id, unit_id in supervisors.all():
-        if scope is not None and unit_id not in scope:
+    for supervisor in supervisors:
+        if scope is not None and supervisor.unit_id not in scope:
             continue
+        to = push_address(supervisor)
         pushes.append(
-            _Push(PushKind.DIGEST, Channel.TELEGRAM, telegram_id, period, expires, unit_id=unit_id)
+            _Push(
+                PushKind.DIGEST, to.channel, to.target, period, expires, unit_id=supervisor.unit_id
+            )
         )
     # Escalation: long-overdue hidden dangers below a unit go to its overdue groups.
     groups = await session.execute(

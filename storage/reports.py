@@ -19,6 +19,7 @@ from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.accounts import Account
 from storage.audit import record_event
 from storage.campaigns import require_campaign
 from storage.clock import utcnow
@@ -194,8 +195,8 @@ class ReportRules:
 # --- small helpers -----------------------------------------------------------------------------
 
 
-async def _user(session: AsyncSession, telegram_id: int) -> User:
-    user = await user_row(session, telegram_id, active_only=True)
+async def _user(session: AsyncSession, account: Account) -> User:
+    user = await user_row(session, account, active_only=True)
     if user is None or user.unit_id is None:
         raise NotFound(N_("Only registered inspectors of a unit can report hidden dangers."))
     return user
@@ -330,12 +331,12 @@ async def task_page(
 async def begin_report(
     session: AsyncSession,
     *,
-    telegram_id: int,
+    account: Account,
     update_id: int | None,
     kind: str = RecordKind.HIDDEN_DANGER,
 ) -> ReportReply:
     """Start a report, or offer to resume the one already open."""
-    user = await _user(session, telegram_id)
+    user = await _user(session, account)
     campaign = await require_campaign(session)
     if not await claim_update(session, update_id):
         return await _replay(session, user)
@@ -365,10 +366,10 @@ async def begin_report(
 
 
 async def resume_report(
-    session: AsyncSession, *, telegram_id: int, update_id: int | None, draft_id: int | None = None
+    session: AsyncSession, *, account: Account, update_id: int | None, draft_id: int | None = None
 ) -> ReportReply:
     """Show the open draft at the step where the person stopped."""
-    user = await _user(session, telegram_id)
+    user = await _user(session, account)
     campaign = await require_campaign(session)
     await claim_update(session, update_id)
     draft = await _open_draft(session, user.id)
@@ -386,18 +387,18 @@ async def resume_report(
 
 
 async def discard_report(
-    session: AsyncSession, *, telegram_id: int, update_id: int | None, draft_id: int | None = None
+    session: AsyncSession, *, account: Account, update_id: int | None, draft_id: int | None = None
 ) -> ReportReply:
     """Throw the open draft away, saying what was in it.
 
     `draft_id` comes with a button: an old card's Cancel must not throw away today's draft.
     """
-    row = await user_row(session, telegram_id, active_only=True)
+    row = await user_row(session, account, active_only=True)
     if row is not None and row.unit_id is None:  # an administrator of the whole campaign
         await claim_update(session, update_id)
         await session.commit()
         return ReportReply(None, [Notice(N_("There was no report in progress."))], prompt=False)
-    user = await _user(session, telegram_id)
+    user = await _user(session, account)
     if not await claim_update(session, update_id):
         return await _replay(session, user)
     draft = await _open_draft(session, user.id)
@@ -415,9 +416,9 @@ async def discard_report(
     return ReportReply(view, discarded=True, prompt=False)
 
 
-async def current_step(session: AsyncSession, *, telegram_id: int) -> Step | None:
+async def current_step(session: AsyncSession, *, account: Account) -> Step | None:
     """Return the step of the person's open draft, or None (cheap: no rendering data)."""
-    user = await user_row(session, telegram_id)
+    user = await user_row(session, account)
     if user is None:
         return None
     draft = await _open_draft(session, user.id)
@@ -427,7 +428,7 @@ async def current_step(session: AsyncSession, *, telegram_id: int) -> Step | Non
 async def answer_report(
     session: AsyncSession,
     *,
-    telegram_id: int,
+    account: Account,
     update_id: int | None,
     given: Input,
     rules: ReportRules,
@@ -439,7 +440,7 @@ async def answer_report(
     `draft_id` comes with a button press: a button of an older draft changes nothing.
     """
     now = now or utcnow()
-    user = await _user(session, telegram_id)
+    user = await _user(session, account)
     campaign = await require_campaign(session)
     if not await claim_update(session, update_id):
         return await _replay(session, user)
@@ -463,7 +464,7 @@ async def answer_report(
     step = Step(draft.step)
     handler = _STEPS[step]
     try:
-        extra = await handler(session, draft, user, campaign, given, rules, now)
+        extra = await handler(session, draft, user, account, campaign, given, rules, now)
     except DomainError as err:
         # Wrong input: say why and stay on the step; nothing of the draft changes.
         reply = await _reply(session, draft, user, campaign)
@@ -577,6 +578,7 @@ async def _step_task(
     session: AsyncSession,
     draft: Draft,
     user: User,
+    account: Account,
     campaign: CampaignInfo,
     given: Input,
     rules: ReportRules,
@@ -621,6 +623,7 @@ async def _step_site(
     session: AsyncSession,
     draft: Draft,
     user: User,
+    account: Account,
     campaign: CampaignInfo,
     given: Input,
     rules: ReportRules,
@@ -642,6 +645,7 @@ async def _step_field(
     session: AsyncSession,
     draft: Draft,
     user: User,
+    account: Account,
     campaign: CampaignInfo,
     given: Input,
     rules: ReportRules,
@@ -662,6 +666,7 @@ async def _step_description(
     session: AsyncSession,
     draft: Draft,
     user: User,
+    account: Account,
     campaign: CampaignInfo,
     given: Input,
     rules: ReportRules,
@@ -687,6 +692,7 @@ async def _step_photos(
     session: AsyncSession,
     draft: Draft,
     user: User,
+    account: Account,
     campaign: CampaignInfo,
     given: Input,
     rules: ReportRules,
@@ -727,6 +733,7 @@ async def _step_location(
     session: AsyncSession,
     draft: Draft,
     user: User,
+    account: Account,
     campaign: CampaignInfo,
     given: Input,
     rules: ReportRules,
@@ -785,6 +792,7 @@ async def _step_level(
     session: AsyncSession,
     draft: Draft,
     user: User,
+    account: Account,
     campaign: CampaignInfo,
     given: Input,
     rules: ReportRules,
@@ -840,6 +848,7 @@ async def _step_deadline(
     session: AsyncSession,
     draft: Draft,
     user: User,
+    account: Account,
     campaign: CampaignInfo,
     given: Input,
     rules: ReportRules,
@@ -886,6 +895,7 @@ async def _step_confirm(
     session: AsyncSession,
     draft: Draft,
     user: User,
+    account: Account,
     campaign: CampaignInfo,
     given: Input,
     rules: ReportRules,
@@ -902,7 +912,7 @@ async def _step_confirm(
         return None
     if action != "submit":
         raise _wrong_kind(given, "button")
-    submitted = await _submit(session, draft, user, campaign, rules, now)
+    submitted = await _submit(session, draft, user, account, campaign, rules, now)
     return _Extra(submitted=submitted, prompt=False)
 
 
@@ -944,6 +954,7 @@ async def _submit(
     session: AsyncSession,
     draft: Draft,
     user: User,
+    account: Account,
     campaign: CampaignInfo,
     rules: ReportRules,
     now: datetime,
@@ -1016,7 +1027,7 @@ async def _submit(
     record_event(
         session,
         action="danger.reported",
-        actor=str(user.telegram_id),
+        actor=account.actor,
         actor_id=user.id,
         danger_id=danger.id,
         subject=number,

@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.accounts import Account
 from storage.errors import N_, Invalid
 from storage.models import Draft, DraftStatus, Photo, User
 
@@ -33,9 +34,9 @@ class Room:
     bytes_today: int  # sent in the last 24 hours
 
 
-async def upload_room(session: AsyncSession, *, telegram_id: int, now: datetime) -> Room:
+async def upload_room(session: AsyncSession, *, account: Account, now: datetime) -> Room:
     """What the person has already sent: photos in their open drafts, bytes in the last day."""
-    user_id = select(User.id).where(User.telegram_id == telegram_id).scalar_subquery()
+    user_id = select(User.id).where(account.of_user()).scalar_subquery()
     in_draft = (
         select(func.count())
         .select_from(Photo)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from storage import campaigns, units
+from storage.accounts import Account
 from storage.db import Sessions
 from storage.push_payloads import CountdownPush, FigureCounts, RankedUnit
 
@@ -75,3 +76,8 @@ def countdown_push(
         ),
         ranking=ranking,
     )
+
+
+def tg(telegram_id: int) -> Account:
+    """The account of a Telegram test person (most of the tests' people)."""
+    return Account.telegram(telegram_id)

@@ -25,6 +25,7 @@ from storage.lists import list_dangers
 from storage.loop import act
 from storage.models import HiddenDanger
 from storage.permissions import Action, NotAllowed
+from tests.factories import tg
 from tests.timeline import NOW
 from tests.world import (
     ADMIN,
@@ -101,7 +102,7 @@ async def people_of_the_matrix(sessions: Sessions) -> None:
     await register(sessions, STREET_INSPECTOR, "inspector", "红旗街道")
     await register(sessions, STREET_SUPERVISOR, "supervisor", "红旗街道")
     async with sessions() as s:
-        await handover.deactivate_user(s, telegram_id=DEACTIVATED, actor="t")
+        await handover.deactivate_user(s, account=tg(DEACTIVATED), actor="t")
 
 
 async def seen_and_allowed(sessions: Sessions, telegram_id: int, danger_id: int) -> set[str]:
@@ -142,7 +143,7 @@ async def test_every_action_for_every_person_at_every_status(sessions: Sessions)
                     async with sessions() as s:
                         await act(
                             s,
-                            telegram_id=telegram_id,
+                            account=tg(telegram_id),
                             danger_id=danger_id,
                             action=action,
                             update_id=update_id,
@@ -163,7 +164,7 @@ async def test_the_lists_show_each_person_what_they_may_see(sessions: Sessions) 
         try:
             async with sessions() as s:
                 page = await list_dangers(
-                    s, telegram_id=telegram_id, scope="find", query="DL", now=NOW
+                    s, account=tg(telegram_id), scope="find", query="DL", now=NOW
                 )
             sees[who] = bool(page.items)
         except NotAllowed:
@@ -180,5 +181,5 @@ async def test_a_stranger_and_the_deactivated_cannot_register_a_report_or_redeem
     async with sessions() as s:
         with pytest.raises(Exception, match="access was taken away"):
             await people.redeem_invite(
-                s, code=code, telegram_id=DEACTIVATED, name="x", username=None
+                s, code=code, account=tg(DEACTIVATED), name="x", username=None
             )

@@ -245,6 +245,41 @@ def test_revoke_an_invite_and_deactivate_a_person(env: dict[str, str]) -> None:
     assert hdbot(env, "user", "deactivate", "1").exit_code == 1
 
 
+def test_wecom_people_on_the_command_line(env: dict[str, str]) -> None:
+    load_examples(env)
+    added = hdbot(env, "admin", "add", "--wecom", "zhangsan")
+    assert added.exit_code == 0 and "added admin: wecom:zhangsan" in added.output
+    both = hdbot(env, "admin", "add", "424242", "--wecom", "zhangsan")
+    assert both.exit_code == 2 and "not both" in both.output
+    assert hdbot(env, "admin", "add").exit_code == 2
+    bad = hdbot(env, "admin", "add", "--wecom", "张 三")
+    assert bad.exit_code == 1 and "A WeCom user id is 1–64 letters" in bad.output
+    assert hdbot(env, "admin", "add", "424242").exit_code == 0
+    linked = hdbot(env, "user", "link", "424242", "--wecom", "lisi")
+    assert linked.exit_code == 0 and "linked: 424242 wecom:lisi" in linked.output
+    assert (
+        "already linked: 424242 wecom:lisi"
+        in hdbot(env, "user", "link", "424242", "--wecom", "lisi").output
+    )
+    listed = hdbot(env, "user", "list").output
+    assert "424242 wecom:lisi  administrator  -" in listed
+    assert "wecom:zhangsan  administrator  -" in listed
+    gone = hdbot(env, "user", "deactivate", "--wecom", "zhangsan")
+    assert gone.exit_code == 0 and "deactivated: wecom:zhangsan" in gone.output
+    back = hdbot(env, "user", "activate", "--wecom", "zhangsan")
+    assert back.exit_code == 0 and "activated: wecom:zhangsan" in back.output
+    nobody = hdbot(env, "user", "activate", "--wecom", "nobody")
+    assert (
+        nobody.exit_code == 1 and "Nobody is registered with WeCom user id nobody." in nobody.output
+    )
+    taken = hdbot(env, "user", "link", "999", "--wecom", "lisi")
+    assert taken.exit_code == 1 and "is already linked to 424242" in taken.output
+    other = hdbot(env, "user", "link", "424242", "--wecom", "wangwu")
+    assert other.exit_code == 1 and "is already linked to wecom:lisi" in other.output
+    zh = hdbot({**env, "HDBOT_LANGUAGE": "zh_CN"}, "user", "link", "424242", "--wecom", "lisi")
+    assert zh.output.startswith("此前已关联：424242 wecom:lisi")
+
+
 # --- part 7: one line, in the CLI's language, "already" when nothing changes ---------------------
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from storage import handover, people
+from tests.factories import tg
 from tests.fakebotapi import FakeBotAPI, Person
 from tests.harness import RunningBot, running_bot, settings_for
 from tests.phone import enrol, seed_campaign
@@ -90,11 +91,11 @@ async def test_every_private_command_for_every_kind_of_person(
     people_of = {who: server.user(first_name=who, language_code="en") for who in EXPECTED}
     await enrol(bot, people_of["deactivated"], "inspector", "甘井子区")
     async with bot.sessions() as s:
-        await handover.deactivate_user(s, telegram_id=people_of["deactivated"].id, actor="t")
+        await handover.deactivate_user(s, account=tg(people_of["deactivated"].id), actor="t")
     await enrol(bot, people_of["inspector"], "inspector", "甘井子区")
     await enrol(bot, people_of["supervisor"], "supervisor", "甘井子区")
     async with bot.sessions() as s:
-        await people.add_admin(s, telegram_id=people_of["administrator"].id, actor="t")
+        await people.add_admin(s, account=tg(people_of["administrator"].id), actor="t")
     for who, person in people_of.items():
         allowed = set()
         for command in COMMANDS:

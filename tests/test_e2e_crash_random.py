@@ -27,7 +27,7 @@ from storage.db import create_engine, make_sessions
 from storage.groups import bind_group, subscribe
 from storage.models import HiddenDanger, Outbox, OutboxStatus, Photo
 from tests.bot_process import BotProcess, process_env
-from tests.factories import CITY, DISTRICTS, make_campaign, task_row
+from tests.factories import CITY, DISTRICTS, make_campaign, task_row, tg
 from tests.fakebotapi import Chat, FakeBotAPI, Message, Person, make_jpeg
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -59,18 +59,18 @@ async def _prepare(db_url: str, inspectors: dict[int, str], groups: dict[str, in
                 code = (await people.create_invite(s, role=role, unit=unit, actor="t")).code
             async with sessions() as s:
                 await people.redeem_invite(
-                    s, code=code, telegram_id=telegram_id, name=f"p{telegram_id}", username=None
+                    s, code=code, account=tg(telegram_id), name=f"p{telegram_id}", username=None
                 )
         for district, group_id in groups.items():
             async with sessions() as s:
                 await bind_group(
                     s, chat_id=group_id, title=district, unit=district,
-                    telegram_id=ADMIN, is_chat_admin=True,
+                    account=tg(ADMIN), is_chat_admin=True,
                 )  # fmt: skip
             async with sessions() as s:
                 await subscribe(
                     s, chat_id=group_id, title=district, kind="reports", at_time=None,
-                    telegram_id=ADMIN, is_chat_admin=True,
+                    account=tg(ADMIN), is_chat_admin=True,
                 )  # fmt: skip
     finally:
         await engine.dispose()

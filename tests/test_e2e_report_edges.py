@@ -36,7 +36,7 @@ from storage.models import (
     User,
 )
 from storage.reports import Step
-from tests.factories import make_campaign, task_row
+from tests.factories import make_campaign, task_row, tg
 from tests.fakebotapi import CallbackPress, Chat, FakeBotAPI, Message, Person, make_jpeg
 from tests.harness import RunningBot, running_bot, settings_for
 
@@ -112,7 +112,7 @@ async def register(bot: RunningBot, person: Person, role: str, unit: str) -> Non
 
 async def make_admin(bot: RunningBot, person: Person) -> None:
     async with bot.sessions() as s:
-        await people.add_admin(s, telegram_id=person.id, actor="test")
+        await people.add_admin(s, account=tg(person.id), actor="test")
 
 
 async def draft_state(bot: RunningBot, telegram_id: int) -> tuple[str, dict[str, Any], list[str]]:

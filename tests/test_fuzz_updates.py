@@ -30,6 +30,7 @@ from storage.models import Draft, DraftStatus
 from storage.permissions import Action
 from storage.reports import Area, ReportRules, Step, answer_report, begin_report
 from tests.bot_thread import BotThread
+from tests.factories import tg
 from tests.fakebotapi import Chat, FakeBotAPI, Person, make_jpeg
 from tests.harness import RunningBot, settings_for
 from tests.phone import seed_campaign
@@ -101,7 +102,7 @@ async def _register(bot: RunningBot, telegram_id: int, role: str) -> None:
         code = (await people.create_invite(s, role=role, unit="甘井子区", actor="t")).code
     async with bot.sessions() as s:
         await people.redeem_invite(
-            s, code=code, telegram_id=telegram_id, name=f"p{telegram_id}", username=None
+            s, code=code, account=tg(telegram_id), name=f"p{telegram_id}", username=None
         )
 
 
@@ -124,13 +125,13 @@ def _photo(n: int) -> NewPhoto:
 async def _answer(here: World, given: Input) -> None:
     async with here.bot.sessions() as s:
         await answer_report(
-            s, telegram_id=here.wang.id, update_id=here.next_id(), given=given, rules=RULES
+            s, account=tg(here.wang.id), update_id=here.next_id(), given=given, rules=RULES
         )
 
 
 async def _to_report_step(here: World, step: Step) -> None:
     async with here.bot.sessions() as s:
-        reply = await begin_report(s, telegram_id=here.wang.id, update_id=here.next_id())
+        reply = await begin_report(s, account=tg(here.wang.id), update_id=here.next_id())
     assert reply.tasks is not None and reply.tasks.items
     script: list[Input] = [
         Input(InputKind.BUTTON, button=f"task:{reply.tasks.items[0].id}"),
@@ -154,7 +155,7 @@ async def _a_danger(here: World) -> int:
     async with here.bot.sessions() as s:
         done = await answer_report(
             s,
-            telegram_id=here.wang.id,
+            account=tg(here.wang.id),
             update_id=here.next_id(),
             given=Input(InputKind.BUTTON, button="submit"),
             rules=RULES,
@@ -177,7 +178,7 @@ async def _put_in(here: World, state: str) -> None:
         async with here.bot.sessions() as s:
             await act(
                 s,
-                telegram_id=here.wang.id,
+                account=tg(here.wang.id),
                 danger_id=here.danger_id,
                 action=Action(kind),
                 update_id=here.next_id(),
@@ -186,14 +187,14 @@ async def _put_in(here: World, state: str) -> None:
             async with here.bot.sessions() as s:
                 await answer_action(
                     s,
-                    telegram_id=here.wang.id,
+                    account=tg(here.wang.id),
                     update_id=here.next_id(),
                     given=Input(InputKind.PHOTO, photo=_photo(here.next_id())),
                 )
             async with here.bot.sessions() as s:
                 await answer_action(
                     s,
-                    telegram_id=here.wang.id,
+                    account=tg(here.wang.id),
                     update_id=here.next_id(),
                     given=Input(InputKind.BUTTON, button="done"),
                 )
@@ -201,7 +202,7 @@ async def _put_in(here: World, state: str) -> None:
             async with here.bot.sessions() as s:
                 await answer_action(
                     s,
-                    telegram_id=here.wang.id,
+                    account=tg(here.wang.id),
                     update_id=here.next_id(),
                     given=Input(InputKind.BUTTON, button="days:7"),
                 )
@@ -209,7 +210,7 @@ async def _put_in(here: World, state: str) -> None:
         async with here.bot.sessions() as s:
             await act(
                 s,
-                telegram_id=here.li.id,
+                account=tg(here.li.id),
                 danger_id=here.danger_id,
                 action=Action.REASSIGN,
                 update_id=here.next_id(),

@@ -35,6 +35,7 @@ from storage.push_payloads import LateDanger, OverduePush
 from storage.pushes import enqueue_due
 from storage.reports import parse_deadline
 from storage.uploads import Room, check_room, forget_unused_photos, upload_room
+from tests.factories import tg
 from tests.timeline import NOW, at
 from tests.world import (
     CITY_SUPERVISOR,
@@ -59,21 +60,21 @@ async def test_an_old_invite_does_not_undo_a_deactivation(sessions: Sessions) ->
     async with sessions() as s:
         code = (await people.create_invite(s, role="inspector", unit="甘井子区", actor="t")).code
     async with sessions() as s:
-        await handover.deactivate_user(s, telegram_id=OTHER_INSPECTOR, actor="t")
+        await handover.deactivate_user(s, account=tg(OTHER_INSPECTOR), actor="t")
     for link in (code, code):  # a fresh link as much as the one they joined with
         async with sessions() as s:
             with pytest.raises(Invalid, match="access was taken away"):
                 await people.redeem_invite(
-                    s, code=link, telegram_id=OTHER_INSPECTOR, name="x", username=None
+                    s, code=link, account=tg(OTHER_INSPECTOR), name="x", username=None
                 )
     async with sessions() as s:
         invite = (await s.scalars(select(Invite).where(Invite.code == code))).one()
         assert invite.uses == 0  # the refused link was not spent
     async with sessions() as s:
-        info, changed = await handover.activate_user(s, telegram_id=OTHER_INSPECTOR, actor="t")
+        info, changed = await handover.activate_user(s, account=tg(OTHER_INSPECTOR), actor="t")
     assert changed and info.active
     async with sessions() as s:
-        assert not (await handover.activate_user(s, telegram_id=OTHER_INSPECTOR, actor="t"))[1]
+        assert not (await handover.activate_user(s, account=tg(OTHER_INSPECTOR), actor="t"))[1]
 
 
 # --- 2. a deactivated inspector's hidden dangers are handed over -------------------------------
@@ -84,16 +85,16 @@ async def test_deactivating_someone_with_open_dangers_needs_a_successor(sessions
     first, second = await report(sessions, photo_base=1), await report(sessions, photo_base=2)
     async with sessions() as s:
         with pytest.raises(Invalid) as refused:
-            await handover.deactivate_user(s, telegram_id=INSPECTOR, actor="t")
+            await handover.deactivate_user(s, account=tg(INSPECTOR), actor="t")
     assert refused.value.params["count"] == 2
     async with sessions() as s:  # someone who cannot see the district cannot take it over
         with pytest.raises(Invalid, match="outside their unit"):
             await handover.deactivate_user(
-                s, telegram_id=INSPECTOR, actor="t", handover_to=FAR_INSPECTOR
+                s, account=tg(INSPECTOR), actor="t", handover_to=tg(FAR_INSPECTOR)
             )
     async with sessions() as s:
         done = await handover.deactivate_user(
-            s, telegram_id=INSPECTOR, actor="t", handover_to=OTHER_INSPECTOR
+            s, account=tg(INSPECTOR), actor="t", handover_to=tg(OTHER_INSPECTOR)
         )
     assert not done.user.active and len(done.handed_over) == 2
     # The successor can rectify, the one who left cannot; each move is on the record.
@@ -144,7 +145,7 @@ async def test_a_deactivated_reporter_is_told_nothing(sessions: Sessions) -> Non
     li = Person(sessions, SUPERVISOR, 90_000)
     async with sessions() as s:
         await handover.deactivate_user(
-            s, telegram_id=INSPECTOR, actor="t", handover_to=OTHER_INSPECTOR
+            s, account=tg(INSPECTOR), actor="t", handover_to=tg(OTHER_INSPECTOR)
         )
     zhao = Person(sessions, OTHER_INSPECTOR, 91_000)
     await rectify(zhao, danger_id, [after_photo(1)])
@@ -164,10 +165,10 @@ async def test_groups_a_deactivated_supervisor_bound_are_told(sessions: Sessions
         async with sessions() as s:
             await bind_group(
                 s, chat_id=chat_id, title=f"g{chat_id}", unit="甘井子区",
-                telegram_id=binder, is_chat_admin=True,
+                account=tg(binder), is_chat_admin=True,
             )  # fmt: skip
     async with sessions() as s:
-        done = await handover.deactivate_user(s, telegram_id=SUPERVISOR, actor="t")
+        done = await handover.deactivate_user(s, account=tg(SUPERVISOR), actor="t")
     assert done.bound_groups == ["g-1"]
     async with sessions() as s:
         told = list(await s.scalars(select(Outbox).where(Outbox.kind == "notice")))
@@ -222,7 +223,7 @@ async def test_rebinding_needs_both_units_and_says_what_it_replaced(sessions: Se
             chat_id=-77,
             title="群",
             unit="长海县",
-            telegram_id=CITY_SUPERVISOR,
+            account=tg(CITY_SUPERVISOR),
             is_chat_admin=True,
         )
     async with sessions() as s:  # the district's supervisor may not take 长海县's group
@@ -232,7 +233,7 @@ async def test_rebinding_needs_both_units_and_says_what_it_replaced(sessions: Se
                 chat_id=-77,
                 title="群",
                 unit="甘井子区",
-                telegram_id=SUPERVISOR,
+                account=tg(SUPERVISOR),
                 is_chat_admin=True,
             )
     async with sessions() as s:
@@ -241,7 +242,7 @@ async def test_rebinding_needs_both_units_and_says_what_it_replaced(sessions: Se
             chat_id=-77,
             title="群",
             unit="甘井子区",
-            telegram_id=CITY_SUPERVISOR,
+            account=tg(CITY_SUPERVISOR),
             is_chat_admin=True,
         )
     assert moved.unit_name == "甘井子区" and moved.replaced == "长海县"
@@ -258,7 +259,7 @@ async def test_an_invite_revoked_between_look_and_use_is_refused(
         code = (await people.create_invite(s, role="inspector", unit="甘井子区", actor="t")).code
     real_user_row = people.user_row
 
-    async def revoked_meanwhile(session, telegram_id, **kw):  # type: ignore[no-untyped-def]
+    async def revoked_meanwhile(session, account, **kw):  # type: ignore[no-untyped-def]
         # Revoked right after the invite was read: by another process on PostgreSQL; on SQLite,
         # whose writers take turns, inside this very transaction.
         revoke = update(Invite).where(Invite.code == code).values(revoked=True)
@@ -268,15 +269,15 @@ async def test_an_invite_revoked_between_look_and_use_is_refused(
                 await other.commit()
         else:
             await session.execute(revoke)
-        return await real_user_row(session, telegram_id, **kw)
+        return await real_user_row(session, account, **kw)
 
     monkeypatch.setattr(people, "user_row", revoked_meanwhile)
     async with sessions() as s:
         with pytest.raises(Invalid):
-            await people.redeem_invite(s, code=code, telegram_id=4242, name="x", username=None)
+            await people.redeem_invite(s, code=code, account=tg(4242), name="x", username=None)
     monkeypatch.undo()
     async with sessions() as s:
-        assert await people.get_user(s, 4242) is None
+        assert await people.get_user(s, tg(4242)) is None
 
 
 # --- 8. photo limits before the download, and unused photos forgotten ---------------------------
@@ -294,7 +295,7 @@ async def test_room_for_photos_is_known_before_the_download(sessions: Sessions) 
     for n in range(10):
         await w.send(Input(InputKind.PHOTO, photo=photo(100 + n)))
     async with sessions() as s:
-        room = await upload_room(s, telegram_id=INSPECTOR, now=utcnow())
+        room = await upload_room(s, account=tg(INSPECTOR), now=utcnow())
     assert room.photos_in_draft == 10
     with pytest.raises(Invalid, match="most a report holds"):
         check_room(room, size=1000, bytes_a_day=1 << 30)
@@ -431,7 +432,7 @@ async def test_a_name_is_stored_without_direction_marks(sessions: Sessions) -> N
         code = (await people.create_invite(s, role="inspector", unit="甘井子区", actor="t")).code
     async with sessions() as s:
         info = await people.redeem_invite(
-            s, code=code, telegram_id=4343, name="王\u202e五", username=None
+            s, code=code, account=tg(4343), name="王\u202e五", username=None
         )
     assert info.name == "王五"
 
@@ -443,7 +444,7 @@ async def test_discarded_action_drafts_of_the_deactivated(sessions: Sessions) ->
     await wang.act(danger_id, Action.EXTEND)
     async with sessions() as s:
         await handover.deactivate_user(
-            s, telegram_id=INSPECTOR, actor="t", handover_to=OTHER_INSPECTOR
+            s, account=tg(INSPECTOR), actor="t", handover_to=tg(OTHER_INSPECTOR)
         )
     async with sessions() as s:
         open_actions = await s.scalar(
@@ -455,17 +456,17 @@ async def test_discarded_action_drafts_of_the_deactivated(sessions: Sessions) ->
     async with sessions() as s:
         with pytest.raises(NotAllowed):
             await act(
-                s, telegram_id=INSPECTOR, danger_id=danger_id, action=Action.START, update_id=None
+                s, account=tg(INSPECTOR), danger_id=danger_id, action=Action.START, update_id=None
             )
 
 
 async def test_deactivating_twice_says_already_and_unknown_is_named(sessions: Sessions) -> None:
     await world(sessions)
     async with sessions() as s:
-        await handover.deactivate_user(s, telegram_id=FAR_INSPECTOR, actor="t")
+        await handover.deactivate_user(s, account=tg(FAR_INSPECTOR), actor="t")
     async with sessions() as s:
-        again = await handover.deactivate_user(s, telegram_id=FAR_INSPECTOR, actor="t")
+        again = await handover.deactivate_user(s, account=tg(FAR_INSPECTOR), actor="t")
     assert again.already
     async with sessions() as s:
         with pytest.raises(NotFound):
-            await handover.deactivate_user(s, telegram_id=123, actor="t")
+            await handover.deactivate_user(s, account=tg(123), actor="t")

@@ -16,6 +16,7 @@ from storage.db import Sessions
 from storage.ledger import ledger_scope, statistics
 from storage.permissions import Action
 from storage.reports import begin_report
+from tests.factories import tg
 from tests.world import (
     CITY_SUPERVISOR,
     FAR_INSPECTOR,
@@ -36,10 +37,10 @@ from tests.world import (
 async def report_kind(
     sessions: Sessions, kind: str, level: str, base: int, who: int = INSPECTOR
 ) -> str:
-    w = Walker(sessions, telegram_id=who)
+    w = Walker(sessions, who)
     w.update_id = 50_000 + base * 100
     async with sessions() as s:
-        reply = await begin_report(s, telegram_id=who, update_id=w.next_id(), kind=kind)
+        reply = await begin_report(s, account=tg(who), update_id=w.next_id(), kind=kind)
     assert reply.tasks is not None and reply.tasks.items
     await w.press(f"task:{reply.tasks.items[0].id}")
     await w.text(f"场所{base}")
@@ -123,12 +124,12 @@ async def test_a_district_supervisor_sees_only_the_district(
     sessions: Sessions, tmp_path: Path
 ) -> None:
     await populate(sessions)
-    book = load_workbook(await export(sessions, tmp_path, "en", telegram_id=FAR_SUPERVISOR))
+    book = load_workbook(await export(sessions, tmp_path, "en", account=tg(FAR_SUPERVISOR)))
     rows = list(book["Hidden-danger ledger"].iter_rows(min_row=2, values_only=True))
     assert [r[2] for r in rows] == ["长海县"]
     tasks = {r[4] for r in book["Task progress"].iter_rows(min_row=2, values_only=True)}
     assert tasks == {"长海县"}
-    city = load_workbook(await export(sessions, tmp_path, "en", telegram_id=CITY_SUPERVISOR))
+    city = load_workbook(await export(sessions, tmp_path, "en", account=tg(CITY_SUPERVISOR)))
     assert len(list(city["Hidden-danger ledger"].iter_rows(min_row=2))) == 5
 
 
@@ -136,7 +137,7 @@ async def test_inspectors_cannot_export(sessions: Sessions) -> None:
     await populate(sessions)
     async with sessions() as s:
         with pytest.raises(Exception, match="supervisors and administrators"):
-            await ledger_scope(s, telegram_id=INSPECTOR)
+            await ledger_scope(s, account=tg(INSPECTOR))
 
 
 async def test_a_quarter_adds_the_quarter_sheet(sessions: Sessions, tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from storage.lists import list_dangers
 from storage.loop import FIVE_ITEMS, act, danger_detail
 from storage.models import Event, ExtensionRequest, HiddenDanger, Photo
 from storage.permissions import Action, NotAllowed
+from tests.factories import tg
 from tests.world import (
     ADMIN,
     CITY_SUPERVISOR,
@@ -90,7 +91,7 @@ async def test_major_needs_the_five_items(sessions: Sessions) -> None:
 async def test_submitter_cannot_verify_own_rectification(sessions: Sessions) -> None:
     await world(sessions)
     # The supervisor reports a hidden danger: they are responsible for it.
-    w = Walker(sessions, telegram_id=SUPERVISOR)
+    w = Walker(sessions, SUPERVISOR)
     reply = await fill_to_confirm(w)
     assert reply.draft is not None
     submitted = (await w.press("submit")).submitted
@@ -156,7 +157,7 @@ async def test_fraud_checks_flag_reused_far_and_early_photos(sessions: Sessions)
     early = after_photo(8, taken=NOW - timedelta(days=2))
     await rectify(wang, first, [before_of_first, before_of_second, far, early])
     async with li.sessions() as s:
-        detail = await danger_detail(s, telegram_id=SUPERVISOR, danger_id=first, now=NOW)
+        detail = await danger_detail(s, account=tg(SUPERVISOR), danger_id=first, now=NOW)
     keys = [(f.key, f.params.get("n")) for f in detail.flags]
     assert ("After-photo {n} is the very file of a before-photo.", 1) in keys
     assert ("After-photo {n} is the very file of a photo of {number}.", 2) in keys
@@ -164,7 +165,7 @@ async def test_fraud_checks_flag_reused_far_and_early_photos(sessions: Sessions)
     assert ("After-photo {n} was taken before the hidden danger was reported.", 4) in keys
     # The inspector does not see the verifier's flags.
     async with wang.sessions() as s:
-        assert not (await danger_detail(s, telegram_id=INSPECTOR, danger_id=first)).flags
+        assert not (await danger_detail(s, account=tg(INSPECTOR), danger_id=first)).flags
     del second
 
 
@@ -178,7 +179,7 @@ async def test_near_identical_photo_is_flagged(sessions: Sessions) -> None:
     wang = Person(sessions, INSPECTOR, 20_000)
     await rectify(wang, danger_id, [after_photo(9, phash=0x0F0F_0F0F_0F0F_0F0E)])
     async with sessions() as s:
-        detail = await danger_detail(s, telegram_id=SUPERVISOR, danger_id=danger_id, now=NOW)
+        detail = await danger_detail(s, account=tg(SUPERVISOR), danger_id=danger_id, now=NOW)
     assert [f.key for f in detail.flags] == [
         "After-photo {n} looks nearly identical to a before-photo."
     ]
@@ -238,7 +239,7 @@ async def test_permission_matrix(sessions: Sessions) -> None:
                     async with sessions() as s:
                         await act(
                             s,
-                            telegram_id=telegram_id,
+                            account=tg(telegram_id),
                             danger_id=danger_id,
                             action=action,
                             update_id=person.next(),
@@ -261,7 +262,7 @@ async def test_forged_and_replayed_calls_change_nothing(sessions: Sessions) -> N
     async with sessions() as s:
         first = await act(
             s,
-            telegram_id=INSPECTOR,
+            account=tg(INSPECTOR),
             danger_id=danger_id,
             action=Action.START,
             update_id=555,
@@ -271,7 +272,7 @@ async def test_forged_and_replayed_calls_change_nothing(sessions: Sessions) -> N
     async with sessions() as s:
         replay = await act(
             s,
-            telegram_id=INSPECTOR,
+            account=tg(INSPECTOR),
             danger_id=danger_id,
             action=Action.START,
             update_id=555,
@@ -291,22 +292,22 @@ async def test_lists_are_scoped(sessions: Sessions) -> None:
     await report(sessions, photo_base=2)
     late_day = NOW + timedelta(days=10)
     async with sessions() as s:
-        page = await list_dangers(s, telegram_id=INSPECTOR, scope="mine", now=NOW)
+        page = await list_dangers(s, account=tg(INSPECTOR), scope="mine", now=NOW)
         assert page.total == 2 and page.items[0].days_left == 7
-        overdue = await list_dangers(s, telegram_id=SUPERVISOR, scope="overdue", now=late_day)
+        overdue = await list_dangers(s, account=tg(SUPERVISOR), scope="overdue", now=late_day)
         assert overdue.total == 2 and overdue.items[0].days_left == -3
         assert (
-            await list_dangers(s, telegram_id=FAR_SUPERVISOR, scope="overdue", now=late_day)
+            await list_dangers(s, account=tg(FAR_SUPERVISOR), scope="overdue", now=late_day)
         ).total == 0
         assert (
-            await list_dangers(s, telegram_id=OTHER_INSPECTOR, scope="mine", now=NOW)
+            await list_dangers(s, account=tg(OTHER_INSPECTOR), scope="mine", now=NOW)
         ).total == 0
         found = await list_dangers(
-            s, telegram_id=OTHER_INSPECTOR, scope="find", query="工厂1", now=NOW
+            s, account=tg(OTHER_INSPECTOR), scope="find", query="工厂1", now=NOW
         )
         assert [i.id for i in found.items] == [mine]
-        by_number = await list_dangers(s, telegram_id=ADMIN, scope="find", query="000002", now=NOW)
+        by_number = await list_dangers(s, account=tg(ADMIN), scope="find", query="000002", now=NOW)
         assert [i.number for i in by_number.items] == ["DL-2026-000002"]
         assert (
-            await list_dangers(s, telegram_id=FAR_INSPECTOR, scope="find", query="工厂", now=NOW)
+            await list_dangers(s, account=tg(FAR_INSPECTOR), scope="find", query="工厂", now=NOW)
         ).total == 0

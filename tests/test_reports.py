@@ -21,6 +21,7 @@ from storage.reports import (
     parse_deadline,
     resume_report,
 )
+from tests.factories import tg
 from tests.world import INSPECTOR, RULES, SUPERVISOR, Walker, fill_to_confirm, photo, setup
 
 NOW = datetime(2026, 11, 29, 2, 0, tzinfo=UTC)  # 10:00 in Dalian
@@ -36,7 +37,7 @@ async def test_full_report_gets_a_number_and_a_card_for_subscribed_groups(
             chat_id=-100,
             title="甘井子群",
             unit="甘井子区",
-            telegram_id=SUPERVISOR,
+            account=tg(SUPERVISOR),
             is_chat_admin=True,
         )
         await subscribe(
@@ -45,7 +46,7 @@ async def test_full_report_gets_a_number_and_a_card_for_subscribed_groups(
             title="甘井子群",
             kind="reports",
             at_time=None,
-            telegram_id=SUPERVISOR,
+            account=tg(SUPERVISOR),
             is_chat_admin=True,
         )
     w = Walker(sessions)
@@ -192,10 +193,10 @@ async def test_begin_with_a_draft_open_offers_resume_and_discard_says_what(
     again = await w.begin()
     assert again.resume_offer and again.draft is not None and again.draft.step == Step.FIELD
     async with sessions() as s:
-        resumed = await resume_report(s, telegram_id=INSPECTOR, update_id=w.next_id())
+        resumed = await resume_report(s, account=tg(INSPECTOR), update_id=w.next_id())
     assert resumed.draft is not None and resumed.draft.site == "丙仓库"
     async with sessions() as s:
-        gone = await discard_report(s, telegram_id=INSPECTOR, update_id=w.next_id())
+        gone = await discard_report(s, account=tg(INSPECTOR), update_id=w.next_id())
     assert gone.discarded and gone.draft is not None and gone.draft.site == "丙仓库"
     async with sessions() as s:
         assert (
@@ -225,7 +226,7 @@ async def test_strangers_cannot_report(sessions: Sessions) -> None:
     await setup(sessions)
     async with sessions() as s:
         with pytest.raises(NotFound):
-            await begin_report(s, telegram_id=999, update_id=1)
+            await begin_report(s, account=tg(999), update_id=1)
 
 
 @pytest.mark.parametrize(
@@ -267,7 +268,7 @@ async def test_submit_days_later_asks_for_a_new_deadline(sessions: Sessions) -> 
     async with sessions() as s:
         late = await answer_report(
             s,
-            telegram_id=INSPECTOR,
+            account=tg(INSPECTOR),
             update_id=w.next_id(),
             given=Input(InputKind.BUTTON, button="submit"),
             rules=RULES,
@@ -283,8 +284,8 @@ async def test_submit_days_later_asks_for_a_new_deadline(sessions: Sessions) -> 
 async def test_a_deactivated_person_can_report_no_more(sessions: Sessions) -> None:
     await setup(sessions)
     async with sessions() as s:
-        gone = await handover.deactivate_user(s, telegram_id=INSPECTOR, actor="t")
+        gone = await handover.deactivate_user(s, account=tg(INSPECTOR), actor="t")
     assert not gone.user.active
     async with sessions() as s:
         with pytest.raises(NotFound):
-            await begin_report(s, telegram_id=INSPECTOR, update_id=1)
+            await begin_report(s, account=tg(INSPECTOR), update_id=1)

@@ -23,6 +23,7 @@ from storage.models import DangerTally, HiddenDanger, Unit, User
 from storage.overdue import is_overdue
 from storage.photos import hamming
 from storage.units import unit_and_descendants
+from tests.factories import tg
 from tests.timeline import NOW, today
 from tests.world import ADMIN, CITY_SUPERVISOR, INSPECTOR, SUPERVISOR, world
 
@@ -141,7 +142,7 @@ async def _every_page(sessions: Sessions, telegram_id: int, scope: str, query: s
     while True:
         async with sessions() as s:
             got = await list_dangers(
-                s, telegram_id=telegram_id, scope=scope, query=query, page=page, now=NOW
+                s, account=tg(telegram_id), scope=scope, query=query, page=page, now=NOW
             )
         lines += got.items
         assert len(got.items) <= PAGE_SIZE
@@ -208,7 +209,7 @@ async def test_the_trend_equals_counting_each_week(sessions: Sessions) -> None:
     await world(sessions)
     await _records(sessions, 150)
     async with sessions() as s:
-        scope = await ledger_scope(s, telegram_id=CITY_SUPERVISOR, managers_only=False, now=NOW)
+        scope = await ledger_scope(s, account=tg(CITY_SUPERVISOR), managers_only=False, now=NOW)
         stats = await statistics(s, scope)
         rows = [r for r in await s.scalars(select(HiddenDanger)) if r.kind == "hidden_danger"]
     monday = today() - timedelta(days=today().weekday() + 7 * (len(stats.weeks) - 1))

@@ -11,7 +11,7 @@ from storage import campaigns, inbox, people, tasks, units
 from storage.db import Sessions
 from storage.errors import Invalid, NotFound
 from storage.models import Event, Task, User
-from tests.factories import CITY, make_campaign, task_row
+from tests.factories import CITY, make_campaign, task_row, tg
 
 
 async def test_campaign_set_and_change(sessions: Sessions) -> None:
@@ -235,17 +235,17 @@ async def test_invite_rules(sessions: Sessions) -> None:
 async def test_add_admin_is_idempotent(sessions: Sessions) -> None:
     await make_campaign(sessions)
     async with sessions() as s:
-        info, changed = await people.add_admin(s, telegram_id=7_000_000_001, actor="t")
+        info, changed = await people.add_admin(s, account=tg(7_000_000_001), actor="t")
     assert changed and info.role == "admin"
     async with sessions() as s:
-        _, changed = await people.add_admin(s, telegram_id=7_000_000_001, actor="t")
+        _, changed = await people.add_admin(s, account=tg(7_000_000_001), actor="t")
     assert not changed
     async with sessions() as s:
         assert await s.scalar(select(func.count()).select_from(User)) == 1
-        user = await people.get_user(s, 7_000_000_001)
+        user = await people.get_user(s, tg(7_000_000_001))
         assert user is not None and user.telegram_id == 7_000_000_001
         with pytest.raises(Invalid):
-            await people.add_admin(s, telegram_id=0, actor="t")
+            await people.add_admin(s, account=tg(0), actor="t")
 
 
 async def test_redeem_invite_registers_once_per_use(sessions: Sessions) -> None:
@@ -257,19 +257,19 @@ async def test_redeem_invite_registers_once_per_use(sessions: Sessions) -> None:
         )
     async with sessions() as s:
         first = await people.redeem_invite(
-            s, code=invite.code, telegram_id=101, name="王检查", username="wang", now=now
+            s, code=invite.code, account=tg(101), name="王检查", username="wang", now=now
         )
     assert (first.role, first.unit_name, first.name) == ("inspector", "甘井子区", "王检查")
     async with sessions() as s:  # the same person opening the link again uses nothing
-        await people.redeem_invite(s, code=invite.code, telegram_id=101, name="王", username=None)
-        await people.redeem_invite(s, code=invite.code, telegram_id=102, name="李", username=None)
+        await people.redeem_invite(s, code=invite.code, account=tg(101), name="王", username=None)
+        await people.redeem_invite(s, code=invite.code, account=tg(102), name="李", username=None)
     async with sessions() as s:
         with pytest.raises(Invalid) as err:
             await people.redeem_invite(
-                s, code=invite.code, telegram_id=103, name="赵", username=None
+                s, code=invite.code, account=tg(103), name="赵", username=None
             )
         assert "used up" in err.value.key
-        assert await people.get_user(s, 103) is None
+        assert await people.get_user(s, tg(103)) is None
         registered = await s.scalar(
             select(func.count()).select_from(Event).where(Event.action == "user.registered")
         )
@@ -285,18 +285,18 @@ async def test_redeem_refuses_unknown_and_expired_codes(sessions: Sessions) -> N
         )
     async with sessions() as s:
         with pytest.raises(NotFound):
-            await people.redeem_invite(s, code="nope", telegram_id=5, name="x", username=None)
+            await people.redeem_invite(s, code="nope", account=tg(5), name="x", username=None)
         with pytest.raises(Invalid) as err:
             await people.redeem_invite(
                 s,
                 code=invite.code,
-                telegram_id=5,
+                account=tg(5),
                 name="x",
                 username=None,
                 now=now + timedelta(days=1, seconds=1),
             )
         assert "expired" in err.value.key
-        assert await people.get_user(s, 5) is None
+        assert await people.get_user(s, tg(5)) is None
 
 
 async def test_a_new_invite_moves_a_person(sessions: Sessions) -> None:
@@ -305,20 +305,20 @@ async def test_a_new_invite_moves_a_person(sessions: Sessions) -> None:
         a = await people.create_invite(s, role="inspector", unit="甘井子区", actor="t")
         b = await people.create_invite(s, role="supervisor", unit="长海县", actor="t")
     async with sessions() as s:
-        await people.redeem_invite(s, code=a.code, telegram_id=9, name="x", username=None)
+        await people.redeem_invite(s, code=a.code, account=tg(9), name="x", username=None)
     async with sessions() as s:
-        moved = await people.redeem_invite(s, code=b.code, telegram_id=9, name="x", username=None)
+        moved = await people.redeem_invite(s, code=b.code, account=tg(9), name="x", username=None)
     assert (moved.role, moved.unit_name) == ("supervisor", "长海县")
 
 
 async def test_language_choice(sessions: Sessions) -> None:
     async with sessions() as s:
-        assert await people.chosen_language(s, 77) is None
-        await people.choose_language(s, telegram_id=77, language="en")
-        await people.choose_language(s, telegram_id=77, language="zh_CN")
-        assert await people.chosen_language(s, 77) == "zh_CN"
+        assert await people.chosen_language(s, tg(77)) is None
+        await people.choose_language(s, account=tg(77), language="en")
+        await people.choose_language(s, account=tg(77), language="zh_CN")
+        assert await people.chosen_language(s, tg(77)) == "zh_CN"
         with pytest.raises(Invalid):
-            await people.choose_language(s, telegram_id=77, language="fr")
+            await people.choose_language(s, account=tg(77), language="fr")
 
 
 async def test_the_inbox_keeps_once_replays_a_few_times_and_forgets(sessions: Sessions) -> None:

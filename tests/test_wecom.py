@@ -38,7 +38,7 @@ from storage.models import (
     User,
 )
 from storage.pushes import add_wecom_target, enqueue_due
-from tests.factories import make_campaign, task_row
+from tests.factories import make_campaign, task_row, tg
 from tests.fakebotapi import FakeBotAPI
 from tests.fakewecom import FakeWeCom
 
@@ -107,7 +107,7 @@ async def seed(sessions: Sessions) -> None:
         (FAR_ADMIN, "长海县"),
     ):
         async with sessions() as s:
-            await people.add_admin(s, telegram_id=telegram_id, actor="test", unit=unit)
+            await people.add_admin(s, account=tg(telegram_id), actor="test", unit=unit)
     async with sessions() as s:
         await s.execute(update(Task).where(Task.code == "GJZ-01").values(status=TaskStatus.DONE))
         unit_ids = {u.name: u.id for u in await s.scalars(select(Unit))}
@@ -494,7 +494,7 @@ def test_push_now_countdown_reaches_a_telegram_group_and_a_wecom_robot_once(
                         chat_id=chat.id,
                         title=chat.title or "",
                         unit="甘井子区",
-                        telegram_id=CITY_ADMIN,
+                        account=tg(CITY_ADMIN),
                         is_chat_admin=True,
                     )
                 async with sessions() as s:
@@ -504,7 +504,7 @@ def test_push_now_countdown_reaches_a_telegram_group_and_a_wecom_robot_once(
                         title=chat.title or "",
                         kind=kind,
                         at_time=None,
-                        telegram_id=CITY_ADMIN,
+                        account=tg(CITY_ADMIN),
                         is_chat_admin=True,
                     )
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from storage import people, tasks
+from storage.accounts import Account
 from storage.conversation import Input, InputKind, NewPhoto
 from storage.db import Sessions
 from storage.groups import bind_group, subscribe
@@ -19,7 +20,7 @@ from storage.loop import FIVE_ITEMS, LoopReply, act, answer_action, danger_detai
 from storage.models import Outbox
 from storage.permissions import Action, NotAllowed
 from storage.reports import Area, ReportReply, ReportRules, Step, answer_report, begin_report
-from tests.factories import make_campaign, task_row
+from tests.factories import make_campaign, task_row, tg
 from tests.timeline import NOW
 
 RULES = ReportRules(area=Area(38.5, 120.5, 40.5, 123.8), number_prefix="DL")
@@ -66,19 +67,19 @@ async def setup(sessions: Sessions) -> None:
         v = await people.create_invite(s, role="supervisor", unit="甘井子区", actor="t")
     async with sessions() as s:
         await people.redeem_invite(
-            s, code=i.code, telegram_id=INSPECTOR, name="王检查", username=None
+            s, code=i.code, account=tg(INSPECTOR), name="王检查", username=None
         )
         await people.redeem_invite(
-            s, code=v.code, telegram_id=SUPERVISOR, name="李监管", username=None
+            s, code=v.code, account=tg(SUPERVISOR), name="李监管", username=None
         )
 
 
 class Walker:
     """Drives one person's report like a front would, numbering updates as Telegram does."""
 
-    def __init__(self, sessions: Sessions, telegram_id: int = INSPECTOR) -> None:
+    def __init__(self, sessions: Sessions, who: int | Account = INSPECTOR) -> None:
         self.sessions = sessions
-        self.telegram_id = telegram_id
+        self.account = who if isinstance(who, Account) else tg(who)
         self.update_id = 1000
 
     def next_id(self) -> int:
@@ -87,7 +88,7 @@ class Walker:
 
     async def begin(self) -> ReportReply:
         async with self.sessions() as s:
-            return await begin_report(s, telegram_id=self.telegram_id, update_id=self.next_id())
+            return await begin_report(s, account=self.account, update_id=self.next_id())
 
     async def send(
         self, given: Input, *, update_id: int | None = None, draft_id: int | None = None
@@ -95,7 +96,7 @@ class Walker:
         async with self.sessions() as s:
             return await answer_report(
                 s,
-                telegram_id=self.telegram_id,
+                account=self.account,
                 update_id=update_id if update_id is not None else self.next_id(),
                 given=given,
                 rules=RULES,
@@ -145,13 +146,13 @@ ADMIN = 6005  # no unit: the whole city
 async def register(sessions: Sessions, telegram_id: int, role: str, unit: str | None) -> None:
     if role == "admin":
         async with sessions() as s:
-            await people.add_admin(s, telegram_id=telegram_id, actor="t")
+            await people.add_admin(s, account=tg(telegram_id), actor="t")
         return
     async with sessions() as s:
         code = (await people.create_invite(s, role=role, unit=unit, actor="t")).code
     async with sessions() as s:
         await people.redeem_invite(
-            s, code=code, telegram_id=telegram_id, name=f"p{telegram_id}", username=None
+            s, code=code, account=tg(telegram_id), name=f"p{telegram_id}", username=None
         )
 
 
@@ -164,8 +165,14 @@ async def world(sessions: Sessions) -> None:
     await register(sessions, ADMIN, "admin", None)
 
 
-async def report(sessions: Sessions, *, level: str = "general", photo_base: int = 1) -> int:
-    w = Walker(sessions)
+async def report(
+    sessions: Sessions,
+    *,
+    level: str = "general",
+    photo_base: int = 1,
+    who: int | Account = INSPECTOR,
+) -> int:
+    w = Walker(sessions, who)
     w.update_id = 10_000 + photo_base * 100
     reply = await w.begin()
     assert reply.tasks is not None
@@ -184,8 +191,9 @@ async def report(sessions: Sessions, *, level: str = "general", photo_base: int 
 
 
 class Person:
-    def __init__(self, sessions: Sessions, telegram_id: int, first_update: int) -> None:
-        self.sessions, self.telegram_id, self.update_id = sessions, telegram_id, first_update
+    def __init__(self, sessions: Sessions, who: int | Account, first_update: int) -> None:
+        self.sessions, self.update_id = sessions, first_update
+        self.account = who if isinstance(who, Account) else tg(who)
 
     def next(self) -> int:
         self.update_id += 1
@@ -195,7 +203,7 @@ class Person:
         async with self.sessions() as s:
             return await act(
                 s,
-                telegram_id=self.telegram_id,
+                account=self.account,
                 danger_id=danger_id,
                 action=action,
                 update_id=self.next(),
@@ -205,7 +213,7 @@ class Person:
     async def answer(self, given: Input) -> LoopReply:
         async with self.sessions() as s:
             return await answer_action(
-                s, telegram_id=self.telegram_id, update_id=self.next(), given=given, now=NOW
+                s, account=self.account, update_id=self.next(), given=given, now=NOW
             )
 
     async def text(self, text: str) -> LoopReply:
@@ -221,9 +229,7 @@ class Person:
         async with self.sessions() as s:
             try:
                 return set(
-                    (
-                        await danger_detail(s, telegram_id=self.telegram_id, danger_id=danger_id)
-                    ).actions
+                    (await danger_detail(s, account=self.account, danger_id=danger_id)).actions
                 )
             except NotAllowed:
                 return {"hidden"}  # type: ignore[arg-type]
@@ -287,7 +293,7 @@ async def group(sessions: Sessions, chat_id: int, unit: str, *kinds: str) -> Non
             chat_id=chat_id,
             title=f"g{chat_id}",
             unit=unit,
-            telegram_id=ADMIN,
+            account=tg(ADMIN),
             is_chat_admin=True,
         )
     for kind in kinds:
@@ -299,6 +305,6 @@ async def group(sessions: Sessions, chat_id: int, unit: str, *kinds: str) -> Non
                 title=f"g{chat_id}",
                 kind=name,
                 at_time=when or None,
-                telegram_id=ADMIN,
+                account=tg(ADMIN),
                 is_chat_admin=True,
             )

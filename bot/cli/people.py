@@ -8,20 +8,41 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.cli import ACTOR, fail, main, run_operation, settings_of, words
 from bot.i18n import Translator
 from bot.views.labels import role_name
-from storage import handover, people
+from storage import handover, linking, people
+from storage.accounts import Account, accounts_of
 from storage.dto import InviteInfo, UserInfo
+from storage.errors import DomainError
 from storage.meta import BOT_USERNAME, get_setting
 from storage.models import Role
+
+
+def _ids(info: UserInfo) -> str:
+    """A person's accounts as the audit trail names them: `424242`, `wecom:zhangsan`, or both."""
+    return " ".join(account.actor for account in accounts_of(info))
 
 
 def _who(_: Translator, info: UserInfo) -> str:
     return _(
         "{id} {name} ({role}, {unit})",
-        id=info.telegram_id,
+        id=_ids(info),
         name=info.name or "-",
         role=role_name(_, info.role),
         unit=info.unit_name or "-",
     )
+
+
+def _account(_: Translator, telegram_id: int | None, wecom: str | None) -> Account:
+    """The account named on the command line: a Telegram id or a WeCom user id, one of them."""
+    if telegram_id is not None and wecom is not None:
+        fail(_("give a Telegram id or a WeCom user id, not both"), 2)
+    try:
+        if telegram_id is not None:
+            return Account.telegram(telegram_id)
+        if wecom is not None:
+            return Account.wecom(wecom)
+    except DomainError as err:
+        fail(_.error(err))
+    fail(_("give a Telegram id, or a WeCom user id with --wecom"), 2)
 
 
 @main.group()
@@ -30,21 +51,25 @@ def admin() -> None:
 
 
 @admin.command("add")
-@click.argument("telegram_id", type=int)
+@click.argument("telegram_id", type=int, required=False)
+@click.option("--wecom", help="A WeCom user id (账号) instead of a Telegram id.")
 @click.option("--unit", help="The unit the admin belongs to (optional: none means the city).")
 @click.pass_context
-def admin_add(ctx: click.Context, telegram_id: int, unit: str | None) -> None:
-    """Make a Telegram user (by numeric id) an administrator."""
+def admin_add(
+    ctx: click.Context, telegram_id: int | None, wecom: str | None, unit: str | None
+) -> None:
+    """Make a Telegram user (by numeric id) or a WeCom user (--wecom) an administrator."""
     settings = settings_of(ctx)
     _ = words(settings)
+    account = _account(_, telegram_id, wecom)
     info, changed = run_operation(
         settings,
-        lambda s: people.add_admin(s, telegram_id=telegram_id, unit=unit, actor=ACTOR),
+        lambda s: people.add_admin(s, account=account, unit=unit, actor=ACTOR),
     )
     if changed:
-        click.echo(_("added admin: {id}", id=info.telegram_id))
+        click.echo(_("added admin: {id}", id=_ids(info)))
     else:
-        click.echo(_("already admin: {id}", id=info.telegram_id))
+        click.echo(_("already admin: {id}", id=_ids(info)))
 
 
 @main.command()
@@ -116,7 +141,7 @@ def user() -> None:
 @click.option("--unit", help="Only this unit and the units below it.")
 @click.pass_context
 def user_list(ctx: click.Context, unit: str | None) -> None:
-    """List registered people: Telegram id, role, unit, name, active or not."""
+    """List registered people: Telegram id and/or WeCom id, role, unit, name, active or not."""
     settings = settings_of(ctx)
     _ = words(settings)
     rows = run_operation(settings, lambda s: people.list_users(s, unit=unit))
@@ -125,32 +150,47 @@ def user_list(ctx: click.Context, unit: str | None) -> None:
     for u in rows:
         state = "" if u.active else "  " + _("(deactivated)")
         role = role_name(_, u.role)
-        click.echo(f"{u.telegram_id}  {role}  {u.unit_name or '-'}  {u.name}{state}")
+        click.echo(f"{_ids(u)}  {role}  {u.unit_name or '-'}  {u.name}{state}")
 
 
 @user.command("deactivate")
-@click.argument("telegram_id", type=int)
+@click.argument("telegram_id", type=int, required=False)
+@click.option("--wecom", help="The person's WeCom user id instead of a Telegram id.")
 @click.option(
     "--handover-to",
     "handover_to",
     type=int,
     help="The Telegram id of who takes over the open hidden dangers this person answers for.",
 )
+@click.option(
+    "--handover-to-wecom",
+    "handover_to_wecom",
+    help="The WeCom user id of who takes them over (instead of --handover-to).",
+)
 @click.pass_context
-def user_deactivate(ctx: click.Context, telegram_id: int, handover_to: int | None) -> None:
+def user_deactivate(
+    ctx: click.Context,
+    telegram_id: int | None,
+    wecom: str | None,
+    handover_to: int | None,
+    handover_to_wecom: str | None,
+) -> None:
     """Take a person's access away; what they reported and did stays on record.
 
-    Someone who still answers for open hidden dangers is deactivated only with --handover-to.
+    Someone who still answers for open hidden dangers is deactivated only with --handover-to
+    (or --handover-to-wecom).
     """
     settings = settings_of(ctx)
     _ = words(settings)
-    if handover_to == telegram_id:
+    account = _account(_, telegram_id, wecom)
+    successor = None
+    if handover_to is not None or handover_to_wecom is not None:
+        successor = _account(_, handover_to, handover_to_wecom)
+    if successor == account:
         fail(_("Hand the hidden dangers over to someone else."))
     done = run_operation(
         settings,
-        lambda s: handover.deactivate_user(
-            s, telegram_id=telegram_id, actor=ACTOR, handover_to=handover_to
-        ),
+        lambda s: handover.deactivate_user(s, account=account, actor=ACTOR, handover_to=successor),
     )
     if done.already:
         click.echo(_("already deactivated: {who}", who=_who(_, done.user)))
@@ -174,16 +214,42 @@ def user_deactivate(ctx: click.Context, telegram_id: int, handover_to: int | Non
 
 
 @user.command("activate")
-@click.argument("telegram_id", type=int)
+@click.argument("telegram_id", type=int, required=False)
+@click.option("--wecom", help="The person's WeCom user id instead of a Telegram id.")
 @click.pass_context
-def user_activate(ctx: click.Context, telegram_id: int) -> None:
+def user_activate(ctx: click.Context, telegram_id: int | None, wecom: str | None) -> None:
     """Give a deactivated person their access back (an invite link never does)."""
     settings = settings_of(ctx)
     _ = words(settings)
+    account = _account(_, telegram_id, wecom)
     info, changed = run_operation(
-        settings, lambda s: handover.activate_user(s, telegram_id=telegram_id, actor=ACTOR)
+        settings, lambda s: handover.activate_user(s, account=account, actor=ACTOR)
     )
     if changed:
         click.echo(_("activated: {who}", who=_who(_, info)))
     else:
         click.echo(_("already active: {who}", who=_who(_, info)))
+
+
+@user.command("link")
+@click.argument("telegram_id", type=int)
+@click.option("--wecom", required=True, help="The WeCom user id (账号) of the same person.")
+@click.pass_context
+def user_link(ctx: click.Context, telegram_id: int, wecom: str) -> None:
+    """Link a person's Telegram and WeCom accounts: one person, the same records on both.
+
+    The WeCom id joins the person of the Telegram id (or the Telegram id joins the person known
+    on WeCom only). A WeCom id held by someone else moves only if they have no records yet.
+    """
+    settings = settings_of(ctx)
+    _ = words(settings)
+    telegram = _account(_, telegram_id, None)
+    account = _account(_, None, wecom)
+    info, changed = run_operation(
+        settings,
+        lambda s: linking.link_accounts(s, telegram=telegram, wecom=account, actor=ACTOR),
+    )
+    if changed:
+        click.echo(_("linked: {who}", who=_who(_, info)))
+    else:
+        click.echo(_("already linked: {who}", who=_who(_, info)))

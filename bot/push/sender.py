@@ -30,6 +30,7 @@ from bot.views.cards import CAPTION_LIMIT, report_card, telegram_photo
 from bot.views.labels import shorten
 from bot.views.pictures.countdown_card import countdown_png
 from bot.views.push_view import telegram_text, wecom_markdown
+from storage.accounts import Account
 from storage.clock import utcnow
 from storage.dangers import danger_card
 from storage.db import Sessions, reading
@@ -159,7 +160,9 @@ async def drain(
             if stop is not None and stop():
                 return sent
             async with sessions() as session:
-                items = await claim_due(session, worker=WORKER, limit=1)
+                items = await claim_due(
+                    session, worker=WORKER, limit=1, channels=_channels_sent_here(settings)
+                )
             if not items:
                 return sent
             for item in items:
@@ -168,6 +171,19 @@ async def drain(
         if own_client and state.http is not None:
             await state.http.aclose()
             state.http = None
+
+
+def _channels_sent_here(settings: Settings) -> set[Channel]:
+    """The channels this sender drains: Telegram and the WeCom group robots.
+
+    Messages through the WeCom application (`wecom_app`, to one person's user id) are the WeCom
+    front's to deliver, with its own token and limits: they stay queued for it. Without a
+    configured application nobody ever will, so they are taken here only to be marked failed.
+    """
+    channels = {Channel.TELEGRAM, Channel.WECOM}
+    if not settings.wecom_app_configured:
+        channels.add(Channel.WECOM_APP)
+    return channels
 
 
 def _chat_key(item: OutboxItem) -> str | None:
@@ -201,6 +217,11 @@ async def _deliver_on(
     chat = _chat_key(item)
     if item.channel == Channel.WECOM:
         return await _deliver_wecom(sessions, settings, state, item, slot)
+    if item.channel == Channel.WECOM_APP:
+        # Claimed here only when no WeCom application is configured (`_channels_sent_here`).
+        async with sessions() as session:
+            await mark_failed(session, item_id=item.id, error="no WeCom application configured")
+        return 0
     if item.channel != Channel.TELEGRAM or not item.target.lstrip("-").isdigit():
         async with sessions() as session:
             await mark_failed(session, item_id=item.id, error=f"no sender for {item.channel}")
@@ -276,7 +297,7 @@ async def _send_telegram(
     chosen = None
     if chat_id > 0:
         async with reading(sessions)() as session:
-            visitor = await who_is(session, chat_id)
+            visitor = await who_is(session, Account.telegram(chat_id))
         if visitor.user is not None and not visitor.user.active:
             raise NotSent("the person was deactivated: notices go to active people only")
         chosen = visitor.language

@@ -21,6 +21,7 @@ from bot.intake.updates import OrderedUpdateProcessor
 from handlers.telegram.dangers import show_loop
 from handlers.telegram.prompts import send_prompt, where_they_stand
 from storage import albums
+from storage.accounts import Account
 from storage.albums import AlbumTurn
 from storage.clock import utcnow
 from storage.db import Sessions
@@ -156,7 +157,8 @@ async def _album_quiet(context: BotContext) -> None:
 
 
 async def _answer(context: BotContext, chat_id: int, telegram_id: int, _: Translator) -> None:
-    action, reply = await where_they_stand(context, telegram_id)
+    # A job, not an update: no `identify` ran, and the album kept its sender's Telegram id.
+    action, reply = await where_they_stand(context, Account.telegram(telegram_id))
     if action is not None:
         if action.step == "photos":
             await show_loop(context, chat_id, _, LoopReply(draft=action))

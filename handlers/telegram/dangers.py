@@ -56,9 +56,7 @@ async def _list(update: Update, context: BotContext, scope: str, query: str) -> 
         return
     try:
         async with context.reads() as session:
-            page = await list_dangers(
-                session, telegram_id=caller.telegram_id, scope=scope, query=query
-            )
+            page = await list_dangers(session, account=caller.account, scope=scope, query=query)
     except DomainError as err:
         await message.reply_text(caller._.error(err))
         return
@@ -79,7 +77,7 @@ async def on_list_page(update: Update, context: BotContext) -> None:
     try:
         async with context.reads() as session:
             page = await list_dangers(
-                session, telegram_id=caller.telegram_id, scope=scope, query=text, page=page_number
+                session, account=caller.account, scope=scope, query=text, page=page_number
             )
     except DomainError as err:
         await answer_query(query, caller._.error(err), alert=True)
@@ -116,7 +114,7 @@ async def on_danger_button(update: Update, context: BotContext) -> None:
             async with context.reads() as session:
                 detail = await danger_detail(
                     session,
-                    telegram_id=caller.telegram_id,
+                    account=caller.account,
                     danger_id=danger_id,
                     rules=_rules(context),
                 )
@@ -125,7 +123,7 @@ async def on_danger_button(update: Update, context: BotContext) -> None:
             async with context.sessions() as session:
                 reply = await act(
                     session,
-                    telegram_id=caller.telegram_id,
+                    account=caller.account,
                     danger_id=danger_id,
                     action=action,
                     update_id=update.update_id,
@@ -159,7 +157,7 @@ async def on_action_button(update: Update, context: BotContext) -> None:
         try:
             async with context.sessions() as session:
                 dropped = await cancel_action(
-                    session, telegram_id=caller.telegram_id, update_id=update.update_id
+                    session, account=caller.account, update_id=update.update_id
                 )
         except DomainError as err:
             await answer_query(query, _.error(err), alert=True)
@@ -176,7 +174,7 @@ async def on_action_button(update: Update, context: BotContext) -> None:
         async with context.sessions() as session:
             reply = await answer_action(
                 session,
-                telegram_id=caller.telegram_id,
+                account=caller.account,
                 update_id=update.update_id,
                 given=Input(InputKind.BUTTON, button=button),
                 draft_id=draft_id,
@@ -195,15 +193,15 @@ async def answer_action_message(
     update: Update, context: BotContext, given: Input, _: Translator
 ) -> LoopReply | None:
     """Give a typed answer (text, photo) to the open action draft; None when it was refused."""
-    user = update.effective_user
     chat = update.effective_chat
-    if user is None or chat is None:
+    if update.effective_user is None or chat is None:
         return None
+    caller = await identify(update, context)
     try:
         async with context.sessions() as session:
             reply = await answer_action(
                 session,
-                telegram_id=user.id,
+                account=caller.account,
                 update_id=update.update_id,
                 given=given,
                 rules=_rules(context),

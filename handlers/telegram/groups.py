@@ -90,7 +90,7 @@ async def bind_command(update: Update, context: BotContext) -> None:
                 chat_id=chat.id,
                 title=chat.title or "",
                 unit=unit,
-                telegram_id=caller.telegram_id,
+                account=caller.account,
                 is_chat_admin=is_admin,
             )
     except DomainError as err:
@@ -136,7 +136,7 @@ async def _change_subscription(update: Update, context: BotContext, *, on: bool)
                     title=chat.title or "",
                     kind=kind,
                     at_time=args[1] if len(args) > 1 else None,
-                    telegram_id=caller.telegram_id,
+                    account=caller.account,
                     is_chat_admin=is_admin,
                 )
             else:
@@ -144,7 +144,7 @@ async def _change_subscription(update: Update, context: BotContext, *, on: bool)
                     session,
                     chat_id=chat.id,
                     kind=kind,
-                    telegram_id=caller.telegram_id,
+                    account=caller.account,
                     is_chat_admin=is_admin,
                 )
     except DomainError as err:
@@ -165,7 +165,7 @@ async def countdown_command(update: Update, context: BotContext) -> None:
             data = await countdown_now(
                 session,
                 chat_id=chat.id,
-                telegram_id=caller.telegram_id,
+                account=caller.account,
                 private=chat.type == ChatType.PRIVATE,
             )
     except DomainError as err:

@@ -31,7 +31,8 @@ async def lang_chosen(update: Update, context: BotContext) -> None:
     if language not in LANGUAGES:
         await answer_query(query)
         return
+    caller = await identify(update, context)
     async with context.sessions() as session:
-        await choose_language(session, telegram_id=update.effective_user.id, language=language)
+        await choose_language(session, account=caller.account, language=language)
     await answer_query(query)
     await edit_pressed(query, language_chosen(Translator(language)))

@@ -78,7 +78,7 @@ async def export_command(update: Update, context: BotContext) -> None:
         date_from, date_to = parse_period(context.args or [])
         async with context.reads() as session:
             scope = await ledger_scope(
-                session, telegram_id=caller.telegram_id, date_from=date_from, date_to=date_to
+                session, account=caller.account, date_from=date_from, date_to=date_to
             )
     except DomainError as err:
         await message.reply_text(_.error(err))
@@ -110,7 +110,7 @@ async def stats_command(update: Update, context: BotContext) -> None:
             async with context.long_reads() as session:
                 scope = await ledger_scope(
                     session,
-                    telegram_id=caller.telegram_id,
+                    account=caller.account,
                     date_from=date_from,
                     date_to=date_to,
                     managers_only=False,

@@ -10,6 +10,7 @@ from telegram.error import BadRequest
 
 from bot.context import BotContext
 from bot.i18n import Translator, language_for
+from storage.accounts import Account
 from storage.dto import UserInfo
 from storage.people import who_is
 
@@ -18,7 +19,8 @@ from storage.people import who_is
 class Caller:
     """The person behind an update, as the handlers need them."""
 
-    telegram_id: int
+    telegram_id: int  # for Telegram's own matters: flood control, albums
+    account: Account  # who they are to every domain operation
     first_name: str
     user: UserInfo | None
     _: Translator
@@ -47,9 +49,10 @@ async def identify(update: Update, context: BotContext) -> Caller:
         return known
     chat = update.effective_chat
     in_group = chat is not None and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
+    account = Account.telegram(tg_user.id)
     async with context.reads() as session:
         visitor = await who_is(
-            session, tg_user.id, group_chat_id=chat.id if chat is not None and in_group else None
+            session, account, group_chat_id=chat.id if chat is not None and in_group else None
         )
     language = language_for(
         chosen=visitor.language,
@@ -58,6 +61,7 @@ async def identify(update: Update, context: BotContext) -> Caller:
     )
     caller = Caller(
         tg_user.id,
+        account,
         tg_user.first_name or "",
         visitor.user,
         Translator(language),

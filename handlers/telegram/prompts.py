@@ -11,21 +11,22 @@ from bot.context import BotContext
 from bot.i18n import Translator
 from bot.views.report_view import prompt_for
 from handlers.telegram.render import send_replies
+from storage.accounts import Account
 from storage.clock import utcnow
 from storage.loop import ActionDraftView, current_action
 from storage.reports import ReportReply, resume_report
 
 
 async def where_they_stand(
-    context: BotContext, telegram_id: int
+    context: BotContext, account: Account
 ) -> tuple[ActionDraftView | None, ReportReply | None]:
     """The person's open action draft, else their open report at its step (either may be
     missing): what to show again after a refused answer, an unknown command or an album."""
     async with context.reads() as session:
-        action = await current_action(session, telegram_id=telegram_id)
+        action = await current_action(session, account=account)
         if action is not None:
             return action, None
-        return None, await resume_report(session, telegram_id=telegram_id, update_id=None)
+        return None, await resume_report(session, account=account, update_id=None)
 
 
 async def send_prompt(context: BotContext, chat_id: int, _: Translator, reply: ReportReply) -> None:

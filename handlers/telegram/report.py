@@ -32,6 +32,7 @@ from handlers.telegram.dangers import answer_action_message, show_loop
 from handlers.telegram.people import answer_query, identify
 from handlers.telegram.prompts import report_today, send_prompt, where_they_stand
 from handlers.telegram.render import edit_pressed, send_replies
+from storage.accounts import Account
 from storage.clock import utcnow
 from storage.conversation import Input, InputKind, NewPhoto
 from storage.errors import N_, DomainError, Invalid
@@ -101,7 +102,7 @@ async def report_command(update: Update, context: BotContext) -> None:
     try:
         async with context.sessions() as session:
             reply = await begin_report(
-                session, telegram_id=caller.telegram_id, update_id=update.update_id, kind=kind
+                session, account=caller.account, update_id=update.update_id, kind=kind
             )
     except DomainError as err:
         await _say(update, caller._.error(err))
@@ -115,14 +116,14 @@ async def cancel_command(update: Update, context: BotContext) -> None:
     try:
         async with context.sessions() as session:
             dropped = await cancel_action(
-                session, telegram_id=caller.telegram_id, update_id=update.update_id
+                session, account=caller.account, update_id=update.update_id
             )
         if dropped is not None:
             await _say(update, caller._("Cancelled: {number}.", number=dropped.number))
             return
         async with context.sessions() as session:
             reply = await discard_report(
-                session, telegram_id=caller.telegram_id, update_id=update.update_id
+                session, account=caller.account, update_id=update.update_id
             )
     except DomainError as err:
         await _say(update, caller._.error(err))
@@ -153,21 +154,21 @@ async def on_button(update: Update, context: BotContext) -> None:
             if action == "resume":
                 reply = await resume_report(
                     session,
-                    telegram_id=caller.telegram_id,
+                    account=caller.account,
                     update_id=update.update_id,
                     draft_id=draft_id,
                 )
             elif action == "discard":
                 reply = await discard_report(
                     session,
-                    telegram_id=caller.telegram_id,
+                    account=caller.account,
                     update_id=update.update_id,
                     draft_id=draft_id,
                 )
             else:
                 reply = await answer_report(
                     session,
-                    telegram_id=caller.telegram_id,
+                    account=caller.account,
                     update_id=update.update_id,
                     given=Input(InputKind.BUTTON, button=action),
                     rules=_rules(context),
@@ -213,12 +214,16 @@ async def on_message(update: Update, context: BotContext) -> None:
         return
     try:
         given = await _input_from(
-            message, context, wants_photo=wants_photo, at_location=step == Step.LOCATION
+            message,
+            context,
+            caller.account,
+            wants_photo=wants_photo,
+            at_location=step == Step.LOCATION,
         )
     except DomainError as err:
         # A photo the store refused: say why, then the same step again, as for any wrong input.
         await message.reply_text(_.error(err))
-        action, again = await where_they_stand(context, caller.telegram_id)
+        action, again = await where_they_stand(context, caller.account)
         if action is not None:
             await show_loop(context, message.chat_id, _, LoopReply(draft=action))
         elif again is not None:
@@ -244,7 +249,7 @@ async def on_message(update: Update, context: BotContext) -> None:
         async with context.sessions() as session:
             reply = await answer_report(
                 session,
-                telegram_id=caller.telegram_id,
+                account=caller.account,
                 update_id=update.update_id,
                 given=given,
                 rules=_rules(context),
@@ -272,7 +277,7 @@ def _label_is(text: str, label: str) -> bool:
 
 
 async def _input_from(
-    message: Message, context: BotContext, *, wants_photo: bool, at_location: bool
+    message: Message, context: BotContext, account: Account, *, wants_photo: bool, at_location: bool
 ) -> Input:
     """Turn a Telegram message into a plain input (downloading photos only when wanted)."""
     if message.location is not None:
@@ -289,7 +294,7 @@ async def _input_from(
     if message.photo or (message.document and _is_image(message)):
         if not wants_photo:
             return Input(InputKind.PHOTO)
-        return Input(InputKind.PHOTO, photo=await _download_photo(message, context))
+        return Input(InputKind.PHOTO, photo=await _download_photo(message, context, account))
     if message.text is not None:
         text = message.text
         if at_location and _label_is(text, LABEL_SKIP):
@@ -311,7 +316,7 @@ def _is_image(message: Message) -> bool:
     return mime.startswith("image/") or name.endswith(IMAGE_SUFFIXES)
 
 
-async def _download_photo(message: Message, context: BotContext) -> NewPhoto:
+async def _download_photo(message: Message, context: BotContext, account: Account) -> NewPhoto:
     """Fetch the photo's bytes from Telegram and keep them in the photo store."""
     source = "photo"
     if message.photo:
@@ -327,7 +332,7 @@ async def _download_photo(message: Message, context: BotContext) -> NewPhoto:
         raise Invalid(N_("The image is larger than {limit_mb} MB."), limit_mb=MAX_PHOTO_BYTES >> 20)
     # Before the download: a photo that will not fit costs neither bandwidth nor disk.
     async with context.reads() as session:
-        room = await upload_room(session, telegram_id=message.chat_id, now=utcnow())
+        room = await upload_room(session, account=account, now=utcnow())
     check_room(room, size=size, bytes_a_day=context.settings.photo_mb_per_day << 20)
     try:
         tg_file = await context.bot.get_file(file_id)
@@ -367,7 +372,7 @@ async def unknown_command(update: Update, context: BotContext) -> None:
     await message.reply_text(_("I do not know that command. /help lists what I can do."))
     if caller.action_step is None and caller.report_step is None:
         return
-    action, reply = await where_they_stand(context, caller.telegram_id)
+    action, reply = await where_they_stand(context, caller.account)
     if action is not None:
         await show_loop(context, message.chat_id, _, LoopReply(draft=action))
     elif reply is not None:

@@ -30,7 +30,7 @@ async def start(update: Update, context: BotContext) -> None:
                 user = await redeem_invite(
                     session,
                     code=code,
-                    telegram_id=tg_user.id,
+                    account=caller.account,
                     name=tg_user.full_name,
                     username=tg_user.username,
                 )
