@@ -25,8 +25,7 @@ from storage.accounts import Account
 from storage.albums import AlbumTurn
 from storage.clock import utcnow
 from storage.db import Sessions
-from storage.loop import LoopReply
-from storage.reports import Step
+from storage.dialogue import PHOTOS
 
 logger = logging.getLogger(__name__)
 
@@ -158,12 +157,13 @@ async def _album_quiet(context: BotContext) -> None:
 
 async def _answer(context: BotContext, chat_id: int, telegram_id: int, _: Translator) -> None:
     # A job, not an update: no `identify` ran, and the album kept its sender's Telegram id.
-    action, reply = await where_they_stand(context, Account.telegram(telegram_id))
-    if action is not None:
-        if action.step == "photos":
-            await show_loop(context, chat_id, _, LoopReply(draft=action))
-        return
+    answer = await where_they_stand(context, Account.telegram(telegram_id))
     # Done may have been pressed before the album went quiet: then the step has moved on
     # and its prompt was sent already.
-    if reply is not None and reply.draft is not None and reply.draft.step == Step.PHOTOS:
-        await send_prompt(context, chat_id, _, reply)
+    if answer.loop is not None:
+        if answer.loop.draft is not None and answer.loop.draft.step == PHOTOS:
+            await show_loop(context, chat_id, _, answer.loop)
+        return
+    report = answer.report
+    if report is not None and report.draft is not None and report.draft.step == PHOTOS:
+        await send_prompt(context, chat_id, _, report)

@@ -87,7 +87,8 @@ async def on_list_page(update: Update, context: BotContext) -> None:
     await edit_pressed(query, Edit(listed.buttons, text=listed.text))
 
 
-def _rules(context: BotContext) -> LoopRules:
+def loop_rules(context: BotContext) -> LoopRules:
+    """The closed loop's rules as this deployment sets them."""
     return LoopRules()
 
 
@@ -116,7 +117,7 @@ async def on_danger_button(update: Update, context: BotContext) -> None:
                     session,
                     account=caller.account,
                     danger_id=danger_id,
-                    rules=_rules(context),
+                    rules=loop_rules(context),
                 )
             reply = LoopReply(detail=detail)
         else:
@@ -127,7 +128,7 @@ async def on_danger_button(update: Update, context: BotContext) -> None:
                     danger_id=danger_id,
                     action=action,
                     update_id=update.update_id,
-                    rules=_rules(context),
+                    rules=loop_rules(context),
                 )
     except DomainError as err:
         await answer_query(query, _.error(err), alert=True)
@@ -178,7 +179,7 @@ async def on_action_button(update: Update, context: BotContext) -> None:
                 update_id=update.update_id,
                 given=Input(InputKind.BUTTON, button=button),
                 draft_id=draft_id,
-                rules=_rules(context),
+                rules=loop_rules(context),
             )
     except DomainError as err:
         await answer_query(query, _.error(err), alert=True)
@@ -187,29 +188,6 @@ async def on_action_button(update: Update, context: BotContext) -> None:
     if not reply.notices and isinstance(query.message, Message):
         await edit_pressed(query, Edit())
     await show_loop(context, chat.id, _, reply)
-
-
-async def answer_action_message(
-    update: Update, context: BotContext, given: Input, _: Translator
-) -> LoopReply | None:
-    """Give a typed answer (text, photo) to the open action draft; None when it was refused."""
-    chat = update.effective_chat
-    if update.effective_user is None or chat is None:
-        return None
-    caller = await identify(update, context)
-    try:
-        async with context.sessions() as session:
-            reply = await answer_action(
-                session,
-                account=caller.account,
-                update_id=update.update_id,
-                given=given,
-                rules=_rules(context),
-            )
-    except DomainError as err:
-        await context.bot.send_message(chat.id, _.error(err))
-        return None
-    return reply
 
 
 async def show_loop(

@@ -10,23 +10,31 @@ from datetime import date
 from bot.context import BotContext
 from bot.i18n import Translator
 from bot.views.report_view import prompt_for
+from handlers.telegram.dangers import show_loop
 from handlers.telegram.render import send_replies
+from storage import dialogue
 from storage.accounts import Account
 from storage.clock import utcnow
-from storage.loop import ActionDraftView, current_action
-from storage.reports import ReportReply, resume_report
+from storage.dialogue import Answer
+from storage.reports import ReportReply
 
 
-async def where_they_stand(
-    context: BotContext, account: Account
-) -> tuple[ActionDraftView | None, ReportReply | None]:
-    """The person's open action draft, else their open report at its step (either may be
-    missing): what to show again after a refused answer, an unknown command or an album."""
+async def where_they_stand(context: BotContext, account: Account) -> Answer:
+    """The step the person stands at (storage/dialogue.py): what to show again after a refused
+    answer, an unknown command or an album."""
     async with context.reads() as session:
-        action = await current_action(session, account=account)
-        if action is not None:
-            return action, None
-        return None, await resume_report(session, account=account, update_id=None)
+        return await dialogue.where_they_stand(session, account=account)
+
+
+async def show_where_they_stand(
+    context: BotContext, chat_id: int, _: Translator, account: Account
+) -> None:
+    """Send the prompt of the step the person stands at, if a draft is open."""
+    answer = await where_they_stand(context, account)
+    if answer.loop is not None:
+        await show_loop(context, chat_id, _, answer.loop)
+    elif answer.report is not None:
+        await send_prompt(context, chat_id, _, answer.report)
 
 
 async def send_prompt(context: BotContext, chat_id: int, _: Translator, reply: ReportReply) -> None:

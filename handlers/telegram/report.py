@@ -28,16 +28,17 @@ from bot.views.report_view import (
     task_keyboard,
 )
 from handlers.telegram.albums import answer_album_later, first_of_album_at_wrong_step
-from handlers.telegram.dangers import answer_action_message, show_loop
+from handlers.telegram.dangers import loop_rules, show_loop
 from handlers.telegram.people import answer_query, identify
-from handlers.telegram.prompts import report_today, send_prompt, where_they_stand
+from handlers.telegram.prompts import report_today, show_where_they_stand
 from handlers.telegram.render import edit_pressed, send_replies
 from storage.accounts import Account
 from storage.clock import utcnow
 from storage.conversation import Input, InputKind, NewPhoto
+from storage.dialogue import Awaited, answer_message
 from storage.errors import N_, DomainError, Invalid
 from storage.languages import LANGUAGES
-from storage.loop import LoopReply, cancel_action
+from storage.loop import cancel_action
 from storage.models import RecordKind
 from storage.photos import MAX_PHOTO_BYTES, PhotoStore
 from storage.reports import (
@@ -189,23 +190,20 @@ async def on_button(update: Update, context: BotContext) -> None:
 
 
 async def on_message(update: Update, context: BotContext) -> None:
-    """Any private message that is not a command: an answer to the open draft's step."""
+    """Any private message that is not a command: an answer to the draft it answers."""
     message = update.effective_message
     if message is None:
         return
     caller = await identify(update, context)
     _ = caller._
-    # The person's look-up told which draft the message answers: an action comes first.
-    action_step = caller.action_step
-    step = Step(caller.report_step) if caller.report_step and not action_step else None
-    if action_step is None and step is None:
+    awaited = Awaited(caller.report_step, caller.action_step)
+    if awaited.flow is None:
         await message.reply_text(
             _("To log a hidden danger, send /report. /help shows everything I can do.")
         )
         return
-    wants_photo = (action_step or step) in (Step.PHOTOS, "photos")
     album_at_wrong_step = bool(
-        message.media_group_id and (message.photo or message.document) and not wants_photo
+        message.media_group_id and (message.photo or message.document) and not awaited.wants_photo
     )
     # An album at the wrong step: one hint for the album, not one per picture.
     if album_at_wrong_step and not await first_of_album_at_wrong_step(
@@ -217,49 +215,34 @@ async def on_message(update: Update, context: BotContext) -> None:
             message,
             context,
             caller.account,
-            wants_photo=wants_photo,
-            at_location=step == Step.LOCATION,
+            wants_photo=awaited.wants_photo,
+            at_location=awaited.wants_location,
         )
     except DomainError as err:
         # A photo the store refused: say why, then the same step again, as for any wrong input.
         await message.reply_text(_.error(err))
-        action, again = await where_they_stand(context, caller.account)
-        if action is not None:
-            await show_loop(context, message.chat_id, _, LoopReply(draft=action))
-        elif again is not None:
-            await send_prompt(context, message.chat_id, _, again)
-        return
-    if action_step is not None:
-        # A typed step of the closed loop (a reason, after-photos, …) comes first.
-        loop_reply = await answer_action_message(update, context, given, _)
-        if loop_reply is None:
-            return
-        if given.kind == InputKind.PHOTO and message.media_group_id and not loop_reply.notices:
-            await answer_album_later(
-                context,
-                message,
-                telegram_id=caller.telegram_id,
-                language=_.language,
-                update_id=update.update_id,
-            )
-            return
-        await show_loop(context, message.chat_id, _, loop_reply)
+        await show_where_they_stand(context, message.chat_id, _, caller.account)
         return
     try:
         async with context.sessions() as session:
-            reply = await answer_report(
+            answer = await answer_message(
                 session,
                 account=caller.account,
+                awaited=awaited,
                 update_id=update.update_id,
                 given=given,
-                rules=_rules(context),
+                report_rules=_rules(context),
+                loop_rules=loop_rules(context),
             )
     except DomainError as err:
         await message.reply_text(_.error(err))
         return
-    if step == Step.LOCATION and reply.draft is not None and reply.draft.step != Step.LOCATION:
-        await send_replies(context, message.chat_id, [location_noted(_, reply.draft)])
-    if given.kind == InputKind.PHOTO and message.media_group_id and not reply.notices:
+    report = answer.report
+    draft = report.draft if report is not None else None
+    if awaited.wants_location and draft is not None and draft.step != Step.LOCATION:
+        await send_replies(context, message.chat_id, [location_noted(_, draft)])
+    if given.kind == InputKind.PHOTO and message.media_group_id and not answer.notices:
+        # The album is answered once, when it has gone quiet.
         await answer_album_later(
             context,
             message,
@@ -268,7 +251,10 @@ async def on_message(update: Update, context: BotContext) -> None:
             update_id=update.update_id,
         )
         return
-    await show(update, context, _, reply)
+    if answer.loop is not None:
+        await show_loop(context, message.chat_id, _, answer.loop)
+    elif report is not None:
+        await show(update, context, _, report)
 
 
 def _label_is(text: str, label: str) -> bool:
@@ -372,11 +358,7 @@ async def unknown_command(update: Update, context: BotContext) -> None:
     await message.reply_text(_("I do not know that command. /help lists what I can do."))
     if caller.action_step is None and caller.report_step is None:
         return
-    action, reply = await where_they_stand(context, caller.account)
-    if action is not None:
-        await show_loop(context, message.chat_id, _, LoopReply(draft=action))
-    elif reply is not None:
-        await send_prompt(context, message.chat_id, _, reply)
+    await show_where_they_stand(context, message.chat_id, _, caller.account)
 
 
 async def unknown_button(update: Update, context: BotContext) -> None:
