@@ -55,7 +55,7 @@ from storage.models import (  # noqa: E402
 )
 from storage.people import who_is  # noqa: E402
 from storage.pushes import countdown_data, enqueue_due  # noqa: E402
-from storage.reports import Area, ReportRules, Step, answer_report, begin_report  # noqa: E402
+from storage.report import Area, ReportRules, Step, answer_report, begin_report  # noqa: E402
 
 # The bench's "now": 10:00 in the campaign's zone on a weekday, the middle of a working day.
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)

@@ -19,7 +19,7 @@ from storage.conversation import Input, Notice
 from storage.loop import LoopReply, LoopRules, answer_action, current_action
 from storage.models import DraftFlow
 from storage.people import Visitor
-from storage.reports import ReportReply, ReportRules, Step, answer_report, resume_report
+from storage.report import ReportReply, ReportRules, Step, answer_report, resume_report
 
 # Both flows call the step that takes pictures by this name.
 PHOTOS = Step.PHOTOS.value

@@ -64,7 +64,7 @@ from storage.permissions import (
     load_viewer,
     require,
 )
-from storage.reports import parse_deadline
+from storage.report import parse_deadline
 from storage.units import unit_and_ancestors
 from storage.uploads import MAX_PHOTOS
 

@@ -35,7 +35,7 @@ from storage.models import (
     ProcessedUpdate,
     User,
 )
-from storage.reports import Step
+from storage.report import Step
 from tests.factories import make_campaign, task_row, tg
 from tests.fakebotapi import CallbackPress, Chat, FakeBotAPI, Message, Person, make_jpeg
 from tests.harness import RunningBot, running_bot, settings_for

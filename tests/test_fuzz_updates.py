@@ -28,7 +28,7 @@ from storage.conversation import Input, InputKind, NewPhoto
 from storage.loop import act, answer_action
 from storage.models import Draft, DraftStatus
 from storage.permissions import Action
-from storage.reports import Area, ReportRules, Step, answer_report, begin_report
+from storage.report import Area, ReportRules, Step, answer_report, begin_report
 from tests.bot_thread import BotThread
 from tests.factories import tg
 from tests.fakebotapi import Chat, FakeBotAPI, Person, make_jpeg

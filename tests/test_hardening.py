@@ -33,7 +33,7 @@ from storage.models import (
 from storage.permissions import Action, NotAllowed
 from storage.push_payloads import LateDanger, OverduePush
 from storage.pushes import enqueue_due
-from storage.reports import parse_deadline
+from storage.report import parse_deadline
 from storage.uploads import Room, check_room, forget_unused_photos, upload_room
 from tests.factories import tg
 from tests.timeline import NOW, at

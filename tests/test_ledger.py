@@ -15,7 +15,7 @@ from storage.conversation import Input, InputKind
 from storage.db import Sessions
 from storage.ledger import ledger_scope, statistics
 from storage.permissions import Action
-from storage.reports import begin_report
+from storage.report import begin_report
 from tests.factories import tg
 from tests.world import (
     CITY_SUPERVISOR,

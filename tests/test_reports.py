@@ -13,7 +13,7 @@ from storage.db import Sessions
 from storage.errors import NotFound
 from storage.groups import bind_group, subscribe
 from storage.models import Draft, Event, HiddenDanger, Outbox, Photo, Task
-from storage.reports import (
+from storage.report import (
     Step,
     answer_report,
     begin_report,

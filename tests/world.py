@@ -19,7 +19,7 @@ from storage.groups import bind_group, subscribe
 from storage.loop import FIVE_ITEMS, LoopReply, act, answer_action, danger_detail
 from storage.models import Outbox
 from storage.permissions import Action, NotAllowed
-from storage.reports import Area, ReportReply, ReportRules, Step, answer_report, begin_report
+from storage.report import Area, ReportReply, ReportRules, Step, answer_report, begin_report
 from tests.factories import make_campaign, task_row, tg
 from tests.timeline import NOW
 

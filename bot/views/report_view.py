@@ -10,7 +10,7 @@ from bot.views.reply import Ask, Button, Buttons, Say, grid
 from storage.conversation import small_int
 from storage.dto import FieldInfo
 from storage.models import DangerLevel, RecordKind
-from storage.reports import QUICK_DEADLINES, DraftView, ReportReply, Step, TaskPage
+from storage.report import QUICK_DEADLINES, DraftView, ReportReply, Step, TaskPage
 
 CALLBACK_PREFIX = "r"
 TITLE_IN_BUTTON = 36

@@ -16,7 +16,7 @@ from storage import dialogue
 from storage.accounts import Account
 from storage.clock import utcnow
 from storage.dialogue import Answer
-from storage.reports import ReportReply
+from storage.report import ReportReply
 
 
 async def where_they_stand(context: BotContext, account: Account) -> Answer:

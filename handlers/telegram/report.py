@@ -1,6 +1,6 @@
 """/report, /cancel and every answer of the report conversation.
 
-The conversation's state is the draft in the database (see storage/reports.py), not PTB's
+The conversation's state is the draft in the database (see storage/report/), not PTB's
 ConversationHandler: a draft survives a crash or restart, and another bot process can carry
 on with it. These handlers only turn Telegram messages into `Input` and render replies.
 """
@@ -41,7 +41,7 @@ from storage.languages import LANGUAGES
 from storage.loop import cancel_action
 from storage.models import RecordKind
 from storage.photos import MAX_PHOTO_BYTES, PhotoStore
-from storage.reports import (
+from storage.report import (
     Area,
     ReportReply,
     ReportRules,

@@ -1,0 +1,189 @@
+"""A report draft and its view: the step it waits at, and every answer so far resolved to names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.accounts import Account
+from storage.conversation import (
+    set_data,
+)
+from storage.dto import FieldInfo, PhotoRef
+from storage.errors import N_, NotFound
+from storage.models import (
+    Draft,
+    DraftFlow,
+    DraftStatus,
+    Field,
+    Photo,
+    Task,
+    Unit,
+    User,
+)
+from storage.people import user_row
+
+
+class Step(StrEnum):
+    TASK = "task"
+    SITE = "site"
+    FIELD = "field"
+    DESCRIPTION = "description"
+    PHOTOS = "photos"
+    LOCATION = "location"
+    LEVEL = "level"
+    DEADLINE = "deadline"
+    CONFIRM = "confirm"
+
+
+ORDER = list(Step)
+EDITABLE = (
+    Step.TASK,
+    Step.SITE,
+    Step.FIELD,
+    Step.DESCRIPTION,
+    Step.PHOTOS,
+    Step.LOCATION,
+    Step.LEVEL,
+    Step.DEADLINE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskChoice:
+    id: int
+    code: str
+    title: str
+    due_date: date
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoView:
+    id: int
+    ref: PhotoRef
+    sha256: str
+    exif_lat: float | None
+    exif_lon: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class DraftView:
+    """What a front needs to show a draft: every answer so far, resolved to names."""
+
+    id: int
+    step: Step
+    kind: str
+    editing: bool
+    task: TaskChoice | None
+    site: str | None
+    field: FieldInfo | None
+    task_field: FieldInfo | None
+    description: str | None
+    photos: list[PhotoView]
+    latitude: float | None
+    longitude: float | None
+    address: str | None
+    location_source: str | None
+    location_far: bool
+    level: str | None
+    deadline: date | None
+    photo_gps: tuple[float, float] | None
+    unit_name: str
+
+
+# --- small helpers -----------------------------------------------------------------------------
+
+
+async def reporter(session: AsyncSession, account: Account) -> User:
+    user = await user_row(session, account, active_only=True)
+    if user is None or user.unit_id is None:
+        raise NotFound(N_("Only registered inspectors of a unit can report hidden dangers."))
+    return user
+
+
+async def open_draft(session: AsyncSession, user_id: int) -> Draft | None:
+    return (
+        await session.scalars(
+            select(Draft)
+            .where(
+                Draft.user_id == user_id,
+                Draft.flow == DraftFlow.REPORT,
+                Draft.status == DraftStatus.OPEN,
+            )
+            # Two answers of one person handled at once (two bot processes) must queue up;
+            # SQLite needs no lock: BEGIN IMMEDIATE serialises every writer.
+            .with_for_update()
+        )
+    ).first()
+
+
+def fields_of(rows: list[Field]) -> list[FieldInfo]:
+    return [FieldInfo(f.id, f.code, f.name_zh, f.name_en) for f in rows]
+
+
+async def all_fields(session: AsyncSession) -> list[FieldInfo]:
+    return fields_of(list(await session.scalars(select(Field).order_by(Field.position))))
+
+
+async def draft_view(session: AsyncSession, draft: Draft) -> DraftView:
+    data = draft.data or {}
+    task = await session.get(Task, data["task_id"]) if data.get("task_id") else None
+    field_row = await session.get(Field, data["field_id"]) if data.get("field_id") else None
+    task_field = await session.get(Field, task.field_id) if task else None
+    photos = list(
+        await session.scalars(select(Photo).where(Photo.draft_id == draft.id).order_by(Photo.id))
+    )
+    gps = next(
+        ((p.exif_lat, p.exif_lon) for p in photos if p.exif_lat is not None and p.exif_lon),
+        None,
+    )
+    user = await session.get(User, draft.user_id)
+    unit = await session.get(Unit, user.unit_id) if user and user.unit_id else None
+    lat, lon = data.get("latitude"), data.get("longitude")
+    return DraftView(
+        id=draft.id,
+        step=Step(draft.step),
+        kind=draft.kind,
+        editing=bool(data.get("editing")),
+        task=TaskChoice(task.id, task.code, task.title, task.due_date) if task else None,
+        site=data.get("site"),
+        field=fields_of([field_row])[0] if field_row else None,
+        task_field=fields_of([task_field])[0] if task_field else None,
+        description=data.get("description"),
+        photos=[
+            PhotoView(
+                p.id,
+                PhotoRef(p.file_id, p.source, p.path, p.thumb_path),
+                p.sha256,
+                p.exif_lat,
+                p.exif_lon,
+            )
+            for p in photos
+        ],
+        latitude=lat,
+        longitude=lon,
+        address=data.get("address"),
+        location_source=data.get("location_source"),
+        location_far=bool(data.get("location_far")),
+        level=data.get("level"),
+        deadline=date.fromisoformat(data["deadline"]) if data.get("deadline") else None,
+        photo_gps=(float(gps[0]), float(gps[1])) if gps and gps[0] is not None else None,
+        unit_name=unit.name if unit else "",
+    )
+
+
+def next_step(draft: Draft, current: Step) -> Step:
+    """After answering `current`: back to the summary when editing, else the following step."""
+    if (draft.data or {}).get("editing"):
+        return Step.CONFIRM
+    return ORDER[ORDER.index(current) + 1]
+
+
+def go_to(draft: Draft, step: Step) -> None:
+    draft.step = step.value
+    if step == Step.CONFIRM:
+        set_data(draft, editing=None)

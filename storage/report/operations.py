@@ -1,0 +1,278 @@
+"""The report conversation as domain operations: a draft saved with every step it answers.
+
+Fronts (Telegram now, WeCom later) turn a person's message into a `Input`, call
+`answer_report`, and render the `ReportReply`. Every rule of every step lives here, so a
+second front only parses and renders. Each call is one transaction that also records the
+front's message id, so a message delivered twice is acted on once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.accounts import Account
+from storage.campaigns import require_campaign
+from storage.clock import utcnow
+from storage.conversation import (
+    Input,
+    Notice,
+    claim_update,
+)
+from storage.dto import CampaignInfo, FieldInfo
+from storage.errors import N_, DomainError
+from storage.models import (
+    Draft,
+    DraftFlow,
+    DraftStatus,
+    HiddenDanger,
+    Photo,
+    RecordKind,
+    User,
+)
+from storage.people import user_row
+from storage.report.draft import (
+    DraftView,
+    Step,
+    all_fields,
+    draft_view,
+    open_draft,
+    reporter,
+)
+from storage.report.rules import ReportRules
+from storage.report.steps import STEPS
+from storage.report.submit import Submitted, possible_duplicates
+from storage.report.task_list import TaskPage, task_page
+
+# Starting a report this soon after submitting one: say the last one went in.
+JUST_SUBMITTED = timedelta(minutes=10)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportReply:
+    """What the front shows after an answer: notices, then the prompt of `draft.step`."""
+
+    draft: DraftView | None
+    notices: list[Notice] = field(default_factory=list)
+    tasks: TaskPage | None = None
+    fields: list[FieldInfo] = field(default_factory=list)
+    possible_duplicates: list[str] = field(default_factory=list)
+    submitted: Submitted | None = None
+    discarded: bool = False
+    resume_offer: bool = False
+    duplicate_update: bool = False
+    prompt: bool = True  # False when the answer needs no new prompt (an album in progress)
+    today: date | None = None  # in the campaign's time zone, for quick picks of dates
+    # A report begun minutes after the last one went in names it (its answer may have been lost).
+    last_submitted: str | None = None
+
+
+# --- the operations ----------------------------------------------------------------------------
+
+
+async def begin_report(
+    session: AsyncSession,
+    *,
+    account: Account,
+    update_id: int | None,
+    kind: str = RecordKind.HIDDEN_DANGER,
+) -> ReportReply:
+    """Start a report, or offer to resume the one already open."""
+    user = await reporter(session, account)
+    campaign = await require_campaign(session)
+    if not await claim_update(session, update_id):
+        return await _replay(session, user)
+    draft = await open_draft(session, user.id)
+    if draft is not None:
+        await session.commit()
+        return ReportReply(await draft_view(session, draft), resume_offer=True, prompt=False)
+    # A crash can swallow the "Submitted" answer: whoever starts again a few minutes later is
+    # told their last report went in, so it is not logged twice.
+    last = await session.scalar(
+        select(HiddenDanger.number)
+        .join(Draft, Draft.danger_id == HiddenDanger.id)
+        .where(
+            Draft.user_id == user.id,
+            Draft.status == DraftStatus.SUBMITTED,
+            Draft.updated_at >= utcnow() - JUST_SUBMITTED,
+        )
+        .order_by(Draft.updated_at.desc())
+        .limit(1)
+    )
+    draft = Draft(user_id=user.id, flow=DraftFlow.REPORT, kind=kind, step=Step.TASK.value, data={})
+    session.add(draft)
+    await session.flush()
+    reply = await _reply(session, draft, user, campaign)
+    await session.commit()
+    return replace(reply, last_submitted=last)
+
+
+async def resume_report(
+    session: AsyncSession, *, account: Account, update_id: int | None, draft_id: int | None = None
+) -> ReportReply:
+    """Show the open draft at the step where the person stopped."""
+    user = await reporter(session, account)
+    campaign = await require_campaign(session)
+    await claim_update(session, update_id)
+    draft = await open_draft(session, user.id)
+    if draft is not None and draft_id is not None and draft.id != draft_id:
+        notice = await _stale_notice(session, user, draft_id)
+        reply = await _reply(session, draft, user, campaign)
+        await session.commit()
+        return replace(reply, notices=[notice])
+    if draft is None:
+        await session.commit()
+        return ReportReply(None, [Notice(N_("You have no report in progress. Send /report."))])
+    reply = await _reply(session, draft, user, campaign)
+    await session.commit()
+    return reply
+
+
+async def discard_report(
+    session: AsyncSession, *, account: Account, update_id: int | None, draft_id: int | None = None
+) -> ReportReply:
+    """Throw the open draft away, saying what was in it.
+
+    `draft_id` comes with a button: an old card's Cancel must not throw away today's draft.
+    """
+    row = await user_row(session, account, active_only=True)
+    if row is not None and row.unit_id is None:  # an administrator of the whole campaign
+        await claim_update(session, update_id)
+        await session.commit()
+        return ReportReply(None, [Notice(N_("There was no report in progress."))], prompt=False)
+    user = await reporter(session, account)
+    if not await claim_update(session, update_id):
+        return await _replay(session, user)
+    draft = await open_draft(session, user.id)
+    if draft is not None and draft_id is not None and draft.id != draft_id:
+        notice = await _stale_notice(session, user, draft_id)
+        await session.commit()
+        return ReportReply(await draft_view(session, draft), [notice], prompt=False)
+    if draft is None:
+        await session.commit()
+        return ReportReply(None, [Notice(N_("There was no report in progress."))], prompt=False)
+    view = await draft_view(session, draft)
+    draft.status = DraftStatus.DISCARDED
+    await session.execute(update(Photo).where(Photo.draft_id == draft.id).values(draft_id=None))
+    await session.commit()
+    return ReportReply(view, discarded=True, prompt=False)
+
+
+async def current_step(session: AsyncSession, *, account: Account) -> Step | None:
+    """Return the step of the person's open draft, or None (cheap: no rendering data)."""
+    user = await user_row(session, account)
+    if user is None:
+        return None
+    draft = await open_draft(session, user.id)
+    return Step(draft.step) if draft else None
+
+
+async def answer_report(
+    session: AsyncSession,
+    *,
+    account: Account,
+    update_id: int | None,
+    given: Input,
+    rules: ReportRules,
+    draft_id: int | None = None,
+    now: datetime | None = None,
+) -> ReportReply:
+    """Apply one answer to the open draft's current step and say what comes next.
+
+    `draft_id` comes with a button press: a button of an older draft changes nothing.
+    """
+    now = now or utcnow()
+    user = await reporter(session, account)
+    campaign = await require_campaign(session)
+    if not await claim_update(session, update_id):
+        return await _replay(session, user)
+    draft = await open_draft(session, user.id)
+    if draft_id is not None and (draft is None or draft.id != draft_id):
+        # A button of an earlier draft: say what became of it and change nothing.
+        notice = await _stale_notice(session, user, draft_id)
+        if draft is None:
+            await session.commit()
+            return ReportReply(None, [notice], prompt=False)
+        reply = await _reply(session, draft, user, campaign)
+        await session.commit()
+        return replace(reply, notices=[notice])
+    if draft is None:
+        await session.commit()
+        return ReportReply(
+            None,
+            [Notice(N_("That report is no longer open. Send /report to start a new one."))],
+            prompt=False,
+        )
+    step = Step(draft.step)
+    handler = STEPS[step]
+    try:
+        extra = await handler(session, draft, user, account, campaign, given, rules, now)
+    except DomainError as err:
+        # Wrong input: say why and stay on the step; nothing of the draft changes.
+        reply = await _reply(session, draft, user, campaign)
+        await session.commit()
+        return replace(reply, notices=[Notice(err.key, dict(err.params))])
+    reply = await _reply(session, draft, user, campaign)
+    await session.commit()
+    if extra is None:
+        return reply
+    return replace(
+        reply,
+        notices=extra.notices + reply.notices,
+        submitted=extra.submitted or reply.submitted,
+        prompt=extra.prompt and reply.prompt,
+    )
+
+
+async def _stale_notice(session: AsyncSession, user: User, draft_id: int) -> Notice:
+    stale = await session.get(Draft, draft_id)
+    if stale is not None and stale.user_id == user.id and stale.danger_id is not None:
+        danger = await session.get(HiddenDanger, stale.danger_id)
+        if danger is not None:
+            return Notice(N_("Already submitted as {number}."), {"number": danger.number})
+    return Notice(N_("That button belongs to a report that is no longer open."))
+
+
+async def _replay(session: AsyncSession, user: User) -> ReportReply:
+    """A redelivered update: change nothing, show where the draft stands."""
+    user_id = user.id  # rollback expires the row; keep the id
+    await session.rollback()
+    user = await session.get(User, user_id) or user
+    draft = await open_draft(session, user_id)
+    if draft is None:
+        return ReportReply(None, duplicate_update=True, prompt=False)
+    campaign = await require_campaign(session)
+    reply = await _reply(session, draft, user, campaign)
+    return replace(reply, duplicate_update=True)
+
+
+async def _reply(
+    session: AsyncSession, draft: Draft, user: User, campaign: CampaignInfo
+) -> ReportReply:
+    """Build the reply for the draft's current step, with the data its prompt needs."""
+    view = await draft_view(session, draft)
+    tasks = fields = None
+    duplicates: list[str] = []
+    if view.step == Step.TASK and user.unit_id is not None:
+        tasks = await task_page(
+            session,
+            unit_id=user.unit_id,
+            campaign_id=campaign.id,
+            query=(draft.data or {}).get("task_query", ""),
+            page=int((draft.data or {}).get("task_page", 0)),
+        )
+    if view.step in (Step.FIELD, Step.CONFIRM):
+        fields = await all_fields(session)
+    if view.step == Step.CONFIRM and view.site and view.field and user.unit_id is not None:
+        duplicates = await possible_duplicates(session, user.unit_id, view.site, view.field.id)
+    return ReportReply(
+        view,
+        tasks=tasks,
+        fields=fields or [],
+        possible_duplicates=duplicates,
+        today=utcnow().astimezone(ZoneInfo(campaign.timezone)).date(),
+    )
