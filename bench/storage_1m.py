@@ -37,12 +37,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
 
 from storage import campaigns, clock, migrate  # noqa: E402
 from storage.accounts import Account  # noqa: E402
+from storage.closed_loop import danger_detail  # noqa: E402
 from storage.conversation import Input, InputKind, NewPhoto  # noqa: E402
 from storage.db import Sessions, create_engine, make_sessions, reading  # noqa: E402
 from storage.figures import figures  # noqa: E402
 from storage.ledger import ledger_scope, statistics  # noqa: E402
 from storage.lists import list_dangers  # noqa: E402
-from storage.loop import danger_detail  # noqa: E402
 from storage.models import (  # noqa: E402
     Event,
     Field,

@@ -15,8 +15,8 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.accounts import Account
+from storage.closed_loop import LoopReply, LoopRules, answer_action, current_action
 from storage.conversation import Input, Notice
-from storage.loop import LoopReply, LoopRules, answer_action, current_action
 from storage.models import DraftFlow
 from storage.people import Visitor
 from storage.report import ReportReply, ReportRules, Step, answer_report, resume_report

@@ -20,9 +20,9 @@ import pytest
 from sqlalchemy import select
 
 from storage import handover, people, units
+from storage.closed_loop import act
 from storage.db import Sessions
 from storage.lists import list_dangers
-from storage.loop import act
 from storage.models import HiddenDanger
 from storage.permissions import Action, NotAllowed
 from tests.factories import tg

@@ -14,12 +14,12 @@ from bot.push.sender import drain
 from storage import people
 from storage.accounts import Account, push_address
 from storage.clock import utcnow
+from storage.closed_loop import danger_detail
 from storage.db import Sessions
 from storage.dto import UserInfo
 from storage.errors import Invalid, NotFound
 from storage.linking import link_accounts
 from storage.lists import list_dangers
-from storage.loop import danger_detail
 from storage.models import Channel, Event, Outbox, OutboxStatus, User
 from storage.outbox import deactivate_chat, enqueue
 from storage.permissions import Action

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from storage import dialogue
+from storage.closed_loop import cancel_action
 from storage.conversation import Input, InputKind
 from storage.db import Sessions
-from storage.loop import cancel_action
 from storage.models import DraftFlow
 from storage.people import who_is
 from storage.permissions import Action

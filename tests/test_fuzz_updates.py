@@ -24,8 +24,8 @@ from hypothesis import strategies as st
 from sqlalchemy import update
 
 from storage import people
+from storage.closed_loop import act, answer_action
 from storage.conversation import Input, InputKind, NewPhoto
-from storage.loop import act, answer_action
 from storage.models import Draft, DraftStatus
 from storage.permissions import Action
 from storage.report import Area, ReportRules, Step, answer_report, begin_report

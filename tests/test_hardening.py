@@ -14,12 +14,12 @@ from bot.i18n import Translator
 from bot.views.push_view import wecom_markdown
 from storage import handover, people, units
 from storage.clock import utcnow
+from storage.closed_loop import LoopReply, act
 from storage.conversation import Input, InputKind, clean, small_int
 from storage.db import Sessions
 from storage.errors import Invalid, NotFound
 from storage.groups import bind_group
 from storage.ledger import ledger_scope
-from storage.loop import LoopReply, act
 from storage.models import (
     Draft,
     DraftStatus,

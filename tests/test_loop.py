@@ -7,9 +7,9 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
+from storage.closed_loop import FIVE_ITEMS, act, danger_detail
 from storage.db import Sessions
 from storage.lists import list_dangers
-from storage.loop import FIVE_ITEMS, act, danger_detail
 from storage.models import Event, ExtensionRequest, HiddenDanger, Photo
 from storage.permissions import Action, NotAllowed
 from tests.factories import tg

@@ -13,10 +13,10 @@ from sqlalchemy import select
 
 from storage import people, tasks
 from storage.accounts import Account
+from storage.closed_loop import FIVE_ITEMS, LoopReply, act, answer_action, danger_detail
 from storage.conversation import Input, InputKind, NewPhoto
 from storage.db import Sessions
 from storage.groups import bind_group, subscribe
-from storage.loop import FIVE_ITEMS, LoopReply, act, answer_action, danger_detail
 from storage.models import Outbox
 from storage.permissions import Action, NotAllowed
 from storage.report import Area, ReportReply, ReportRules, Step, answer_report, begin_report

@@ -13,9 +13,9 @@ from bot.views.cards import danger_fields
 from bot.views.labels import kind_name, shorten, status_name
 from bot.views.pictures.before_after import before_after
 from bot.views.reply import Button, Buttons, Say
+from storage.closed_loop import ActionDraftView, DangerDetail, LoopReply
 from storage.conversation import small_int
 from storage.lists import DangerLine, DangerPage
-from storage.loop import ActionDraftView, DangerDetail, LoopReply
 from storage.permissions import Action
 
 logger = logging.getLogger(__name__)

@@ -20,10 +20,7 @@ from bot.views.reply import Edit, Say
 from handlers.telegram.people import answer_query, identify
 from handlers.telegram.render import answer_message, edit_pressed, send_replies
 from storage.clock import utcnow
-from storage.conversation import Input, InputKind, small_int
-from storage.errors import DomainError
-from storage.lists import list_dangers
-from storage.loop import (
+from storage.closed_loop import (
     LoopReply,
     LoopRules,
     act,
@@ -31,6 +28,9 @@ from storage.loop import (
     cancel_action,
     danger_detail,
 )
+from storage.conversation import Input, InputKind, small_int
+from storage.errors import DomainError
+from storage.lists import list_dangers
 from storage.permissions import Action
 
 

@@ -34,11 +34,11 @@ from handlers.telegram.prompts import report_today, show_where_they_stand
 from handlers.telegram.render import edit_pressed, send_replies
 from storage.accounts import Account
 from storage.clock import utcnow
+from storage.closed_loop import cancel_action
 from storage.conversation import Input, InputKind, NewPhoto
 from storage.dialogue import Awaited, answer_message
 from storage.errors import N_, DomainError, Invalid
 from storage.languages import LANGUAGES
-from storage.loop import cancel_action
 from storage.models import RecordKind
 from storage.photos import MAX_PHOTO_BYTES, PhotoStore
 from storage.report import (
