@@ -64,7 +64,7 @@ from storage.clock import utcnow
 from storage.conversation import forget_old_updates
 from storage.db import Sessions, offloaded, reading
 from storage.meta import BOT_USERNAME, remember_setting
-from storage.outbox import forget_done
+from storage.pushes import forget_done
 from storage.turns import ProcessMark
 from storage.uploads import forget_unused_photos
 

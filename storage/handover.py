@@ -32,9 +32,9 @@ from storage.models import (
     User,
 )
 from storage.notices import queue_notices
-from storage.outbox import enqueue
 from storage.people import not_registered, user_info, user_row
 from storage.push_payloads import NoticePush
+from storage.pushes.outbox import enqueue
 from storage.units import unit_and_ancestors, unit_and_descendants
 
 # A notice names at most this many numbers; the rest are counted.

@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.accounts import push_address
 from storage.models import User
-from storage.outbox import enqueue
 from storage.push_payloads import NoticePush
+from storage.pushes.outbox import enqueue
 
 
 def queue_notices(

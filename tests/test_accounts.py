@@ -21,10 +21,9 @@ from storage.errors import Invalid, NotFound
 from storage.linking import link_accounts
 from storage.lists import list_dangers
 from storage.models import Channel, Event, Outbox, OutboxStatus, User
-from storage.outbox import deactivate_chat, enqueue
 from storage.permissions import Action
 from storage.push_payloads import NoticePush
-from storage.pushes import enqueue_due
+from storage.pushes import deactivate_chat, enqueue, enqueue_due
 from tests.factories import tg
 from tests.timeline import NOW, at
 from tests.world import (

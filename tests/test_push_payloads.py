@@ -13,7 +13,6 @@ from sqlalchemy import select
 from storage.clock import utcnow
 from storage.db import Sessions
 from storage.models import Channel, Outbox
-from storage.outbox import enqueue, outbox_key
 from storage.push_payloads import (
     PAYLOAD_TYPES,
     DigestPush,
@@ -33,6 +32,7 @@ from storage.push_payloads import (
     payload_json,
     payload_of,
 )
+from storage.pushes import enqueue, outbox_key
 from tests.factories import countdown_push
 from tests.timeline import today
 

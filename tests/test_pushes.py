@@ -15,9 +15,8 @@ from bot.views.push_view import days_line, telegram_text, wecom_markdown
 from storage.campaigns import require_campaign
 from storage.db import Sessions, create_engine, make_sessions
 from storage.models import HiddenDanger, Outbox
-from storage.outbox import claim_due
 from storage.push_payloads import payload_of
-from storage.pushes import PushRules, countdown_data, enqueue_due
+from storage.pushes import PushRules, claim_due, countdown_data, enqueue_due
 from tests.timeline import at
 from tests.world import SUPERVISOR, group, report, world
 

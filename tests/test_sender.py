@@ -236,7 +236,7 @@ async def test_a_migrated_group_is_followed(
 async def test_one_process_at_a_time_drains(sessions: Sessions, db_url: str) -> None:
     """On PostgreSQL two processes' drains elect one sender; SQLite serves one process."""
     from storage.db import create_engine, make_sessions
-    from storage.outbox import sender_lease
+    from storage.pushes import sender_lease
 
     other_engine = create_engine(db_url)  # a second bot process
     try:
@@ -255,7 +255,7 @@ async def test_one_process_at_a_time_drains(sessions: Sessions, db_url: str) -> 
 async def test_old_sent_pushes_are_forgotten_failed_ones_kept(sessions: Sessions) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from storage.outbox import forget_done
+    from storage.pushes import forget_done
 
     now = datetime(2026, 12, 31, tzinfo=UTC)
     async with sessions() as s:

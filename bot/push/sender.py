@@ -35,7 +35,16 @@ from storage.clock import utcnow
 from storage.dangers import danger_card
 from storage.db import Sessions, reading
 from storage.models import Channel
-from storage.outbox import (
+from storage.people import who_is
+from storage.push_payloads import (
+    CountdownPush,
+    NoticePush,
+    ReminderPush,
+    ReportCardPush,
+    payload_json,
+    payload_of,
+)
+from storage.pushes import (
     OutboxItem,
     claim_due,
     deactivate_chat,
@@ -48,15 +57,6 @@ from storage.outbox import (
     retarget,
     sender_lease,
     wecom_target,
-)
-from storage.people import who_is
-from storage.push_payloads import (
-    CountdownPush,
-    NoticePush,
-    ReminderPush,
-    ReportCardPush,
-    payload_json,
-    payload_of,
 )
 
 logger = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """Wording of scheduled pushes: the countdown, digests, reminders and escalations.
 
-Each push's figures were fixed when it was queued (storage/pushes.py); here they become a
+Each push's figures were fixed when it was queued (storage/pushes/); here they become a
 Telegram message (plain text, at most 4,096 characters) or WeCom markdown (at most 4,096 bytes).
 """
 

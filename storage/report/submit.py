@@ -34,9 +34,9 @@ from storage.models import (
     TaskStatus,
     User,
 )
-from storage.outbox import enqueue
 from storage.overdue import OPEN_STATUSES
 from storage.push_payloads import ReportCardPush
+from storage.pushes.outbox import enqueue
 from storage.report.draft import DraftView, Step, draft_view
 from storage.report.rules import ReportRules
 from storage.units import unit_and_ancestors, unit_and_descendants

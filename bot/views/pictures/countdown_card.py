@@ -1,7 +1,8 @@
 """The daily countdown as a picture: days left, large, and the campaign's key figures.
 
-It draws the payload the countdown push was queued with (storage/pushes.py `countdown_data`),
-so the card and the text of a push always agree.
+It draws the payload the countdown push was queued with
+(storage/pushes/figure_payloads.py `countdown_data`), so the card and the text of a push
+always agree.
 """
 
 from __future__ import annotations

@@ -8,66 +8,50 @@ and a day missed entirely is not sent late. The figures are computed when queued
 the row; the sender only words them.
 """
 
-from __future__ import annotations
-
 import asyncio
 from collections import defaultdict
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.accounts import Account, PushAddress, push_address
-from storage.audit import record_event
+from storage.accounts import PushAddress, push_address
 from storage.campaigns import require_campaign
 from storage.clock import utcnow
 from storage.dto import CampaignInfo
-from storage.errors import N_, Invalid, NotFound
-from storage.figures import Figures, figures, ranking
-from storage.groups import DEFAULT_TIMES, parse_time
+from storage.groups import DEFAULT_TIMES
 from storage.meta import get_setting, remember_setting
 from storage.models import (
     Channel,
-    DangerLevel,
     DangerStatus,
     GroupChat,
     HiddenDanger,
     Outbox,
-    OutboxStatus,
     PushTarget,
-    RecordKind,
     Role,
     Subscription,
     SubscriptionKind,
-    Task,
     Unit,
     User,
 )
-from storage.outbox import enqueue, outbox_key
-from storage.overdue import overdue_condition, task_overdue_condition
-from storage.people import user_row
+from storage.overdue import overdue_condition
 from storage.push_payloads import (
-    CountdownPush,
     DigestPush,
     EscalationPush,
-    FigureCounts,
-    LateDanger,
-    LateTask,
     OverdueList,
     OverduePush,
     Payload,
     PushKind,
-    RankedUnit,
     ReminderItem,
     ReminderPush,
 )
-from storage.units import find_unit, single_root, unit_and_descendants
+from storage.pushes.figure_payloads import DIGEST_ITEMS, countdown_data, local_time, overdue_data
+from storage.pushes.outbox import enqueue, outbox_key
+from storage.units import find_unit, unit_and_descendants
 
-DIGEST_ITEMS = 30  # hidden dangers named in one digest; the rest are counted
 COMMIT_EVERY = 20  # pushes queued in one transaction
 YIELD_SECONDS = 0.05  # pause between those transactions, for writers waiting on SQLite
 REMIND_BEFORE = (3, 1)  # days before the deadline the responsible inspector is reminded
@@ -115,178 +99,6 @@ class _Push:
         return date.fromisoformat(self.period[:10])
 
 
-# --- the figures as a payload ---------------------------------------------------------------------
-
-
-def _counts(f: Figures) -> FigureCounts:
-    return FigureCounts(
-        tasks_total=f.tasks_total,
-        tasks_done=f.tasks_done,
-        tasks_percent=f.tasks_percent,
-        tasks_overdue=f.tasks_overdue,
-        found=f.found,
-        closed=f.closed,
-        open=f.open,
-        overdue=f.overdue,
-        major_open=f.major_open,
-        rate=f.rectification_rate,
-    )
-
-
-async def countdown_data(
-    session: AsyncSession, *, campaign: CampaignInfo, unit_id: int | None, today: date
-) -> CountdownPush:
-    """The countdown's content for a unit (with its sub-units), or the whole campaign."""
-    unit = await session.get(Unit, unit_id) if unit_id else None
-    unit_ids = await unit_and_descendants(session, unit.id) if unit else None
-    ranked: list[RankedUnit] = []
-    if unit is None or unit.parent_id is None:
-        # A city-wide group: rank the units below by what is overdue. Campaign-wide, below
-        # the city when there is one city at the top.
-        parent_id = unit.id if unit else None
-        if unit is None:
-            parent_id = await single_root(session)
-        rows = await ranking(session, campaign_id=campaign.id, parent_id=parent_id, today=today)
-        ranked = [
-            RankedUnit(
-                unit=r.unit_name,
-                overdue=r.figures.overdue,
-                open=r.figures.open,
-                rate=r.figures.rectification_rate,
-                tasks_percent=r.figures.tasks_percent,
-            )
-            for r in rows
-        ]
-    return CountdownPush(
-        campaign=campaign.name,
-        closing=campaign.closing_date,
-        today=today,
-        days_left=(campaign.closing_date - today).days,
-        unit=unit.name if unit else None,
-        figures=_counts(
-            await figures(session, campaign_id=campaign.id, unit_ids=unit_ids, today=today)
-        ),
-        ranking=tuple(ranked),
-    )
-
-
-async def overdue_data(
-    session: AsyncSession,
-    *,
-    campaign: CampaignInfo,
-    unit_ids: set[int] | None,
-    today: date,
-    min_days: tuple[int, int] | None = None,
-) -> OverdueList:
-    """Overdue hidden dangers and tasks of these units, the oldest first (counted in full,
-    named up to DIGEST_ITEMS); `min_days` (general, major) keeps only the long-overdue."""
-    late = [
-        HiddenDanger.campaign_id == campaign.id,
-        HiddenDanger.kind == RecordKind.HIDDEN_DANGER,
-        overdue_condition(today),
-    ]
-    if min_days is not None:
-        # Overdue for more than n days: already overdue n days ago.
-        general, major = min_days
-        late.append(
-            or_(
-                and_(
-                    HiddenDanger.level == DangerLevel.MAJOR,
-                    overdue_condition(today - timedelta(days=major)),
-                ),
-                and_(
-                    HiddenDanger.level != DangerLevel.MAJOR,
-                    overdue_condition(today - timedelta(days=general)),
-                ),
-            )
-        )
-    if unit_ids is not None:
-        late.append(HiddenDanger.unit_id.in_(unit_ids))
-    count = await session.scalar(select(func.count()).select_from(HiddenDanger).where(*late))
-    rows = await session.execute(
-        select(
-            HiddenDanger.id,
-            HiddenDanger.number,
-            HiddenDanger.site,
-            Unit.name,
-            HiddenDanger.level,
-            HiddenDanger.deadline,
-        )
-        .join(Unit, Unit.id == HiddenDanger.unit_id)
-        .where(*late)
-        .order_by(HiddenDanger.deadline, HiddenDanger.id)
-        .limit(DIGEST_ITEMS)
-    )
-    dangers = tuple(
-        LateDanger(id=i, number=n, site=site, unit=unit, level=lvl, days=(today - d).days)
-        for i, n, site, unit, lvl, d in rows.all()
-    )
-    task_late = [
-        Task.campaign_id == campaign.id,
-        task_overdue_condition(today - timedelta(days=min_days[0] if min_days else 0)),
-    ]
-    if unit_ids is not None:
-        task_late.append(Task.unit_id.in_(unit_ids))
-    task_count = await session.scalar(select(func.count()).select_from(Task).where(*task_late))
-    task_rows = await session.execute(
-        select(Task.code, Task.title, Unit.name, Task.due_date)
-        .join(Unit, Unit.id == Task.unit_id)
-        .where(*task_late)
-        .order_by(Task.due_date, Task.code)
-        .limit(DIGEST_ITEMS)
-    )
-    return OverdueList(
-        today=today,
-        count=int(count or 0),
-        dangers=dangers,
-        task_count=int(task_count or 0),
-        tasks=tuple(
-            LateTask(code=c, title=t, unit=u, days=(today - d).days)
-            for c, t, u, d in task_rows.all()
-        ),
-    )
-
-
-async def countdown_now(
-    session: AsyncSession,
-    *,
-    chat_id: int,
-    account: Account,
-    private: bool,
-    now: datetime | None = None,
-) -> CountdownPush:
-    """The countdown on demand: a group's unit, or in private the person's own unit."""
-    campaign = await require_campaign(session)
-    today, _ = _local(now or utcnow(), campaign)
-    if private:
-        user = await user_row(session, account, active_only=True)
-        if user is None:
-            raise Invalid(
-                N_(
-                    "You are not registered yet. Open the invite link your unit's "
-                    "administrator gave you, or send /help."
-                )
-            )
-        unit_id = user.unit_id
-    else:
-        group = (
-            await session.scalars(select(GroupChat).where(GroupChat.chat_id == chat_id))
-        ).first()
-        if group is None or group.unit_id is None:
-            raise Invalid(N_("Bind this group to a unit first: /bind UNIT."))
-        unit_id = group.unit_id
-    return await countdown_data(session, campaign=campaign, unit_id=unit_id, today=today)
-
-
-# --- deciding what is due -------------------------------------------------------------------------
-
-
-def _local(now: datetime, campaign: CampaignInfo) -> tuple[date, datetime]:
-    tz = ZoneInfo(campaign.timezone)
-    local = now.astimezone(tz)
-    return local.date(), local
-
-
 def _due_window(at: str, local_now: datetime, catch_up: timedelta) -> datetime | None:
     """The scheduled moment whose catch-up window holds now (today's, or yesterday's late one
     when the window crosses midnight), or None."""
@@ -315,7 +127,7 @@ async def enqueue_due(
     now = now or utcnow()
     rules = rules or PushRules()
     campaign = await require_campaign(session)
-    today, local_now = _local(now, campaign)
+    today, local_now = local_time(now, campaign)
     scope = (
         await unit_and_descendants(session, (await find_unit(session, unit)).id) if unit else None
     )
@@ -597,118 +409,3 @@ async def _insert(session: AsyncSession, push: _Push, payload: Payload, now: dat
     except IntegrityError:
         return False
     return True
-
-
-# --- WeCom targets and the operator's view ------------------------------------------------------
-
-
-async def add_wecom_target(
-    session: AsyncSession,
-    *,
-    unit: str,
-    key: str,
-    kinds: str = "countdown,overdue",
-    at_time: str = "09:00",
-    name: str = "",
-) -> int:
-    """Register a WeCom group robot (by its webhook key) to receive a unit's pushes."""
-    key = key.strip()
-    if not key or len(key) > 200 or not all(c.isalnum() or c in "-_" for c in key):
-        raise Invalid(N_("A WeCom robot key is the key=… part of its webhook address."))
-    wanted = [k.strip() for k in kinds.split(",") if k.strip()]
-    if not wanted or any(
-        k not in (SubscriptionKind.COUNTDOWN, SubscriptionKind.OVERDUE) for k in wanted
-    ):
-        raise Invalid(N_("WeCom robots can receive countdown and overdue."))
-    when = parse_time(at_time) or "09:00"
-    target_unit = await find_unit(session, unit)
-    existing = (await session.scalars(select(PushTarget).where(PushTarget.key == key))).first()
-    if existing is None:
-        existing = PushTarget(channel=Channel.WECOM, unit_id=target_unit.id, key=key)
-        session.add(existing)
-    existing.unit_id, existing.kinds, existing.at_time = target_unit.id, ",".join(wanted), when
-    existing.active, existing.name = True, name[:100]
-    await session.flush()
-    target_id = existing.id
-    await session.commit()
-    return target_id
-
-
-@dataclass(frozen=True, slots=True)
-class TargetInfo:
-    id: int
-    unit: str
-    name: str
-    kinds: str
-    at_time: str
-    active: bool
-    key_hint: str  # the key's last characters only: the key itself is a secret
-    last_error: str | None
-
-
-async def list_targets(session: AsyncSession) -> list[TargetInfo]:
-    """Every WeCom robot, on or off."""
-    rows = await session.execute(
-        select(PushTarget, Unit.name)
-        .join(Unit, Unit.id == PushTarget.unit_id)
-        .order_by(PushTarget.id)
-    )
-    return [
-        TargetInfo(t.id, unit, t.name, t.kinds, t.at_time, t.active, "…" + t.key[-4:], t.last_error)
-        for t, unit in rows.all()
-    ]
-
-
-async def remove_target(session: AsyncSession, *, target_id: int, actor: str = "cli") -> bool:
-    """Switch a WeCom robot off (its history stays in the outbox); True when it was on."""
-    row = await session.get(PushTarget, target_id)
-    if row is None:
-        raise NotFound(N_("No push target {id}."), id=target_id)
-    if not row.active:
-        return False
-    row.active = False
-    record_event(session, action="push_target.removed", actor=actor, subject=str(target_id))
-    await session.commit()
-    return True
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxSummary:
-    counts: dict[tuple[str, str], int]  # (kind, status) → rows
-    recent_failures: list[tuple[str, str, int, str]]  # key, kind, attempts, last error
-    waiting: list[tuple[str, str, int, str, datetime]]  # queued with an error: retrying
-
-
-async def outbox_summary(session: AsyncSession, *, limit: int = 20) -> OutboxSummary:
-    """What the outbox holds: counts by kind and status, and the latest failures."""
-    counts = {
-        (kind, status): int(n)
-        for kind, status, n in (
-            await session.execute(
-                select(Outbox.kind, Outbox.status, func.count()).group_by(
-                    Outbox.kind, Outbox.status
-                )
-            )
-        ).all()
-    }
-    failed = (
-        await session.execute(
-            select(Outbox.key, Outbox.kind, Outbox.attempts, Outbox.last_error)
-            .where(Outbox.status == OutboxStatus.FAILED)
-            .order_by(Outbox.id.desc())
-            .limit(limit)
-        )
-    ).all()
-    waiting = (
-        await session.execute(
-            select(Outbox.key, Outbox.kind, Outbox.attempts, Outbox.last_error, Outbox.not_before)
-            .where(Outbox.status == OutboxStatus.QUEUED, Outbox.last_error.is_not(None))
-            .order_by(Outbox.not_before)
-            .limit(limit)
-        )
-    ).all()
-    return OutboxSummary(
-        counts,
-        [(k, kind, a, e or "") for k, kind, a, e in failed],
-        [(k, kind, a, e or "", nb) for k, kind, a, e, nb in waiting],
-    )
