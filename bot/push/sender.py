@@ -29,7 +29,7 @@ from bot.push.pacing import SenderState, Slot, seconds_of
 from bot.views.cards import CAPTION_LIMIT, report_card, telegram_photo
 from bot.views.labels import shorten
 from bot.views.pictures.countdown_card import countdown_png
-from bot.views.push_view import telegram_text, wecom_markdown
+from bot.views.push_view import telegram_text, wecom_markdown, wecom_report_markdown
 from storage.accounts import Account
 from storage.clock import utcnow
 from storage.dangers import danger_card
@@ -390,7 +390,14 @@ async def _deliver_wecom(
         async with sessions() as session:
             await mark_failed(session, item_id=item.id, error="WeCom target is switched off")
         return 0
-    content = wecom_markdown(Translator(settings.language), payload_of(item))
+    payload = payload_of(item)
+    _ = Translator(settings.language)
+    if isinstance(payload, ReportCardPush):
+        async with sessions() as session:
+            card = await danger_card(session, payload.danger_id)
+        content = wecom_report_markdown(_, card)
+    else:
+        content = wecom_markdown(_, payload)
     url = f"{settings.wecom_base_url.rstrip('/')}/cgi-bin/webhook/send"
     assert state.http is not None
     try:
