@@ -30,6 +30,8 @@ from bot.push.pacing import AnswerLimiter, Pacer
 from bot.push.schedule import start_schedule
 from bot.push.sender import start_sender
 from bot.transport import AiohttpRequest
+from bot.wecom.api import WeComClient
+from bot.wecom_serving import start_wecom_front
 from handlers.telegram.access import door
 from handlers.telegram.albums import answer_albums_left_over
 from handlers.telegram.dangers import (
@@ -216,6 +218,12 @@ async def _post_init(application: HdApplication) -> None:
     services.sender.bot = push_bot
     # One client for WeCom's robots for the bot's life (a client per drain costs a TLS setup).
     services.sender.http = httpx.AsyncClient(timeout=15.0)
+    if settings.wecom_app_configured and services.sessions is not None:
+        # One client of the WeCom application for pushes and answers alike: one access token.
+        services.sender.wecom = WeComClient.from_settings(settings)
+        services.wecom_serving = await start_wecom_front(
+            settings, sessions=services.sessions, client=services.sender.wecom
+        )
     await register_menu(application.bot, default_language=services.settings.language)
     # What a stopped process had received but not handled comes first.
     queue = application.update_queue
@@ -273,6 +281,13 @@ async def _post_shutdown(application: HdApplication) -> None:
     if services.sender.http is not None:
         await services.sender.http.aclose()
         services.sender.http = None
+    # The callback first: what it handed on still answers through the client.
+    if services.wecom_serving is not None:
+        await services.wecom_serving.stop()
+        services.wecom_serving = None
+    if services.sender.wecom is not None:
+        await services.sender.wecom.close()
+        services.sender.wecom = None
     for close in reversed(services.closers):
         await close()
 

@@ -12,6 +12,7 @@ from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 from bot.config import Settings
 from bot.intake.throttle import FloodGuard, OnceInAWhile
 from bot.push.pacing import SenderState
+from bot.wecom.callback import Serving
 from storage.db import Sessions, reading
 from storage.turns import PollerTurn, ProcessMark
 
@@ -44,6 +45,8 @@ class BotServices:
     poller_turn: PollerTurn | None = None
     # This process's mark on the updates it keeps in the inbox (storage/turns.py).
     process_mark: ProcessMark | None = None
+    # The WeCom front's callback server, when the WeCom application is configured.
+    wecom_serving: Serving | None = None
 
 
 HINT_EVERY = 600.0  # seconds

@@ -15,11 +15,28 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.accounts import Account
-from storage.closed_loop import LoopReply, LoopRules, answer_action, current_action
-from storage.conversation import Input, Notice
+from storage.closed_loop import (
+    ActionDraftView,
+    LoopReply,
+    LoopRules,
+    act,
+    answer_action,
+    cancel_action,
+    current_action,
+    danger_detail,
+)
+from storage.conversation import Input, InputKind, Notice
 from storage.models import DraftFlow
 from storage.people import Visitor
-from storage.report import ReportReply, ReportRules, Step, answer_report, resume_report
+from storage.permissions import Action
+from storage.report import (
+    ReportReply,
+    ReportRules,
+    Step,
+    answer_report,
+    discard_report,
+    resume_report,
+)
 
 # Both flows call the step that takes pictures by this name.
 PHOTOS = Step.PHOTOS.value
@@ -106,3 +123,106 @@ async def where_they_stand(session: AsyncSession, *, account: Account) -> Answer
         return Answer(loop=LoopReply(draft=action))
     report = await resume_report(session, account=account, update_id=None)
     return Answer(report=report if report.draft is not None else None)
+
+
+# --- presses and /cancel: what a button's action means, for every front ------------------------
+
+
+async def press_report_button(
+    session: AsyncSession,
+    *,
+    account: Account,
+    update_id: int | None,
+    draft_id: int,
+    action: str,
+    rules: ReportRules,
+) -> ReportReply:
+    """A press on a report's button: resume or discard the draft it names, else answer its step."""
+    if action == "resume":
+        return await resume_report(session, account=account, update_id=update_id, draft_id=draft_id)
+    if action == "discard":
+        return await discard_report(
+            session, account=account, update_id=update_id, draft_id=draft_id
+        )
+    return await answer_report(
+        session,
+        account=account,
+        update_id=update_id,
+        given=Input(InputKind.BUTTON, button=action),
+        rules=rules,
+        draft_id=draft_id,
+    )
+
+
+# What a card's button may ask besides an action of the closed loop.
+CARD_VIEWS = frozenset({"open", "photos"})
+
+
+def card_press(what: str) -> Action | str | None:
+    """What a card's button asks: an action, a view ("open", "photos"), or None (not valid)."""
+    if what in set(Action):
+        return Action(what)
+    return what if what in CARD_VIEWS else None
+
+
+async def press_card_button(
+    session: AsyncSession,
+    *,
+    account: Account,
+    update_id: int | None,
+    danger_id: int,
+    what: Action | str,
+    rules: LoopRules,
+) -> LoopReply:
+    """A press on a hidden danger's card: show it (or its photos), or take the action."""
+    if not isinstance(what, Action):
+        detail = await danger_detail(session, account=account, danger_id=danger_id, rules=rules)
+        return LoopReply(detail=detail)
+    return await act(
+        session,
+        account=account,
+        danger_id=danger_id,
+        action=what,
+        update_id=update_id,
+        rules=rules,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Cancelled:
+    """A pending action was dropped (None: there was nothing to drop)."""
+
+    action: ActionDraftView | None
+
+
+async def press_action_button(
+    session: AsyncSession,
+    *,
+    account: Account,
+    update_id: int | None,
+    draft_id: int,
+    button: str,
+    rules: LoopRules,
+) -> LoopReply | Cancelled:
+    """A press on an action prompt's button: Cancel drops the action, the rest answer its step."""
+    if button == "cancel":
+        return Cancelled(await cancel_action(session, account=account, update_id=update_id))
+    return await answer_action(
+        session,
+        account=account,
+        update_id=update_id,
+        given=Input(InputKind.BUTTON, button=button),
+        draft_id=draft_id,
+        rules=rules,
+    )
+
+
+async def cancel_drafts(
+    session: AsyncSession, *, account: Account, update_id: int | None
+) -> Cancelled | ReportReply:
+    """/cancel: drop the pending action if there is one (it came last), else the open report."""
+    dropped = await cancel_action(session, account=account, update_id=update_id)
+    if dropped is not None:
+        return Cancelled(dropped)
+    # cancel_action left the update unclaimed, so the report's discard may claim it.
+    return await discard_report(session, account=account, update_id=update_id)

@@ -48,6 +48,13 @@ INVITE_LENGTH = (
 )
 INVITE_ALPHABET = string.ascii_letters + string.digits
 MAX_INVITE_USES = 1000
+
+
+def looks_like_invite_code(text: str) -> bool:
+    """Whether a typed text has an invite code's shape (where a front takes codes as text)."""
+    return len(text) == INVITE_LENGTH and all(c in INVITE_ALPHABET for c in text)
+
+
 MAX_INVITE_DAYS = 365
 
 

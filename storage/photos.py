@@ -5,6 +5,7 @@ Synchronous on purpose: Pillow's work is CPU-bound, so callers run it with async
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import logging
@@ -23,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from PIL import ExifTags, Image
 
+from storage.conversation import NewPhoto
 from storage.errors import N_, Invalid
 
 logger = logging.getLogger(__name__)
@@ -159,6 +161,34 @@ class PhotoStore:
             _write_atomic(thumb, _thumbnail_jpeg(decoded.upright))
         logger.debug("stored photo %s (%d bytes)", sha, facts.size)
         return StoredPhoto(**vars(facts), path=path, thumb_path=thumb_path)
+
+    async def keep(
+        self,
+        data: bytes,
+        *,
+        local_tz: tzinfo,
+        file_id: str,
+        file_unique_id: str,
+        source: str = "photo",
+    ) -> NewPhoto:
+        """Keep a photo a person sent (off the event loop: decoding takes a while) and return
+        it as the input a draft takes; `file_id` is how the front finds its own copy."""
+        stored = await asyncio.to_thread(self.save, data, local_tz=local_tz)
+        return NewPhoto(
+            file_id=file_id,
+            file_unique_id=file_unique_id,
+            sha256=stored.sha256,
+            path=stored.path,
+            thumb_path=stored.thumb_path,
+            size=stored.size,
+            width=stored.width,
+            height=stored.height,
+            exif_time=stored.exif_time,
+            exif_lat=stored.exif_lat,
+            exif_lon=stored.exif_lon,
+            phash=stored.phash,
+            source=source,
+        )
 
     def open_path(self, relative: str) -> Path:
         """Turn a stored relative path into a path under root; ValueError if it would leave root."""

@@ -32,10 +32,13 @@ def process_env(server: FakeBotAPI, db_url: str, folder: Path) -> dict[str, str]
 class BotProcess:
     """`hdbot run` in a subprocess that can be killed without warning and started again."""
 
-    def __init__(self, env: dict[str, str], log: Path, args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, env: dict[str, str], log: Path, args: tuple[str, ...] = (), module: str = "bot.cli"
+    ) -> None:
         self.env = env
         self.log = log
         self.args = args  # for `hdbot run`, e.g. ("--webhook-url", …)
+        self.module = module  # the console script, or a test's wrapper around it
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
@@ -43,7 +46,7 @@ class BotProcess:
         self.starts += 1
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "bot.cli", "run", *self.args],
+                [sys.executable, "-m", self.module, "run", *self.args],
                 # Each start takes up the test clock where it stands.
                 env={**self.env, **clock_env()},
                 stdout=out,

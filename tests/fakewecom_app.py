@@ -13,9 +13,11 @@ WeCom does (HTTP 200 and an errcode) and checks what WeCom checks:
   (40007), a button-interaction template card with a title, a task id and 1 to 6 buttons of
   different keys (40058); each message is kept per recipient (`messages(user)`), and a card
   is answered with a response_code;
-- `POST /cgi-bin/media/upload?type=image` (multipart `media`, 6 bytes to 10 MB, else 40009)
-  keeps the bytes and answers a media_id; `GET /cgi-bin/media/get` serves them, or answers
-  40007 as JSON; `put_media()` stores a photo as if a person had sent it;
+- `POST /cgi-bin/media/upload?type=image|file` (multipart `media`, 6 bytes to 10 MB for an
+  image, else 40009, to 20 MB for a file, else 40006) keeps the bytes and answers a media_id;
+  a file message (`msgtype` file) names one the fake holds (40007); `GET /cgi-bin/media/get`
+  serves them, or answers 40007 as JSON; `put_media()` stores a photo as if a person had
+  sent it;
 - `POST /cgi-bin/message/update_template_card`: kept in `card_updates()`.
 
 `fail_next(errcode, times=N, path=...)` makes the next N calls (of one path, or any) answer
@@ -41,12 +43,14 @@ from tests.wecom_callbacks import Credentials, WeComCallbacks
 
 TOKEN_LIFETIME = 7200
 IMAGE_LIMIT = 10 * 1024 * 1024
+FILE_LIMIT = 20 * 1024 * 1024
 TEXT_LIMIT = 2048
 BUTTONS_LIMIT = 6
 
 ERRMSG = {
     -1: "system busy",
     40001: "invalid credential",
+    40006: "invalid file size",
     40007: "invalid media_id",
     40008: "invalid message type",
     40009: "invalid image size",
@@ -110,7 +114,10 @@ class SentMessage:
 
     @property
     def media_id(self) -> str | None:
-        return self.body.get("image", {}).get("media_id") if self.msgtype == "image" else None
+        """An image's or a file's media_id (None for other kinds)."""
+        if self.msgtype not in ("image", "file"):
+            return None
+        return self.body.get(self.msgtype, {}).get("media_id")
 
     @property
     def card(self) -> dict[str, Any]:
@@ -265,9 +272,9 @@ class FakeWeComApplication:
             msgtype = body.get("msgtype")
             if msgtype == "text":
                 _check_text(body.get("text"))
-            elif msgtype == "image":
-                image = body.get("image")
-                if not isinstance(image, dict) or image.get("media_id") not in self._state.media:
+            elif msgtype in ("image", "file"):
+                media = body.get(msgtype)
+                if not isinstance(media, dict) or media.get("media_id") not in self._state.media:
                     raise _Refused(40007)
             elif msgtype == "template_card":
                 _check_card(body.get("template_card"))
@@ -294,12 +301,13 @@ class FakeWeComApplication:
                     content_type = part.headers.get("Content-Type", content_type)
 
         def answer(query: dict[str, str], body: Any) -> dict[str, Any]:
-            if query.get("type") != "image":
+            kind = query.get("type")
+            if kind not in ("image", "file"):
                 raise _Refused(40058, "type")
-            if not 5 < len(data) <= IMAGE_LIMIT:
-                raise _Refused(40009)
+            if not 5 < len(data) <= (IMAGE_LIMIT if kind == "image" else FILE_LIMIT):
+                raise _Refused(40009 if kind == "image" else 40006)
             media_id = self.put_media(data, content_type)
-            return {"type": "image", "media_id": media_id, "created_at": str(int(self.clock()))}
+            return {"type": kind, "media_id": media_id, "created_at": str(int(self.clock()))}
 
         return await self._serve(request, answer, body=len(data))
 

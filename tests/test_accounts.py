@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -34,22 +33,13 @@ from tests.world import (
     Person,
     after_photo,
     group,
+    register_wecom,
     world,
 )
 from tests.world import report as report_by
 
 WECOM_INSPECTOR = Account.wecom("inspector01")
 WECOM_SUPERVISOR = Account.wecom("supervisor.li@dl")
-
-
-async def register_wecom(sessions: Sessions, account: Account, role: str, unit: str) -> None:
-    """Register a WeCom person the way they do it: an invite code sent as text."""
-    async with sessions() as s:
-        code = (await people.create_invite(s, role=role, unit=unit, actor="t")).code
-    async with sessions() as s:
-        await people.redeem_invite(
-            s, code=code, account=account, name=f"w-{account.key}", username=None
-        )
 
 
 async def mine(sessions: Sessions, account: Account, scope: str = "mine") -> list[int]:
@@ -275,9 +265,8 @@ async def test_reminders_and_digests_reach_wecom_people(sessions: Sessions) -> N
     assert f"tg:{SUPERVISOR}:digest:2026-12-08" in digests
 
 
-@pytest.mark.parametrize("configured", [False, True])
-async def test_the_sender_leaves_wecom_application_messages_to_the_wecom_front(
-    sessions: Sessions, tmp_path: Path, configured: bool
+async def test_without_a_wecom_application_its_messages_fail(
+    sessions: Sessions, tmp_path: Path
 ) -> None:
     await world(sessions)
     async with sessions() as s:
@@ -290,26 +279,9 @@ async def test_the_sender_leaves_wecom_application_messages_to_the_wecom_front(
             now=utcnow(),
         )
         await s.commit()
-    app: dict[str, Any] = (
-        {
-            "wecom_corp_id": "ww0123456789",
-            "wecom_agent_id": 1000002,
-            "wecom_secret": "s" * 43,
-            "wecom_token": "token",
-            "wecom_aes_key": "k" * 43,
-        }
-        if configured
-        else {}
-    )
-    settings = Settings(token="1:x", data_dir=tmp_path, language="en", **app)
+    settings = Settings(token="1:x", data_dir=tmp_path, language="en")
     assert await drain(Bot("1:x"), sessions, settings) == 0  # Telegram is never asked
     async with sessions() as s:
         row = (await s.scalars(select(Outbox))).one()
-    if configured:
-        # Queued for the WeCom front's sender, untouched: no attempt spent.
-        assert (row.status, row.attempts, row.last_error) == (OutboxStatus.QUEUED, 0, None)
-    else:
-        assert (row.status, row.last_error) == (
-            OutboxStatus.FAILED,
-            "no WeCom application configured",
-        )
+    # Nobody will ever deliver it (tests/test_wecom_app_pushes.py: when somebody will).
+    assert (row.status, row.last_error) == (OutboxStatus.FAILED, "no WeCom application configured")

@@ -416,12 +416,8 @@ def targets(env: dict[str, str]) -> int:
         (["--key", "has spaces in it"], "A WeCom robot key is the key=… part of its webhook"),
         (["--key", ""], "A WeCom robot key is the key=… part of its webhook address."),
         (
-            ["--key", ROBOT, "--kinds", "reports"],
-            "WeCom robots can receive countdown and overdue.",
-        ),
-        (
             ["--key", ROBOT, "--kinds", "countdown,weather"],
-            "WeCom robots can receive countdown and overdue.",
+            "WeCom robots can receive countdown, overdue and reports.",
         ),
         (["--key", ROBOT, "--at", "25:00"], "“25:00” is not a time like 09:00."),
     ],

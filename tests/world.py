@@ -156,6 +156,16 @@ async def register(sessions: Sessions, telegram_id: int, role: str, unit: str | 
         )
 
 
+async def register_wecom(sessions: Sessions, account: Account, role: str, unit: str) -> None:
+    """Register a WeCom person the way they do it: an invite code sent as text."""
+    async with sessions() as s:
+        code = (await people.create_invite(s, role=role, unit=unit, actor="t")).code
+    async with sessions() as s:
+        await people.redeem_invite(
+            s, code=code, account=account, name=f"w-{account.key}", username=None
+        )
+
+
 async def world(sessions: Sessions) -> None:
     await setup(sessions)
     await register(sessions, OTHER_INSPECTOR, "inspector", "甘井子区")

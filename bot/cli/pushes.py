@@ -127,7 +127,10 @@ def push_target() -> None:
 @click.option("--unit", required=True, help="The unit whose pushes the robot's group receives.")
 @click.option("--key", required=True, help="The robot's webhook key (the key=… of its URL).")
 @click.option(
-    "--kinds", default="countdown,overdue", show_default=True, help="countdown and/or overdue."
+    "--kinds",
+    default="countdown,overdue",
+    show_default=True,
+    help="countdown, overdue and/or reports (each new report's card).",
 )
 @click.option("--at", "at_time", default="09:00", show_default=True, help="Time of day, HH:MM.")
 @click.option("--name", default="", help="A name to recognise the group by.")
@@ -135,7 +138,7 @@ def push_target() -> None:
 def push_target_add_wecom(
     ctx: click.Context, unit: str, key: str, kinds: str, at_time: str, name: str
 ) -> None:
-    """Send a unit's countdown and overdue digest to a WeCom group robot."""
+    """Send a unit's countdown, overdue digest or new reports to a WeCom group robot."""
     settings = settings_of(ctx)
     _ = words(settings)
     target_id = run_operation(

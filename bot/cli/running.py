@@ -1,4 +1,5 @@
-"""`hdbot run`: check the token and the Bot API, then serve (long polling or a webhook)."""
+"""`hdbot run`: check the token and the Bot API, then serve (long polling or a webhook), and the
+WeCom application's callback beside it when that application is configured."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from bot.cli import ensure_data_dir, fail, main, need_database, safe_url, settin
 from bot.config import ConfigError, Settings
 from bot.redaction import redact
 from bot.transport import AiohttpRequest
+from bot.wecom.callback import CALLBACK_PATH
+from bot.wecom_serving import ListenFailed
 from storage.db import create_engine, make_sessions
 from storage.turns import PollerTurn
 
@@ -35,6 +38,15 @@ def run(ctx: click.Context, webhook_url: str | None, listen: str, port: int) -> 
     """
     settings = settings_of(ctx)
     _ = words(settings)
+    if not settings.token and settings.wecom_app_configured:
+        # The minute tick and the outbox sender run on the Telegram application's job queue.
+        fail(
+            _(
+                "WeCom alone cannot run yet: the scheduled pushes run inside the Telegram bot; "
+                "set HDBOT_TOKEN too"
+            ),
+            2,
+        )
     try:
         settings.require_token()
     except ConfigError as err:
@@ -58,6 +70,16 @@ def run(ctx: click.Context, webhook_url: str | None, listen: str, port: int) -> 
         ),
         err=True,
     )
+    if settings.wecom_app_configured:
+        host, port = settings.wecom_listen_address
+        click.echo(
+            _(
+                "WeCom application callback on http://{address}{path}",
+                address=f"{host}:{port}",
+                path=CALLBACK_PATH,
+            ),
+            err=True,
+        )
 
     from bot.app import build_application
 
@@ -67,22 +89,25 @@ def run(ctx: click.Context, webhook_url: str | None, listen: str, port: int) -> 
         settings, sessions=make_sessions(engine), webhook=bool(webhook_url)
     )
     application.bot_data.closers.append(engine.dispose)
-    if webhook_url:
-        application.run_webhook(
-            listen=listen,
-            port=port,
-            webhook_url=webhook_url,
-            secret_token=secret,
-            url_path=urlparse(webhook_url).path.lstrip("/"),
-        )
-    else:
-        # Several processes may share one PostgreSQL: one polls, the others wait their turn.
-        turn = PollerTurn(engine)
-        application.bot_data.poller_turn = turn
-        if turn.needed:
-            polling = _("long polling: one process per database polls; others wait their turn")
-            click.echo(polling, err=True)
-        application.run_polling()
+    try:
+        if webhook_url:
+            application.run_webhook(
+                listen=listen,
+                port=port,
+                webhook_url=webhook_url,
+                secret_token=secret,
+                url_path=urlparse(webhook_url).path.lstrip("/"),
+            )
+        else:
+            # Several processes may share one PostgreSQL: one polls, the others wait their turn.
+            turn = PollerTurn(engine)
+            application.bot_data.poller_turn = turn
+            if turn.needed:
+                polling = _("long polling: one process per database polls; others wait their turn")
+                click.echo(polling, err=True)
+            application.run_polling()
+    except ListenFailed as err:
+        fail(_("cannot listen for WeCom's callback on {address}", address=str(err)))
 
 
 async def _check_bot(settings: Settings) -> str:

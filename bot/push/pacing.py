@@ -24,6 +24,8 @@ from telegram import Bot
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
+from bot.wecom.api import WeComClient
+
 logger = logging.getLogger(__name__)
 
 TELEGRAM_PER_SECOND = 30
@@ -160,12 +162,15 @@ class Slot:
 
 @dataclass
 class SenderState:
-    """One per process: its pacer, a lock so drains do not overlap, an HTTP client for WeCom,
-    its own Bot, and the file ids of countdown cards already uploaded."""
+    """One per process: its pacer, a lock so drains do not overlap, an HTTP client for WeCom's
+    robots, the WeCom application's client, its own Bot, and the file ids of countdown cards
+    already uploaded."""
 
     pacer: Pacer = field(default_factory=Pacer)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     http: httpx.AsyncClient | None = None
+    # One client per process, shared with the WeCom front: one access token for both.
+    wecom: WeComClient | None = None
     # Pushes go through a Bot without the rate limiter: on a 429 the outbox reschedules the
     # push at once, instead of a limiter holding every answer to people while it waits.
     bot: Bot | None = None

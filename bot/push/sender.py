@@ -1,9 +1,13 @@
 """The outbox sender: drains queued pushes to Telegram and WeCom, once each, within the limits.
 
 Pushes are paced here, below Telegram's own limits (about 30 messages a second per bot, 20 a
-minute per group) and WeCom's (20 a minute per robot), one at a time: a fan-out to thousands
-of groups never fills the rate limiter's queue, so answers to people keep flowing beside it.
-A group that has had its share this minute is deferred, not waited for.
+minute per group) and WeCom's (20 a minute per robot, 30 a minute per person through the
+application), one at a time: a fan-out to thousands of groups never fills the rate limiter's
+queue, so answers to people keep flowing beside it. A group (or person on WeCom) that has had
+its share this minute is deferred, not waited for.
+
+Three channels: Telegram chats, WeCom group robots (markdown to a webhook key) and the WeCom
+application (plain text to one person's WeCom user id, for people without Telegram).
 """
 
 from __future__ import annotations
@@ -14,11 +18,12 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from functools import lru_cache
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
@@ -29,7 +34,9 @@ from bot.push.pacing import SenderState, Slot, seconds_of
 from bot.views.cards import CAPTION_LIMIT, report_card, telegram_photo
 from bot.views.labels import shorten
 from bot.views.pictures.countdown_card import countdown_png
-from bot.views.push_view import telegram_text, wecom_markdown
+from bot.views.push_view import telegram_text, wecom_markdown, wecom_report_markdown
+from bot.wecom.api import WeComBusy, WeComClient, WeComError
+from bot.wecom.outgoing import TextMessage, text_pieces
 from storage.accounts import Account
 from storage.clock import utcnow
 from storage.dangers import danger_card
@@ -90,6 +97,10 @@ def is_dead(claimant: str) -> bool:
 # WeCom answers 200 with an errcode; these mean "slow down" and "this key is dead".
 WECOM_RATE_LIMITED = {45009, 45033}
 WECOM_DEAD_KEY = {93000, 93004, 40013}
+WECOM_BUSY_DELAY = 60.0
+# The application's "no such person" answers: invalid user id list, user not found, every
+# recipient invalid or outside the application's visible range.
+WECOM_UNKNOWN_USER = {40031, 60111, 81013}
 
 
 class NotSent(Exception):
@@ -148,6 +159,9 @@ async def drain(
     own_client = state.http is None
     if own_client:
         state.http = httpx.AsyncClient(timeout=15.0)
+    own_wecom = state.wecom is None and settings.wecom_app_configured
+    if own_wecom:
+        state.wecom = WeComClient.from_settings(settings)
     sent = 0
     try:
         async with sessions() as session:
@@ -160,9 +174,7 @@ async def drain(
             if stop is not None and stop():
                 return sent
             async with sessions() as session:
-                items = await claim_due(
-                    session, worker=WORKER, limit=1, channels=_channels_sent_here(settings)
-                )
+                items = await claim_due(session, worker=WORKER, limit=1)
             if not items:
                 return sent
             for item in items:
@@ -171,25 +183,18 @@ async def drain(
         if own_client and state.http is not None:
             await state.http.aclose()
             state.http = None
-
-
-def _channels_sent_here(settings: Settings) -> set[Channel]:
-    """The channels this sender drains: Telegram and the WeCom group robots.
-
-    Messages through the WeCom application (`wecom_app`, to one person's user id) are the WeCom
-    front's to deliver, with its own token and limits: they stay queued for it. Without a
-    configured application nobody ever will, so they are taken here only to be marked failed.
-    """
-    channels = {Channel.TELEGRAM, Channel.WECOM}
-    if not settings.wecom_app_configured:
-        channels.add(Channel.WECOM_APP)
-    return channels
+        if own_wecom and state.wecom is not None:
+            await state.wecom.close()
+            state.wecom = None
 
 
 def _chat_key(item: OutboxItem) -> str | None:
-    """The chat whose per-minute limit a push counts against (groups and robots only)."""
+    """The chat whose per-minute limit a push counts against (groups, robots, and people on
+    the WeCom application, which WeCom limits per person)."""
     if item.channel == Channel.WECOM:
         return f"wecom:{item.target}"
+    if item.channel == Channel.WECOM_APP:
+        return f"wecom_app:{item.target}"
     return item.target if item.target.startswith("-") else None
 
 
@@ -218,10 +223,7 @@ async def _deliver_on(
     if item.channel == Channel.WECOM:
         return await _deliver_wecom(sessions, settings, state, item, slot)
     if item.channel == Channel.WECOM_APP:
-        # Claimed here only when no WeCom application is configured (`_channels_sent_here`).
-        async with sessions() as session:
-            await mark_failed(session, item_id=item.id, error="no WeCom application configured")
-        return 0
+        return await _deliver_wecom_app(sessions, settings, state, item, slot)
     if item.channel != Channel.TELEGRAM or not item.target.lstrip("-").isdigit():
         async with sessions() as session:
             await mark_failed(session, item_id=item.id, error=f"no sender for {item.channel}")
@@ -294,14 +296,10 @@ async def _send_telegram(
     if isinstance(payload, ReportCardPush):
         return await _send_report_card(bot, sessions, settings, chat_id, payload.danger_id)
     # Private pushes speak the person's chosen language; groups the deployment's.
-    chosen = None
+    language = settings.language
     if chat_id > 0:
-        async with reading(sessions)() as session:
-            visitor = await who_is(session, Account.telegram(chat_id))
-        if visitor.user is not None and not visitor.user.active:
-            raise NotSent("the person was deactivated: notices go to active people only")
-        chosen = visitor.language
-    _ = Translator(chosen or settings.language)
+        language = await _language_of(sessions, settings, Account.telegram(chat_id))
+    _ = Translator(language)
     text = telegram_text(_, payload)
     if isinstance(payload, CountdownPush):
         return await send_countdown(bot, chat_id, _, payload, text, state.card_ids)
@@ -313,6 +311,18 @@ async def _send_telegram(
         )
     await bot.send_message(chat_id, text, reply_markup=keyboard)
     return 1
+
+
+async def _language_of(sessions: Sessions, settings: Settings, account: Account) -> str:
+    """The language of a push to one person: theirs, else the deployment's.
+
+    Raises NotSent for a person deactivated since the push was queued.
+    """
+    async with reading(sessions)() as session:
+        visitor = await who_is(session, account)
+    if visitor.user is not None and not visitor.user.active:
+        raise NotSent("the person was deactivated: notices go to active people only")
+    return visitor.language or settings.language
 
 
 async def send_countdown(
@@ -390,7 +400,14 @@ async def _deliver_wecom(
         async with sessions() as session:
             await mark_failed(session, item_id=item.id, error="WeCom target is switched off")
         return 0
-    content = wecom_markdown(Translator(settings.language), payload_of(item))
+    payload = payload_of(item)
+    _ = Translator(settings.language)
+    if isinstance(payload, ReportCardPush):
+        async with sessions() as session:
+            card = await danger_card(session, payload.danger_id)
+        content = wecom_report_markdown(_, card)
+    else:
+        content = wecom_markdown(_, payload)
     url = f"{settings.wecom_base_url.rstrip('/')}/cgi-bin/webhook/send"
     assert state.http is not None
     try:
@@ -418,15 +435,94 @@ async def _deliver_wecom(
             await mark_sent(session, item_id=item.id)
         return 1
     error = f"WeCom errcode {code}: {message}"
-    async with sessions() as session:
-        if code in WECOM_RATE_LIMITED:
-            # The robot is busy, not broken: wait for room without spending an attempt.
-            await defer(
-                session, item_id=item.id, until=utcnow() + timedelta(seconds=60), note=error
-            )
-        elif code in WECOM_DEAD_KEY:
-            await mark_failed(session, item_id=item.id, error=error)
-            await deactivate_target(session, target_id=target.id, error=error)
-    if code not in WECOM_RATE_LIMITED and code not in WECOM_DEAD_KEY:
-        await _retry(sessions, item, error)
+
+    async def switch_off(session: AsyncSession) -> None:
+        await deactivate_target(session, target_id=target.id, error=error)
+
+    await _refused_by_wecom(
+        sessions,
+        item,
+        error,
+        busy_for=WECOM_BUSY_DELAY if code in WECOM_RATE_LIMITED else None,
+        dead=code in WECOM_DEAD_KEY,
+        on_dead=switch_off,
+    )
     return 0
+
+
+async def _deliver_wecom_app(
+    sessions: Sessions, settings: Settings, state: SenderState, item: OutboxItem, slot: Slot
+) -> int:
+    """Send the push to one person through the WeCom application, as plain text."""
+    if state.wecom is None:
+        # Without a configured application nobody will ever deliver it.
+        async with sessions() as session:
+            await mark_failed(session, item_id=item.id, error="no WeCom application configured")
+        return 0
+    try:
+        texts = await _wecom_app_texts(sessions, settings, item)
+        # A text over WeCom's 2,048 bytes goes in parts; a retry after a busy answer in the
+        # middle sends the parts before it again, which beats sending a push cut short.
+        for text in texts:
+            answer = await state.wecom.send(item.target, TextMessage(text))
+            if item.target in answer.invalid_users:
+                raise WeComError(60111, "WeCom does not know this user id")
+    except NotSent as err:
+        async with sessions() as session:
+            await mark_failed(session, item_id=item.id, error=str(err))
+        return 0
+    except WeComBusy as err:
+        await _refused_by_wecom(sessions, item, str(err), busy_for=err.retry_after, dead=False)
+        return 0
+    except WeComError as err:
+        logger.warning("push %s refused by WeCom: %s", item.key, err)
+        dead = err.errcode in WECOM_UNKNOWN_USER
+        await _refused_by_wecom(sessions, item, str(err), busy_for=None, dead=dead)
+        return 0
+    except Exception as err:
+        logger.exception("push %s failed", item.key)
+        await _retry(sessions, item, repr(err))
+        return 0
+    slot.sent(_chat_key(item), len(texts))
+    async with sessions() as session:
+        await mark_sent(session, item_id=item.id)
+    return 1
+
+
+async def _wecom_app_texts(sessions: Sessions, settings: Settings, item: OutboxItem) -> list[str]:
+    """The push worded for its person, in messages within WeCom's text limit."""
+    _ = Translator(await _language_of(sessions, settings, Account.wecom(item.target)))
+    payload = payload_of(item)
+    if isinstance(payload, ReportCardPush):
+        async with sessions() as session:
+            card = await danger_card(session, payload.danger_id)
+        return text_pieces(report_card(_, card))
+    return text_pieces(telegram_text(_, payload))
+
+
+async def _refused_by_wecom(
+    sessions: Sessions,
+    item: OutboxItem,
+    error: str,
+    *,
+    busy_for: float | None,
+    dead: bool,
+    on_dead: Callable[[AsyncSession], Awaitable[None]] | None = None,
+) -> None:
+    """What WeCom's refusal of a push means, for its robots and its application alike.
+
+    Busy: wait `busy_for` seconds without spending an attempt. A dead address (a robot's key,
+    a person WeCom does not know): failed for good, and `on_dead` switches it off. Anything
+    else: retried with backoff, and given up after the last attempt.
+    """
+    if busy_for is not None:
+        async with sessions() as session:
+            until = utcnow() + timedelta(seconds=busy_for)
+            await defer(session, item_id=item.id, until=until, note=error)
+    elif dead:
+        async with sessions() as session:
+            await mark_failed(session, item_id=item.id, error=error)
+            if on_dead is not None:
+                await on_dead(session)
+    else:
+        await _retry(sessions, item, error)

@@ -29,14 +29,21 @@ async def telegram_photo(ref: PhotoRef, photo_dir: Path) -> str | bytes:
     """
     if ref.source == "photo":
         return ref.file_id
+    jpeg = await stored_jpeg(ref, photo_dir)
+    return jpeg if jpeg is not None else ref.file_id
+
+
+async def stored_jpeg(ref: PhotoRef, photo_dir: Path) -> bytes | None:
+    """The stored photo as a display-size JPEG, else its thumbnail's; None when neither can be
+    read (the photo is then only on Telegram's servers)."""
     for relative in (ref.path, ref.thumb_path):
         if relative and (photo_dir / relative).is_file():
             try:
                 return await asyncio.to_thread(display_jpeg, photo_dir / relative)
-            except Exception:  # a file damaged on disk since: the thumbnail, else Telegram's copy
+            except Exception:  # a file damaged on disk since: the thumbnail, else nothing
                 logger.warning("stored photo %s could not be shown", relative, exc_info=True)
                 continue
-    return ref.file_id
+    return None
 
 
 def display_jpeg(path: Path) -> bytes:

@@ -102,6 +102,24 @@ def parse_list_callback(data: str) -> tuple[str, int, str] | None:
     return parts[1], page, parts[3]
 
 
+def parse_card_button(data: str) -> tuple[int, str] | None:
+    """Split a card's button (`d:ID:WHAT`) into (hidden danger id, what); None when malformed."""
+    parts = data.split(":")
+    danger_id = small_int(parts[1]) if len(parts) == 3 and parts[0] == "d" else None
+    if danger_id is None or danger_id < 0:
+        return None
+    return danger_id, parts[2]
+
+
+def parse_action_button(data: str) -> tuple[int, str] | None:
+    """Split an action prompt's button (`a:DRAFT:BUTTON`) into (draft id, button)."""
+    parts = data.split(":", 2)
+    draft_id = small_int(parts[1]) if len(parts) == 3 and parts[0] == "a" else None
+    if draft_id is None or draft_id < 0 or not parts[2]:
+        return None
+    return draft_id, parts[2]
+
+
 def list_message(_: Translator, page: DangerPage) -> Say:
     """The text and buttons of one page of a list."""
     titles = {
@@ -344,3 +362,26 @@ def photo_albums(_: Translator, detail: DangerDetail) -> list[Say]:
         )
         if refs
     ]
+
+
+async def loop_answer(
+    _: Translator,
+    reply: LoopReply,
+    *,
+    photo_dir: Path,
+    today: date,
+    tz_name: str,
+    verifier_image: bool = True,
+) -> list[Say]:
+    """Everything to say after a step of the closed loop, with the before/after picture drawn
+    for whoever may approve the rectification."""
+    pair = verifier_pair(reply) if verifier_image else None
+    picture = await before_after_say(_, photo_dir, pair) if pair else None
+    return loop_reply(_, reply, today=today, tz_name=tz_name, before_after=picture)
+
+
+async def photos_answer(_: Translator, detail: DangerDetail, *, photo_dir: Path) -> list[Say]:
+    """A hidden danger's before- and after-photos, then the two side by side."""
+    pair = photo_pair(detail)
+    picture = await before_after_say(_, photo_dir, pair) if pair else None
+    return [*photo_albums(_, detail), *([picture] if picture else [])]

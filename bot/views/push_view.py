@@ -9,7 +9,9 @@ from __future__ import annotations
 from datetime import date
 
 from bot.i18n import Translator
+from bot.views.cards import report_card
 from bot.views.labels import level_name, shorten
+from storage.dangers import DangerCard
 from storage.push_payloads import (
     CountdownPush,
     DigestPush,
@@ -234,3 +236,11 @@ def wecom_markdown(_: Translator, data: Payload) -> str:
         lines = [*lines[:-2], "…"]
         text = "\n".join(lines)
     return text
+
+
+def wecom_report_markdown(_: Translator, card: DangerCard) -> str:
+    """A new report's card as WeCom robot markdown: the group reads it as it reads it on
+    Telegram, the number as the heading (robots take no photos with markdown)."""
+    lines = [wecom_text(line) for line in report_card(_, card).split("\n")]
+    lines[0] = f"### {lines[0]}"
+    return shorten("\n".join(lines), WECOM_LIMIT // 3)  # 3 bytes a character at most

@@ -38,6 +38,7 @@ UNREACHABLE_DELAY = 5.0
 # expires on its way.
 TOKEN_MARGIN = 300.0
 IMAGE_LIMIT_BYTES = 10 * 1024 * 1024  # media/upload takes images up to 10 MB
+FILE_LIMIT_BYTES = 20 * 1024 * 1024  # and files up to 20 MB
 MEDIA_LIMIT_BYTES = 20 * 1024 * 1024  # the most media/get is allowed to bring into memory
 
 _T = TypeVar("_T")
@@ -214,8 +215,23 @@ class WeComClient:
         self, data: bytes, *, filename: str = "photo.jpg", content_type: str = "image/jpeg"
     ) -> str:
         """Upload an image (JPG or PNG, up to 10 MB) and return its media_id (valid 3 days)."""
-        if not 5 < len(data) <= IMAGE_LIMIT_BYTES:
-            raise ValueError(f"an image is 6 bytes to {IMAGE_LIMIT_BYTES} bytes")
+        return await self._upload("image", data, filename, content_type, IMAGE_LIMIT_BYTES)
+
+    async def upload_file(
+        self,
+        data: bytes,
+        *,
+        filename: str,
+        content_type: str = "application/octet-stream",
+    ) -> str:
+        """Upload a file (up to 20 MB) and return its media_id (valid 3 days)."""
+        return await self._upload("file", data, filename, content_type, FILE_LIMIT_BYTES)
+
+    async def _upload(
+        self, kind: str, data: bytes, filename: str, content_type: str, limit: int
+    ) -> str:
+        if not 5 < len(data) <= limit:
+            raise ValueError(f"a {kind} is 6 bytes to {limit} bytes")
 
         async def request(token: str) -> dict[str, Any]:
             # A new form each time: aiohttp consumes a FormData when it sends it.
@@ -224,7 +240,7 @@ class WeComClient:
             return await self._json(
                 "POST",
                 "/cgi-bin/media/upload",
-                params={"access_token": token, "type": "image"},
+                params={"access_token": token, "type": kind},
                 data=form,
             )
 

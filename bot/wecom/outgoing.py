@@ -1,4 +1,4 @@
-"""What the application sends to a person: text, an image, a card of buttons; checked first.
+"""What the application sends to a person: text, an image, a file, a card of buttons; checked first.
 
 Each message is checked against WeCom's limits when it is made, so a message WeCom would
 refuse (or cut short) never reaches the network: the conversation core learns at once that
@@ -10,7 +10,7 @@ documentation gives lengths in characters ("建议不超过36个字") and bytes 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 # Text: at most 2,048 bytes of UTF-8 (WeCom cuts a longer text).
@@ -60,6 +60,53 @@ class ImageMessage:
     def body(self) -> JsonObject:
         """Return the message's part of a `message/send` request."""
         return {"msgtype": "image", "image": {"media_id": self.media_id}}
+
+
+def text_pieces(text: str, limit: int = TEXT_LIMIT_BYTES) -> list[str]:
+    """Cut a text into pieces of at most `limit` bytes of UTF-8, at line ends where it can.
+
+    A line too long for one message is cut between characters. Blank pieces are left out:
+    WeCom refuses a text message without content.
+    """
+    pieces: list[str] = []
+    current = ""
+    for line in _lines_within(text, limit):
+        joined = f"{current}\n{line}" if current else line
+        if len(joined.encode("utf-8")) <= limit:
+            current = joined
+            continue
+        pieces.append(current)
+        current = line
+    pieces.append(current)
+    return [piece for piece in pieces if piece.strip()]
+
+
+def _lines_within(text: str, limit: int) -> Iterator[str]:
+    for line in text.split("\n"):
+        while len(line.encode("utf-8")) > limit:
+            cut = limit
+            # Back off to a character boundary: UTF-8 continuation bytes are 0b10xxxxxx.
+            encoded = line.encode("utf-8")
+            while encoded[cut] & 0xC0 == 0x80:
+                cut -= 1
+            yield encoded[:cut].decode("utf-8")
+            line = encoded[cut:].decode("utf-8")
+        yield line
+
+
+@dataclass(frozen=True, slots=True)
+class FileMessage:
+    """A file already uploaded with `media/upload?type=file` (its media_id lives three days)."""
+
+    media_id: str
+
+    def __post_init__(self) -> None:
+        if not self.media_id:
+            raise ValueError("a file message needs a media_id")
+
+    def body(self) -> JsonObject:
+        """Return the message's part of a `message/send` request."""
+        return {"msgtype": "file", "file": {"media_id": self.media_id}}
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,5 +200,5 @@ class ButtonState:
         return {"button": {"replace_name": self.label}}
 
 
-OutgoingMessage = TextMessage | ImageMessage | ButtonCard
+OutgoingMessage = TextMessage | ImageMessage | FileMessage | ButtonCard
 CardUpdate = ButtonCard | ButtonState

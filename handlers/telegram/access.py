@@ -16,6 +16,7 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.context import BotContext
 from bot.push.pacing import chat_key
+from bot.views.start_view import stranger_hint
 from handlers.telegram.people import answer_query, identify
 from storage.dto import UserInfo
 from storage.models import Role
@@ -77,10 +78,7 @@ async def _private(update: Update, context: BotContext) -> None:
             return  # /start or /help: their handlers explain how to register
         raise ApplicationHandlerStop
     _ = caller._
-    text = _(
-        "You are not registered yet. Open the invite link your unit's administrator gave you, "
-        "or send /help."
-    )
+    text = stranger_hint(_)
     if update.callback_query is not None:
         await answer_query(update.callback_query, text if told else None, alert=told)
     elif told and update.effective_message is not None:

@@ -8,30 +8,21 @@ from bot.context import BotContext
 from bot.i18n import Translator
 from bot.push.sender import wake_sender
 from bot.views.danger_view import (
-    before_after_say,
     list_message,
-    loop_reply,
+    loop_answer,
+    parse_action_button,
+    parse_card_button,
     parse_list_callback,
-    photo_albums,
-    photo_pair,
-    verifier_pair,
+    photos_answer,
 )
 from bot.views.reply import Edit, Say
 from handlers.telegram.people import answer_query, identify
 from handlers.telegram.render import answer_message, edit_pressed, send_replies
 from storage.clock import utcnow
-from storage.closed_loop import (
-    LoopReply,
-    LoopRules,
-    act,
-    answer_action,
-    cancel_action,
-    danger_detail,
-)
-from storage.conversation import Input, InputKind, small_int
+from storage.closed_loop import LoopReply, LoopRules
+from storage.dialogue import Cancelled, card_press, press_action_button, press_card_button
 from storage.errors import DomainError
 from storage.lists import list_dangers
-from storage.permissions import Action
 
 
 async def mine_command(update: Update, context: BotContext) -> None:
@@ -100,36 +91,21 @@ async def on_danger_button(update: Update, context: BotContext) -> None:
         return
     caller = await identify(update, context)
     _ = caller._
-    parts = (query.data or "").split(":")
-    danger_id = small_int(parts[1]) if len(parts) == 3 else None
-    if danger_id is None or danger_id < 0:
-        await answer_query(query, _("This button is not valid."), alert=True)
-        return
-    what = parts[2]
-    action = Action(what) if what in set(Action) else None
-    if action is None and what not in ("open", "photos"):
+    parsed = parse_card_button(query.data or "")
+    what = card_press(parsed[1]) if parsed is not None else None
+    if parsed is None or what is None:
         await answer_query(query, _("This button is not valid."), alert=True)
         return
     try:
-        if action is None:
-            async with context.reads() as session:
-                detail = await danger_detail(
-                    session,
-                    account=caller.account,
-                    danger_id=danger_id,
-                    rules=loop_rules(context),
-                )
-            reply = LoopReply(detail=detail)
-        else:
-            async with context.sessions() as session:
-                reply = await act(
-                    session,
-                    account=caller.account,
-                    danger_id=danger_id,
-                    action=action,
-                    update_id=update.update_id,
-                    rules=loop_rules(context),
-                )
+        async with context.sessions() as session:
+            reply = await press_card_button(
+                session,
+                account=caller.account,
+                update_id=update.update_id,
+                danger_id=parsed[0],
+                what=what,
+                rules=loop_rules(context),
+            )
     except DomainError as err:
         await answer_query(query, _.error(err), alert=True)
         return
@@ -148,41 +124,31 @@ async def on_action_button(update: Update, context: BotContext) -> None:
         return
     caller = await identify(update, context)
     _ = caller._
-    parts = (query.data or "").split(":", 2)
-    draft_id = small_int(parts[1]) if len(parts) == 3 else None
-    if draft_id is None or draft_id < 0:
+    parsed = parse_action_button(query.data or "")
+    if parsed is None:
         await answer_query(query, _("This button is not valid."), alert=True)
-        return
-    button = parts[2]
-    if button == "cancel":
-        try:
-            async with context.sessions() as session:
-                dropped = await cancel_action(
-                    session, account=caller.account, update_id=update.update_id
-                )
-        except DomainError as err:
-            await answer_query(query, _.error(err), alert=True)
-            return
-        await answer_query(query)
-        said = (
-            _("Cancelled: {number}.", number=dropped.number)
-            if dropped
-            else _("There was nothing to cancel.")
-        )
-        await send_replies(context, chat.id, [Edit(), Say(said)], pressed=query)
         return
     try:
         async with context.sessions() as session:
-            reply = await answer_action(
+            reply = await press_action_button(
                 session,
                 account=caller.account,
                 update_id=update.update_id,
-                given=Input(InputKind.BUTTON, button=button),
-                draft_id=draft_id,
+                draft_id=parsed[0],
+                button=parsed[1],
                 rules=loop_rules(context),
             )
     except DomainError as err:
         await answer_query(query, _.error(err), alert=True)
+        return
+    if isinstance(reply, Cancelled):
+        await answer_query(query)
+        said = (
+            _("Cancelled: {number}.", number=reply.action.number)
+            if reply.action
+            else _("There was nothing to cancel.")
+        )
+        await send_replies(context, chat.id, [Edit(), Say(said)], pressed=query)
         return
     await answer_query(query)
     if not reply.notices and isinstance(query.message, Message):
@@ -201,11 +167,14 @@ async def show_loop(
     """Send notices, the outcome, then the next prompt or the updated card."""
     if reply.done is not None:
         wake_sender(context)  # what the step queued goes out while the answer is sent
-    pair = verifier_pair(reply) if verifier_image else None
-    picture = await before_after_say(_, context.settings.photo_dir, pair) if pair else None
     today = utcnow().astimezone(context.settings.tz).date()
-    says = loop_reply(
-        _, reply, today=today, tz_name=context.settings.timezone, before_after=picture
+    says = await loop_answer(
+        _,
+        reply,
+        photo_dir=context.settings.photo_dir,
+        today=today,
+        tz_name=context.settings.timezone,
+        verifier_image=verifier_image,
     )
     await send_replies(context, chat_id, says)
 
@@ -215,7 +184,5 @@ async def send_photos(context: BotContext, chat_id: int, _: Translator, reply: L
     detail = reply.detail
     if detail is None:
         return
-    says = photo_albums(_, detail)
-    pair = photo_pair(detail)
-    picture = await before_after_say(_, context.settings.photo_dir, pair) if pair else None
-    await send_replies(context, chat_id, [*says, *([picture] if picture else [])])
+    says = await photos_answer(_, detail, photo_dir=context.settings.photo_dir)
+    await send_replies(context, chat_id, says)

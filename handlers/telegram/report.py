@@ -7,7 +7,6 @@ on with it. These handlers only turn Telegram messages into `Input` and render r
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from telegram import Message, Update
@@ -18,14 +17,15 @@ from bot.i18n import Translator
 from bot.push.sender import wake_sender
 from bot.views.reply import Edit
 from bot.views.report_view import (
-    LABEL_PHOTO_LOCATION,
-    LABEL_SKIP,
     confirm_keyboard,
     edit_keyboard,
     location_noted,
     parse_button,
+    report_kind,
     report_reply,
+    report_usage,
     task_keyboard,
+    typed_location_button,
 )
 from handlers.telegram.albums import answer_album_later, first_of_album_at_wrong_step
 from handlers.telegram.dangers import loop_rules, show_loop
@@ -34,37 +34,21 @@ from handlers.telegram.prompts import report_today, show_where_they_stand
 from handlers.telegram.render import edit_pressed, send_replies
 from storage.accounts import Account
 from storage.clock import utcnow
-from storage.closed_loop import cancel_action
 from storage.conversation import Input, InputKind, NewPhoto
-from storage.dialogue import Awaited, answer_message
-from storage.errors import N_, DomainError, Invalid
-from storage.languages import LANGUAGES
-from storage.models import RecordKind
-from storage.photos import MAX_PHOTO_BYTES, PhotoStore
-from storage.report import (
-    Area,
-    ReportReply,
-    ReportRules,
-    Step,
-    answer_report,
-    begin_report,
-    discard_report,
-    resume_report,
+from storage.dialogue import (
+    Awaited,
+    Cancelled,
+    answer_message,
+    cancel_drafts,
+    press_report_button,
 )
+from storage.errors import N_, DomainError, Invalid
+from storage.photos import MAX_PHOTO_BYTES, PhotoStore
+from storage.report import Area, ReportReply, ReportRules, Step, begin_report
 from storage.uploads import check_room, upload_room
 
 logger = logging.getLogger(__name__)
 
-# /report [kind]: the four lists' record kinds that are reported from the field.
-REPORT_KINDS = {
-    "": RecordKind.HIDDEN_DANGER,
-    "danger": RecordKind.HIDDEN_DANGER,
-    "隐患": RecordKind.HIDDEN_DANGER,
-    "problem": RecordKind.PROBLEM,
-    "问题": RecordKind.PROBLEM,
-    "risk": RecordKind.RISK,
-    "风险": RecordKind.RISK,
-}
 IMAGE_SUFFIXES = (
     ".jpg",
     ".jpeg",
@@ -89,16 +73,9 @@ def _rules(context: BotContext) -> ReportRules:
 async def report_command(update: Update, context: BotContext) -> None:
     """Start a report, or offer to resume the open one."""
     caller = await identify(update, context)
-    word = (context.args or [""])[0].lower()
-    kind = REPORT_KINDS.get(word)
+    kind = report_kind((context.args or [""])[0])
     if kind is None:
-        await _say(
-            update,
-            caller._(
-                "/report logs a hidden danger; /report problem an outstanding problem; "
-                "/report risk a risk."
-            ),
-        )
+        await _say(update, report_usage(caller._))
         return
     try:
         async with context.sessions() as session:
@@ -116,20 +93,17 @@ async def cancel_command(update: Update, context: BotContext) -> None:
     caller = await identify(update, context)
     try:
         async with context.sessions() as session:
-            dropped = await cancel_action(
-                session, account=caller.account, update_id=update.update_id
-            )
-        if dropped is not None:
-            await _say(update, caller._("Cancelled: {number}.", number=dropped.number))
-            return
-        async with context.sessions() as session:
-            reply = await discard_report(
+            outcome = await cancel_drafts(
                 session, account=caller.account, update_id=update.update_id
             )
     except DomainError as err:
         await _say(update, caller._.error(err))
         return
-    await show(update, context, caller._, reply)
+    if isinstance(outcome, Cancelled):
+        assert outcome.action is not None  # cancel_drafts discards the report otherwise
+        await _say(update, caller._("Cancelled: {number}.", number=outcome.action.number))
+        return
+    await show(update, context, caller._, outcome)
 
 
 async def on_button(update: Update, context: BotContext) -> None:
@@ -152,29 +126,14 @@ async def on_button(update: Update, context: BotContext) -> None:
         return
     try:
         async with context.sessions() as session:
-            if action == "resume":
-                reply = await resume_report(
-                    session,
-                    account=caller.account,
-                    update_id=update.update_id,
-                    draft_id=draft_id,
-                )
-            elif action == "discard":
-                reply = await discard_report(
-                    session,
-                    account=caller.account,
-                    update_id=update.update_id,
-                    draft_id=draft_id,
-                )
-            else:
-                reply = await answer_report(
-                    session,
-                    account=caller.account,
-                    update_id=update.update_id,
-                    given=Input(InputKind.BUTTON, button=action),
-                    rules=_rules(context),
-                    draft_id=draft_id,
-                )
+            reply = await press_report_button(
+                session,
+                account=caller.account,
+                update_id=update.update_id,
+                draft_id=draft_id,
+                action=action,
+                rules=_rules(context),
+            )
     except DomainError as err:
         await answer_query(query, _.error(err), alert=True)
         return
@@ -257,11 +216,6 @@ async def on_message(update: Update, context: BotContext) -> None:
         await show(update, context, _, report)
 
 
-def _label_is(text: str, label: str) -> bool:
-    """Reply-keyboard labels come back as text in whichever language the keyboard was sent."""
-    return text in {Translator(language)(label) for language in LANGUAGES}
-
-
 async def _input_from(
     message: Message, context: BotContext, account: Account, *, wants_photo: bool, at_location: bool
 ) -> Input:
@@ -282,12 +236,10 @@ async def _input_from(
             return Input(InputKind.PHOTO)
         return Input(InputKind.PHOTO, photo=await _download_photo(message, context, account))
     if message.text is not None:
-        text = message.text
-        if at_location and _label_is(text, LABEL_SKIP):
-            return Input(InputKind.BUTTON, button="skip")
-        if at_location and _label_is(text, LABEL_PHOTO_LOCATION):
-            return Input(InputKind.BUTTON, button="photo")
-        return Input(InputKind.TEXT, text=text)
+        pressed = typed_location_button(message.text) if at_location else None
+        if pressed is not None:
+            return Input(InputKind.BUTTON, button=pressed)
+        return Input(InputKind.TEXT, text=message.text)
     if message.document is not None:
         return Input(InputKind.OTHER, what="document")
     return Input(InputKind.OTHER, what="other")
@@ -329,21 +281,11 @@ async def _download_photo(message: Message, context: BotContext, account: Accoun
                 N_("The image is larger than {limit_mb} MB."), limit_mb=MAX_PHOTO_BYTES >> 20
             ) from err
         raise
-    store = PhotoStore(context.settings.photo_dir)
-    stored = await asyncio.to_thread(store.save, data, local_tz=context.settings.tz)
-    return NewPhoto(
+    return await PhotoStore(context.settings.photo_dir).keep(
+        data,
+        local_tz=context.settings.tz,
         file_id=file_id,
         file_unique_id=unique_id,
-        sha256=stored.sha256,
-        path=stored.path,
-        thumb_path=stored.thumb_path,
-        size=stored.size,
-        width=stored.width,
-        height=stored.height,
-        exif_time=stored.exif_time,
-        exif_lat=stored.exif_lat,
-        exif_lon=stored.exif_lon,
-        phash=stored.phash,
         source=source,
     )
 

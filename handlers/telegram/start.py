@@ -8,7 +8,7 @@ from telegram import Update
 from telegram.constants import ChatType
 
 from bot.context import BotContext
-from bot.views.labels import role_name
+from bot.views.start_view import help_text, welcome_text
 from handlers.telegram.people import identify
 from storage.campaigns import get_campaign
 from storage.errors import DomainError
@@ -40,24 +40,12 @@ async def start(update: Update, context: BotContext) -> None:
         caller = replace(caller, user=user)
     async with context.sessions() as session:
         campaign = await get_campaign(session)
-    title = campaign.name if campaign else _("the safety rectification campaign")
-    if caller.registered and caller.user is not None:
-        text = _(
-            "Hello, {name}. You are registered as {role} of {unit} in {campaign}.\n"
-            "Send /help to see what you can do.",
-            name=caller.display_name,
-            role=role_name(_, caller.user.role),
-            unit=caller.user.unit_name or _("the whole campaign"),
-            campaign=title,
-        )
-    else:
-        text = _(
-            "Welcome to hdbot, the hidden-danger reporting bot of {campaign}.\n\n"
-            "To use it you need an invite link from your unit's administrator. "
-            "Ask them for one and open it on this phone: it registers you with your role "
-            "and unit.",
-            campaign=title,
-        )
+    text = welcome_text(
+        _,
+        user=caller.user if caller.registered else None,
+        name=caller.display_name,
+        campaign=campaign,
+    )
     await message.reply_text(text)
 
 
@@ -69,33 +57,5 @@ async def help_command(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
     if message is None or chat is None:
         return
-    if chat.type != ChatType.PRIVATE:
-        text = _(
-            "In a group, hdbot posts new hidden-danger reports, the daily countdown to the "
-            "campaign's close and overdue digests for the unit the group is bound to.\n"
-            "Write to me privately to report a hidden danger."
-        )
-    elif not caller.registered:
-        text = _(
-            "hdbot logs hidden dangers found in the production-safety rectification campaign "
-            "and follows each one until it is rectified, verified and closed.\n\n"
-            "/start — register with the invite link from your unit's administrator\n"
-            "/lang — 中文 / English\n"
-            "/help — this message"
-        )
-    else:
-        text = _(
-            "hdbot logs hidden dangers and follows each one until it is rectified, verified "
-            "and closed.\n\n"
-            "/report — log a hidden danger: task, site, field, description, photos, "
-            "location, level, deadline\n"
-            "/mine — what you reported or answer for (supervisors: your units)\n"
-            "/overdue — what is past its deadline\n"
-            "/find TEXT — find by number, site or words\n"
-            "/cancel — drop what you are writing\n"
-            "Open a hidden danger to rectify it, verify it, or ask for more time.\n\n"
-            "/start — who you are registered as\n"
-            "/lang — 中文 / English\n"
-            "/help — this message"
-        )
+    text = help_text(_, registered=caller.registered, in_group=chat.type != ChatType.PRIVATE)
     await message.reply_text(text)

@@ -19,6 +19,9 @@ from storage.models import (
 )
 from storage.units import find_unit
 
+# What a group robot can be sent: the daily pushes, and each new report's card as it comes.
+WECOM_ROBOT_KINDS = (SubscriptionKind.COUNTDOWN, SubscriptionKind.OVERDUE, SubscriptionKind.REPORTS)
+
 
 async def add_wecom_target(
     session: AsyncSession,
@@ -34,10 +37,8 @@ async def add_wecom_target(
     if not key or len(key) > 200 or not all(c.isalnum() or c in "-_" for c in key):
         raise Invalid(N_("A WeCom robot key is the key=… part of its webhook address."))
     wanted = [k.strip() for k in kinds.split(",") if k.strip()]
-    if not wanted or any(
-        k not in (SubscriptionKind.COUNTDOWN, SubscriptionKind.OVERDUE) for k in wanted
-    ):
-        raise Invalid(N_("WeCom robots can receive countdown and overdue."))
+    if not wanted or any(k not in WECOM_ROBOT_KINDS for k in wanted):
+        raise Invalid(N_("WeCom robots can receive countdown, overdue and reports."))
     when = parse_time(at_time) or "09:00"
     target_unit = await find_unit(session, unit)
     existing = (await session.scalars(select(PushTarget).where(PushTarget.key == key))).first()

@@ -27,6 +27,7 @@ from storage.models import (
     HiddenDanger,
     NumberSequence,
     Photo,
+    PushTarget,
     RecordKind,
     Subscription,
     SubscriptionKind,
@@ -215,3 +216,19 @@ async def _queue_report_cards(session: AsyncSession, danger: HiddenDanger, now: 
         enqueue(
             session, card, channel=Channel.TELEGRAM, target=chat_id, period=danger.number, now=now
         )
+    # WeCom group robots that take the unit's reports get the same card, as markdown.
+    robots = await session.execute(
+        select(PushTarget.id, PushTarget.kinds).where(
+            PushTarget.unit_id.in_(units), PushTarget.active.is_(True)
+        )
+    )
+    for target_id, kinds in robots.all():
+        if SubscriptionKind.REPORTS in kinds.split(","):
+            enqueue(
+                session,
+                card,
+                channel=Channel.WECOM,
+                target=target_id,
+                period=danger.number,
+                now=now,
+            )
