@@ -62,14 +62,27 @@ async def test_seven_buttons_come_after_the_text_on_cards_of_six_and_one(
     assert second.card["main_title"]["title"] == "请选择（2/2）："
 
 
-async def test_a_long_label_is_shortened_and_one_card_says_choose(
+async def test_long_labels_are_listed_whole_by_number_and_the_cards_say_choose(
     renderer: WeComRenderer, fake: FakeWeComApplication
 ) -> None:
-    buttons = ((Button("Municipal Bureau of Industry", "u:7"),),)
+    buttons = ((Button("Municipal Bureau of Industry", "u:7"),), (Button("Civil", "u:8"),))
     await renderer.send(USER, [Say("Which unit?", buttons=buttons)], language="en")
-    card = fake.messages(USER)[1]
-    assert card.button_texts == ["Municipal…"]
+    text, card = fake.messages(USER)
+    assert text.content == "Which unit?\n1. Municipal Bureau of Industry"
+    assert card.button_texts == ["1. Munici…", "Civil"]
     assert card.card["main_title"]["title"] == "Choose:"
+
+
+async def test_a_list_of_records_tells_its_buttons_apart(
+    renderer: WeComRenderer, fake: FakeWeComApplication
+) -> None:
+    # Cut to ten characters every line of /mine would read "🆕 DL-202…".
+    lines = [Button(f"🆕 DL-2026-00012{n} 工厂{n}", f"d:{n}:open") for n in range(1, 4)]
+    await renderer.send(USER, [Say("我的隐患：3", buttons=grid(tuple(lines), 1))], language="zh_CN")
+    text, card = fake.messages(USER)
+    assert text.content.splitlines()[1:] == [f"{n}. 🆕 DL-2026-00012{n} 工厂{n}" for n in (1, 2, 3)]
+    assert [label.split(".")[0] for label in card.button_texts] == ["1", "2", "3"]
+    assert len(set(card.button_texts)) == 3
 
 
 async def test_a_long_text_is_split_at_line_ends_within_2048_bytes(

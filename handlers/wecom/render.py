@@ -90,14 +90,17 @@ class WeComRenderer:
                 await self._say(user_id, reply, _)
 
     async def _say(self, user_id: str, say: Say, _: Translator) -> None:
-        text = say.text if say.ask is None else "\n".join([say.text, *ask_lines(_, say.ask)])
+        lines, buttons = legend(say.buttons)
+        text = "\n".join([say.text, *lines])
+        if say.ask is not None:
+            text = "\n".join([text, *ask_lines(_, say.ask)])
         await self._text(user_id, text)
         pictures = (say.photo,) if say.photo is not None else say.photos
         for picture in pictures:
             await self._picture(user_id, picture)
         if say.document is not None:
             await self._document(user_id, say.document)
-        await self._cards(user_id, button_cards(_, say.buttons))
+        await self._cards(user_id, button_cards(_, buttons))
 
     async def _text(self, user_id: str, text: str) -> None:
         for piece in text_pieces(text):
@@ -140,7 +143,13 @@ class WeComRenderer:
 
     async def _edit(self, user_id: str, edit: Edit, pressed: Pressed, _: Translator) -> None:
         # The pressed card keeps its task id: it is the same card, shown anew.
-        cards = button_cards(_, edit.buttons, first_task_id=pressed.task_id)
+        buttons = edit.buttons
+        text = edit.text
+        if text is not None:
+            # The text comes anew: it can carry the long labels too (a page of a list).
+            lines, buttons = legend(edit.buttons)
+            text = "\n".join([text, *lines])
+        cards = button_cards(_, buttons, first_task_id=pressed.task_id)
         in_place, after = (cards[0], cards[1:]) if cards else (None, [])
         done = ButtonState(shorten(_("Done"), BUTTON_TEXT_LIMIT))
         try:
@@ -157,9 +166,30 @@ class WeComRenderer:
             logger.warning("the pressed card of %s could not be updated (%s)", user_id, err)
             if in_place is not None:
                 after = [replace(in_place, task_id=new_task_id()), *after]
-        if edit.text is not None:
-            await self._text(user_id, edit.text)
+        if text is not None:
+            await self._text(user_id, text)
         await self._cards(user_id, after)
+
+
+def legend(buttons: Buttons) -> tuple[list[str], Buttons]:
+    """Labels too long for a WeCom button, numbered in the text and on their buttons.
+
+    A list's buttons ("🆕 DL-2026-000123 工厂…") say which record they open; cut to WeCom's
+    ten characters they would all read alike, so the text lists them whole by number.
+    """
+    if all(len(b.label) <= BUTTON_TEXT_LIMIT for row in buttons for b in row):
+        return [], buttons
+    lines: list[str] = []
+    rows = []
+    for row in buttons:
+        out = []
+        for button in row:
+            if len(button.label) > BUTTON_TEXT_LIMIT:
+                lines.append(f"{len(lines) + 1}. {button.label}")
+                button = replace(button, label=f"{len(lines)}. {button.label}")
+            out.append(button)
+        rows.append(tuple(out))
+    return lines, tuple(rows)
 
 
 def ask_lines(_: Translator, ask: Ask) -> list[str]:
