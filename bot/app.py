@@ -22,6 +22,7 @@ from telegram.ext import (
 
 from bot.config import Settings
 from bot.context import BotContext, BotServices, HdApplication
+from bot.housekeeping import FIRST_AFTER, FORGET_EVERY, forget_old
 from bot.i18n import Translator, language_for
 from bot.intake.inbox import DurableQueue, adopt_left_over
 from bot.intake.inbox_order import InboxOrder
@@ -61,14 +62,9 @@ from handlers.telegram.report import (
     unknown_command,
 )
 from handlers.telegram.start import help_command, start
-from storage import albums
-from storage.clock import utcnow
-from storage.conversation import forget_old_updates
 from storage.db import Sessions, offloaded, reading
 from storage.meta import BOT_USERNAME, remember_setting
-from storage.pushes import forget_done
 from storage.turns import ProcessMark
-from storage.uploads import forget_unused_photos
 
 logger = logging.getLogger(__name__)
 
@@ -135,7 +131,7 @@ def build_application(
     if schedule:  # tests drive the push clock themselves, at the times they choose
         start_schedule(application)
     application.job_queue.run_repeating(  # type: ignore[union-attr]
-        _forget_old_updates, interval=3600, first=60, name="forget-old-updates"
+        _forget_old_updates, interval=FORGET_EVERY, first=FIRST_AFTER, name="forget-old-updates"
     )
 
     return application
@@ -148,15 +144,7 @@ def _shared(sessions: Sessions) -> bool:
 
 
 async def _forget_old_updates(context: BotContext) -> None:
-    async with context.background() as session:
-        forgotten = await forget_old_updates(session, now=utcnow())
-        pushes = await forget_done(session, now=utcnow())
-        photos = await forget_unused_photos(session, context.settings.photo_dir, now=utcnow())
-        await albums.forget_old(session, now=utcnow())
-    if forgotten or pushes or photos:
-        logger.info(
-            "forgot %d old update ids, %d old pushes, %d unused photos", forgotten, pushes, photos
-        )
+    await forget_old(context.background, context.settings)
 
 
 def add_handlers(application: HdApplication) -> None:

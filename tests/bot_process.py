@@ -6,13 +6,19 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import people, tasks
 from storage.db import create_engine, make_sessions
 from tests.factories import make_campaign, task_row
 from tests.fakebotapi import FakeBotAPI
 from tests.timeline import clock_env
+
+T = TypeVar("T")
 
 WAIT = 30.0  # a restarted process needs a moment to import and connect
 
@@ -66,6 +72,16 @@ class BotProcess:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(timeout=10)
+
+
+async def in_session(db_url: str, fn: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run `fn` in one session of the database a process uses (from outside the process)."""
+    engine = create_engine(db_url)
+    try:
+        async with make_sessions(engine)() as session:
+            return await fn(session)
+    finally:
+        await engine.dispose()
 
 
 async def prepare_campaign(db_url: str) -> str:

@@ -187,7 +187,7 @@ async def test_a_report_from_invite_to_closed_on_wecom_alone(world: WeComWorld) 
     assert inspector.sent == 12  # /report, 4 typed or sent answers, 2 photos, 1 place, 5 presses
 
     # The unit's group robot gets the card.
-    assert await drain(None, world.sessions, world.settings) == 1  # type: ignore[arg-type]
+    assert await drain(None, world.sessions, world.settings) == 1
     [card] = world.wecom.messages(ROBOT)
     assert number in card.content and "大连某化工厂" in card.content
 

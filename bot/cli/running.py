@@ -1,5 +1,6 @@
 """`hdbot run`: check the token and the Bot API, then serve (long polling or a webhook), and the
-WeCom application's callback beside it when that application is configured."""
+WeCom application's callback beside it when that application is configured; without a token,
+the WeCom application alone (bot/wecom_alone.py)."""
 
 from __future__ import annotations
 
@@ -25,13 +26,19 @@ WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{16,256}")
 
 @main.command()
 @click.option(
-    "--webhook-url", help="Receive updates by webhook at this public URL instead of polling."
+    "--webhook-url",
+    help="Telegram: receive updates by webhook at this public URL instead of polling.",
 )
 @click.option("--listen", default="127.0.0.1", show_default=True, help="Webhook: address to bind.")
 @click.option("--port", default=8443, show_default=True, type=int, help="Webhook: port to bind.")
 @click.pass_context
 def run(ctx: click.Context, webhook_url: str | None, listen: str, port: int) -> None:
-    """Run the bot (long polling, or a webhook with --webhook-url).
+    """Serve every configured front: Telegram, the WeCom application, or both.
+
+    Telegram when HDBOT_TOKEN is set (long polling, or a webhook with --webhook-url); the
+    WeCom application when HDBOT_WECOM_CORP_ID, _AGENT_ID, _SECRET, _TOKEN and _AES_KEY are
+    set, its callback on HDBOT_WECOM_LISTEN at /wecom/callback. Without HDBOT_TOKEN the WeCom
+    application runs alone, scheduled pushes included (Telegram's wait for a process with one).
 
     The webhook's secret comes from HDBOT_WEBHOOK_SECRET only (never the command line, where
     other users of the machine could read it).
@@ -39,14 +46,8 @@ def run(ctx: click.Context, webhook_url: str | None, listen: str, port: int) -> 
     settings = settings_of(ctx)
     _ = words(settings)
     if not settings.token and settings.wecom_app_configured:
-        # The minute tick and the outbox sender run on the Telegram application's job queue.
-        fail(
-            _(
-                "WeCom alone cannot run yet: the scheduled pushes run inside the Telegram bot; "
-                "set HDBOT_TOKEN too"
-            ),
-            2,
-        )
+        _run_wecom_alone(settings, webhook_url)
+        return
     try:
         settings.require_token()
     except ConfigError as err:
@@ -71,15 +72,7 @@ def run(ctx: click.Context, webhook_url: str | None, listen: str, port: int) -> 
         err=True,
     )
     if settings.wecom_app_configured:
-        host, port = settings.wecom_listen_address
-        click.echo(
-            _(
-                "WeCom application callback on http://{address}{path}",
-                address=f"{host}:{port}",
-                path=CALLBACK_PATH,
-            ),
-            err=True,
-        )
+        _say_where_wecom_listens(settings)
 
     from bot.app import build_application
 
@@ -108,6 +101,43 @@ def run(ctx: click.Context, webhook_url: str | None, listen: str, port: int) -> 
             application.run_polling()
     except ListenFailed as err:
         fail(_("cannot listen for WeCom's callback on {address}", address=str(err)))
+
+
+def _run_wecom_alone(settings: Settings, webhook_url: str | None) -> None:
+    """Serve the WeCom application without Telegram (where Telegram cannot be reached)."""
+    _ = words(settings)
+    if webhook_url:
+        fail(_("--webhook-url is Telegram's: without HDBOT_TOKEN only WeCom is served"), 2)
+    ensure_data_dir(settings)
+    need_database(settings)
+    click.echo(
+        _(
+            "WeCom application alone (no HDBOT_TOKEN), database {database}",
+            database=safe_url(settings.db_url),
+        ),
+        err=True,
+    )
+    _say_where_wecom_listens(settings)
+
+    from bot.wecom_alone import serve_wecom_alone
+
+    try:
+        asyncio.run(serve_wecom_alone(settings))
+    except ListenFailed as err:
+        fail(_("cannot listen for WeCom's callback on {address}", address=str(err)))
+
+
+def _say_where_wecom_listens(settings: Settings) -> None:
+    _ = words(settings)
+    host, port = settings.wecom_listen_address
+    click.echo(
+        _(
+            "WeCom application callback on http://{address}{path}",
+            address=f"{host}:{port}",
+            path=CALLBACK_PATH,
+        ),
+        err=True,
+    )
 
 
 async def _check_bot(settings: Settings) -> str:

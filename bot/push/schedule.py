@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import logging
 
+from bot.config import Settings
 from bot.context import BotContext, HdApplication
 from bot.push.sender import wake_sender
+from storage.db import Sessions
 from storage.errors import DomainError
 from storage.pushes import enqueue_due
 
@@ -29,12 +31,22 @@ def start_schedule(application: HdApplication) -> None:
 
 
 async def _tick(context: BotContext) -> None:
+    if await queue_due_pushes(context.background, context.settings):
+        wake_sender(context)
+
+
+async def queue_due_pushes(sessions: Sessions, settings: Settings) -> int:
+    """One tick of the push clock: queue what is due now; return how many were queued.
+
+    Every front's process ticks through here (the Telegram job queue, and the WeCom-alone
+    runner), so what is due is decided once whatever runs the clock.
+    """
     try:
-        async with context.background() as session:
-            queued = await enqueue_due(session, rules=context.settings.push_rules)
+        async with sessions() as session:
+            queued = await enqueue_due(session, rules=settings.push_rules)
     except DomainError as err:  # no campaign yet: nothing to push
         logger.debug("no pushes: %s", err)
-        return
+        return 0
     if queued.total:
         logger.info("queued %d pushes: %s", queued.total, queued.counts)
-        wake_sender(context)
+    return queued.total

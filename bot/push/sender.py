@@ -126,24 +126,50 @@ def wake_sender(context: BotContext) -> None:
 
 
 async def _drain_job(context: BotContext) -> None:
+    application = context.application
     state = context.bot_data.sender
+    await drain_as_sender(
+        state.bot or context.bot,
+        context.background,
+        context.settings,
+        state,
+        stop=lambda: not application.running,
+    )
+
+
+async def drain_as_sender(
+    bot: Bot | None,
+    sessions: Sessions,
+    settings: Settings,
+    state: SenderState,
+    *,
+    stop: Callable[[], bool],
+) -> None:
+    """Drain the outbox if this process is the sender now: one drain at a time in a process,
+    one process at a time on a shared database (every front's process wakes it this way)."""
     if state.lock.locked():
         return  # a drain is running; it picks up whatever was queued meanwhile
-    application = context.application
-    async with state.lock, sender_lease(context.background) as elected:
+    async with state.lock, sender_lease(sessions) as elected:
         if not elected:
             return  # another bot process is draining; it paces for all of us
-        await drain(
-            state.bot or context.bot,
-            context.background,
-            context.settings,
-            state,
-            stop=lambda: not application.running,
-        )
+        await drain(bot, sessions, settings, state, stop=stop)
+
+
+def channels_for(bot: Bot | None, settings: Settings) -> frozenset[Channel] | None:
+    """The channels a sender with this bot and these settings delivers (None: every one).
+
+    Without a Telegram bot (WeCom alone) Telegram's rows are left queued for a process that
+    has one; WeCom application rows are claimed only where the application is configured.
+    """
+    if bot is not None:
+        return None
+    if settings.wecom_app_configured:
+        return frozenset({Channel.WECOM, Channel.WECOM_APP})
+    return frozenset({Channel.WECOM})
 
 
 async def drain(
-    bot: Bot,
+    bot: Bot | None,
     sessions: Sessions,
     settings: Settings,
     state: SenderState | None = None,
@@ -152,6 +178,7 @@ async def drain(
 ) -> int:
     """Send every due push this worker can claim; return how many went out.
 
+    `bot` None: no Telegram here; only the WeCom channels are claimed (`channels_for`).
     `stop` is asked before each push: a bot shutting down leaves the rest queued for its
     next start instead of sending a whole fan-out first.
     """
@@ -162,6 +189,7 @@ async def drain(
     own_wecom = state.wecom is None and settings.wecom_app_configured
     if own_wecom:
         state.wecom = WeComClient.from_settings(settings)
+    channels = channels_for(bot, settings)
     sent = 0
     try:
         async with sessions() as session:
@@ -174,7 +202,7 @@ async def drain(
             if stop is not None and stop():
                 return sent
             async with sessions() as session:
-                items = await claim_due(session, worker=WORKER, limit=1)
+                items = await claim_due(session, worker=WORKER, limit=1, channels=channels)
             if not items:
                 return sent
             for item in items:
@@ -199,7 +227,7 @@ def _chat_key(item: OutboxItem) -> str | None:
 
 
 async def _deliver(
-    bot: Bot, sessions: Sessions, settings: Settings, state: SenderState, item: OutboxItem
+    bot: Bot | None, sessions: Sessions, settings: Settings, state: SenderState, item: OutboxItem
 ) -> int:
     chat = _chat_key(item)
     wait = state.pacer.chat_delay(chat)
@@ -212,7 +240,7 @@ async def _deliver(
 
 
 async def _deliver_on(
-    bot: Bot,
+    bot: Bot | None,
     sessions: Sessions,
     settings: Settings,
     state: SenderState,
@@ -228,6 +256,9 @@ async def _deliver_on(
         async with sessions() as session:
             await mark_failed(session, item_id=item.id, error=f"no sender for {item.channel}")
         return 0
+    if bot is None:
+        # claim_due left Telegram's rows out (channels_for): reaching here is a bug.
+        raise RuntimeError(f"push {item.key} claimed without a Telegram bot")
     chat_id = int(item.target)
     try:
         messages = await _send_telegram(bot, sessions, settings, state, chat_id, item)

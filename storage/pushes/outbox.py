@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, or_, select, text, true, update
+from sqlalchemy import delete, func, or_, select, text, true, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage.clock import utcnow
@@ -292,6 +292,21 @@ async def defer(
         values["last_error"] = note[:1000]
     await session.execute(update(Outbox).where(Outbox.id == item_id).values(**values))
     await session.commit()
+
+
+async def count_waiting(session: AsyncSession, *, channel: Channel) -> int:
+    """How many pushes of a channel are queued or being sent (not sent, failed or expired)."""
+    return int(
+        await session.scalar(
+            select(func.count())
+            .select_from(Outbox)
+            .where(
+                Outbox.channel == channel,
+                Outbox.status.in_([OutboxStatus.QUEUED, OutboxStatus.SENDING]),
+            )
+        )
+        or 0
+    )
 
 
 # Sent and expired pushes are kept this long (for `hdbot push status`), then forgotten.

@@ -1,0 +1,41 @@
+"""What a bot process forgets once an hour, whichever fronts it serves.
+
+Update ids (Telegram's, and the WeCom front's −(inbox id)), pushes sent long ago, photos no
+record uses, albums long answered and WeCom callbacks handled long ago: each table would
+otherwise grow for the campaign's whole life.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bot.config import Settings
+from storage import albums, wecom_inbox
+from storage.clock import utcnow
+from storage.conversation import forget_old_updates
+from storage.db import Sessions
+from storage.pushes import forget_done
+from storage.uploads import forget_unused_photos
+
+logger = logging.getLogger(__name__)
+
+FORGET_EVERY = 3600  # seconds
+FIRST_AFTER = 60  # seconds after start: the start itself has enough to do
+
+
+async def forget_old(sessions: Sessions, settings: Settings) -> None:
+    """Delete what is kept only for a while, and log how much went."""
+    async with sessions() as session:
+        forgotten = await forget_old_updates(session, now=utcnow())
+        pushes = await forget_done(session, now=utcnow())
+        photos = await forget_unused_photos(session, settings.photo_dir, now=utcnow())
+        await albums.forget_old(session, now=utcnow())
+        callbacks = await wecom_inbox.forget_handled(session, now=utcnow())
+    if forgotten or pushes or photos or callbacks:
+        logger.info(
+            "forgot %d old update ids, %d old pushes, %d unused photos, %d WeCom callbacks",
+            forgotten,
+            pushes,
+            photos,
+            callbacks,
+        )
