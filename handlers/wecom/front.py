@@ -53,14 +53,9 @@ from storage.conversation import Input, InputKind, NewPhoto
 from storage.db import Sessions
 from storage.dialogue import Awaited, Cancelled
 from storage.errors import N_, DomainError, Invalid
+from storage.invites import looks_like_invite_code, redeem_invite
 from storage.lists import list_dangers
-from storage.people import (
-    Visitor,
-    choose_language,
-    looks_like_invite_code,
-    redeem_invite,
-    who_is,
-)
+from storage.people import Visitor, choose_language, who_is
 from storage.photos import MAX_PHOTO_BYTES, PhotoStore
 from storage.report import Area, ReportReply, ReportRules, Step, begin_report
 from storage.uploads import check_room, upload_room
