@@ -6,16 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    ColumnElement,
-    Select,
-    String,
-    bindparam,
-    literal,
-    null,
-    select,
-)
+from sqlalchemy import BigInteger, ColumnElement, Select, String, bindparam, literal, null, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.accounts import Account, Front

@@ -5,13 +5,7 @@ statistics.py counts per unit and per week.
 """
 
 from storage.ledger.rows import DangerRow, danger_rows, quarter_rows, task_rows
-from storage.ledger.scope import (
-    FIRST_DAY,
-    LAST_DAY,
-    LedgerScope,
-    found_between,
-    ledger_scope,
-)
+from storage.ledger.scope import FIRST_DAY, LAST_DAY, LedgerScope, found_between, ledger_scope
 from storage.ledger.statistics import Stats, UnitStats, WeekStats, statistics
 
 __all__ = [

@@ -14,10 +14,7 @@ from storage.campaigns import require_campaign
 from storage.clock import utcnow
 from storage.dto import CampaignInfo
 from storage.errors import N_, Invalid
-from storage.models import (
-    Role,
-    Unit,
-)
+from storage.models import Role, Unit
 from storage.overdue import campaign_day
 from storage.permissions import load_viewer
 from storage.units import find_unit, unit_and_descendants

@@ -12,12 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.figures import overdue_count, tally
 from storage.ledger.scope import LedgerScope, found_between
-from storage.models import (
-    DangerStatus,
-    HiddenDanger,
-    RecordKind,
-    Unit,
-)
+from storage.models import DangerStatus, HiddenDanger, RecordKind, Unit
 from storage.overdue import overdue_condition
 from storage.units import single_root, unit_tree
 
