@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from storage import campaigns, migrate, people, tasks, units  # noqa: E402
+from storage import campaigns, invites, migrate, tasks, units  # noqa: E402
 from storage.accounts import Account  # noqa: E402
 from storage.db import create_engine, make_sessions  # noqa: E402
 from tests.fakebotapi import FakeBotAPI, Message, Person  # noqa: E402
@@ -74,10 +74,10 @@ async def seed(url: str, telegram_ids: list[int], role: str = "inspector") -> No
         for telegram_id in telegram_ids:
             async with sessions() as s:
                 code = (
-                    await people.create_invite(s, role=role, unit="甘井子区", actor="bench")
+                    await invites.create_invite(s, role=role, unit="甘井子区", actor="bench")
                 ).code
             async with sessions() as s:
-                await people.redeem_invite(
+                await invites.redeem_invite(
                     s,
                     code=code,
                     account=Account.telegram(telegram_id),

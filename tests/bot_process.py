@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import people, tasks
+from storage import invites, tasks
 from storage.db import create_engine, make_sessions
 from tests.factories import make_campaign, task_row
 from tests.fakebotapi import FakeBotAPI
@@ -96,7 +96,7 @@ async def prepare_campaign(db_url: str) -> str:
             )
         async with sessions() as s:
             return (
-                await people.create_invite(s, role="inspector", unit="甘井子区", actor="test")
+                await invites.create_invite(s, role="inspector", unit="甘井子区", actor="test")
             ).code
     finally:
         await engine.dispose()

@@ -6,7 +6,7 @@ and waits for the bot's answer the person would wait for.
 
 from __future__ import annotations
 
-from storage import people, tasks
+from storage import invites, tasks
 from tests.factories import make_campaign, task_row
 from tests.fakebotapi import Message, Person
 from tests.harness import RunningBot
@@ -26,7 +26,7 @@ async def seed_campaign(bot: RunningBot) -> None:
 async def enrol(bot: RunningBot, person: Person, role: str, unit: str | None) -> None:
     """Register `person` as an administrator would: an invite, opened on the phone."""
     async with bot.sessions() as s:
-        code = (await people.create_invite(s, role=role, unit=unit, actor="test")).code
+        code = (await invites.create_invite(s, role=role, unit=unit, actor="test")).code
     person.send_text(f"/start {code}")
     await person.private_chat.next_message()  # the welcome
 

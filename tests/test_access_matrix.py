@@ -19,7 +19,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from storage import handover, people, units
+from storage import handover, invites, units
 from storage.closed_loop import act
 from storage.db import Sessions
 from storage.lists import list_dangers
@@ -177,9 +177,9 @@ async def test_a_stranger_and_the_deactivated_cannot_register_a_report_or_redeem
 ) -> None:
     await people_of_the_matrix(sessions)
     async with sessions() as s:
-        code = (await people.create_invite(s, role="inspector", unit="甘井子区", actor="t")).code
+        code = (await invites.create_invite(s, role="inspector", unit="甘井子区", actor="t")).code
     async with sessions() as s:
         with pytest.raises(Exception, match="access was taken away"):
-            await people.redeem_invite(
+            await invites.redeem_invite(
                 s, code=code, account=tg(DEACTIVATED), name="x", username=None
             )

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from storage import people, tasks, units
+from storage import invites, tasks, units
 from storage.db import create_engine, make_sessions
 from storage.groups import bind_group, subscribe
 from storage.models import HiddenDanger, Outbox, OutboxStatus, Photo
@@ -56,9 +56,9 @@ async def _prepare(db_url: str, inspectors: dict[int, str], groups: dict[str, in
             (ADMIN, "admin", None),
         ]:
             async with sessions() as s:
-                code = (await people.create_invite(s, role=role, unit=unit, actor="t")).code
+                code = (await invites.create_invite(s, role=role, unit=unit, actor="t")).code
             async with sessions() as s:
-                await people.redeem_invite(
+                await invites.redeem_invite(
                     s, code=code, account=tg(telegram_id), name=f"p{telegram_id}", username=None
                 )
         for district, group_id in groups.items():

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select, update
 
-from storage import people, tasks
+from storage import invites, tasks
 from storage.clock import utcnow
 from storage.models import GroupChat, Outbox, OutboxStatus, Subscription, Unit
 from storage.pushes import enqueue_due
@@ -233,7 +233,7 @@ async def fan_out(
         # The inspector registers before the fan-out.
         async with bot.sessions() as s:
             code = (
-                await people.create_invite(s, role="inspector", unit="甘井子区", actor="t")
+                await invites.create_invite(s, role="inspector", unit="甘井子区", actor="t")
             ).code
         wang = server.user(first_name="Wang", language_code="en")
         wang.send_text(f"/start {code}")
@@ -357,7 +357,7 @@ async def test_answers_do_not_wait_for_a_large_fan_out_to_be_queued(
         await seed_groups(bot, server, GROUPS, "countdown")
         async with bot.sessions() as s:
             code = (
-                await people.create_invite(s, role="inspector", unit="甘井子区", actor="t")
+                await invites.create_invite(s, role="inspector", unit="甘井子区", actor="t")
             ).code
         wang = server.user(first_name="Wang", language_code="en")
         wang.send_text(f"/start {code}")
@@ -423,7 +423,7 @@ async def test_a_429_on_a_push_is_left_to_the_outbox_and_answers_go_on(
         chats = await seed_groups(bot, server, 3, "overdue")
         async with bot.sessions() as s:
             code = (
-                await people.create_invite(s, role="inspector", unit="甘井子区", actor="t")
+                await invites.create_invite(s, role="inspector", unit="甘井子区", actor="t")
             ).code
         wang = server.user(first_name="Wang", language_code="en")
         wang.send_text(f"/start {code}")

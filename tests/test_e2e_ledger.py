@@ -10,7 +10,7 @@ import pytest
 from openpyxl import load_workbook
 from PIL import Image
 
-from storage import people, tasks
+from storage import invites, tasks
 from tests.factories import make_campaign, task_row
 from tests.fakebotapi import FakeBotAPI, Person
 from tests.harness import RunningBot, running_bot, settings_for
@@ -34,7 +34,7 @@ async def bot(server: FakeBotAPI, sqlite_url: str, tmp_path: Path) -> AsyncItera
 
 async def join(server: FakeBotAPI, bot: RunningBot, role: str, unit: str, lang: str) -> Person:
     async with bot.sessions() as s:
-        code = (await people.create_invite(s, role=role, unit=unit, actor="test")).code
+        code = (await invites.create_invite(s, role=role, unit=unit, actor="test")).code
     person = server.user(first_name=role, language_code=lang)
     person.send_text(f"/start {code}")
     await person.private_chat.next_message()

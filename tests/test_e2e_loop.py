@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from storage import people, tasks
+from storage import invites, tasks
 from storage.models import HiddenDanger
 from tests.factories import make_campaign, task_row
 from tests.fakebotapi import Chat, FakeBotAPI, Message, Person, make_jpeg
@@ -31,7 +31,7 @@ async def bot(server: FakeBotAPI, sqlite_url: str, tmp_path: Path) -> AsyncItera
 
 async def join(server: FakeBotAPI, bot: RunningBot, name: str, role: str, unit: str) -> Person:
     async with bot.sessions() as s:
-        code = (await people.create_invite(s, role=role, unit=unit, actor="test")).code
+        code = (await invites.create_invite(s, role=role, unit=unit, actor="test")).code
     person = server.user(first_name=name, language_code="en")
     person.send_text(f"/start {code}")
     await person.private_chat.next_message()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from storage import people
+from storage import invites
 from storage.models import HiddenDanger, Photo
 from tests.fakebotapi import Chat, FakeBotAPI, Message, Person, make_jpeg
 from tests.harness import RunningBot, running_bot, settings_for
@@ -29,7 +29,7 @@ async def bot(server: FakeBotAPI, sqlite_url: str, tmp_path: Path) -> AsyncItera
 
 async def invite(bot: RunningBot, role: str, unit: str) -> str:
     async with bot.sessions() as s:
-        return (await people.create_invite(s, role=role, unit=unit, actor="test")).code
+        return (await invites.create_invite(s, role=role, unit=unit, actor="test")).code
 
 
 async def next_text(chat: Chat, contains: str = "") -> Message:

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from bot.i18n import Translator
 from bot.views.labels import level_name
 from bot.views.report_view import STEP_TITLES
-from storage import people, tasks
+from storage import invites, people, tasks
 from storage.clock import utcnow
 from storage.conversation import claim_update
 from storage.db import create_engine, make_sessions
@@ -102,7 +102,7 @@ async def bot(server: FakeBotAPI, sqlite_url: str, tmp_path: Path) -> AsyncItera
 
 async def invite(bot: RunningBot, role: str, unit: str) -> str:
     async with bot.sessions() as s:
-        return (await people.create_invite(s, role=role, unit=unit, actor="test")).code
+        return (await invites.create_invite(s, role=role, unit=unit, actor="test")).code
 
 
 async def register(bot: RunningBot, person: Person, role: str, unit: str) -> None:

@@ -22,7 +22,7 @@ from bot.wecom.callback import CallbackReceiver, Serving, callback_app, serve
 from bot.wecom.incoming import parse_message
 from handlers.wecom.front import WeComFront
 from handlers.wecom.render import WeComRenderer
-from storage import people, tasks
+from storage import invites, tasks
 from storage.accounts import Account
 from storage.db import Sessions, create_engine, make_sessions
 from storage.lists import list_dangers
@@ -110,7 +110,7 @@ def keys(messages: list[SentMessage]) -> list[str]:
 
 async def invite(sessions: Sessions, role: str) -> str:
     async with sessions() as s:
-        return (await people.create_invite(s, role=role, unit="甘井子区", actor="t")).code
+        return (await invites.create_invite(s, role=role, unit="甘井子区", actor="t")).code
 
 
 @pytest.fixture
@@ -222,7 +222,7 @@ async def test_a_report_from_invite_to_closed_on_wecom_alone(world: WeComWorld) 
 
     # The same record, as a Telegram person of the unit finds it.
     async with world.sessions() as s:
-        await people.redeem_invite(
+        await invites.redeem_invite(
             s,
             code=await invite(world.sessions, "supervisor"),
             account=Account.telegram(TELEGRAM_PERSON),

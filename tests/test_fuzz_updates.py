@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import update
 
-from storage import people
+from storage import invites
 from storage.closed_loop import act, answer_action
 from storage.conversation import Input, InputKind, NewPhoto
 from storage.models import Draft, DraftStatus
@@ -99,9 +99,9 @@ def world(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> It
 
 async def _register(bot: RunningBot, telegram_id: int, role: str) -> None:
     async with bot.sessions() as s:
-        code = (await people.create_invite(s, role=role, unit="甘井子区", actor="t")).code
+        code = (await invites.create_invite(s, role=role, unit="甘井子区", actor="t")).code
     async with bot.sessions() as s:
-        await people.redeem_invite(
+        await invites.redeem_invite(
             s, code=code, account=tg(telegram_id), name=f"p{telegram_id}", username=None
         )
 

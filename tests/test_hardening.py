@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 
 from bot.i18n import Translator
 from bot.views.push_view import wecom_markdown
-from storage import handover, people, units
+from storage import handover, invites, people, units
 from storage.clock import utcnow
 from storage.closed_loop import LoopReply, act
 from storage.conversation import Input, InputKind, clean, small_int
@@ -58,13 +58,13 @@ from tests.world import (
 async def test_an_old_invite_does_not_undo_a_deactivation(sessions: Sessions) -> None:
     await world(sessions)
     async with sessions() as s:
-        code = (await people.create_invite(s, role="inspector", unit="甘井子区", actor="t")).code
+        code = (await invites.create_invite(s, role="inspector", unit="甘井子区", actor="t")).code
     async with sessions() as s:
         await handover.deactivate_user(s, account=tg(OTHER_INSPECTOR), actor="t")
     for link in (code, code):  # a fresh link as much as the one they joined with
         async with sessions() as s:
             with pytest.raises(Invalid, match="access was taken away"):
-                await people.redeem_invite(
+                await invites.redeem_invite(
                     s, code=link, account=tg(OTHER_INSPECTOR), name="x", username=None
                 )
     async with sessions() as s:
@@ -256,7 +256,7 @@ async def test_an_invite_revoked_between_look_and_use_is_refused(
 ) -> None:
     await world(sessions)
     async with sessions() as s:
-        code = (await people.create_invite(s, role="inspector", unit="甘井子区", actor="t")).code
+        code = (await invites.create_invite(s, role="inspector", unit="甘井子区", actor="t")).code
     real_user_row = people.user_row
 
     async def revoked_meanwhile(session, account, **kw):  # type: ignore[no-untyped-def]
@@ -271,10 +271,10 @@ async def test_an_invite_revoked_between_look_and_use_is_refused(
             await session.execute(revoke)
         return await real_user_row(session, account, **kw)
 
-    monkeypatch.setattr(people, "user_row", revoked_meanwhile)
+    monkeypatch.setattr(invites, "user_row", revoked_meanwhile)
     async with sessions() as s:
         with pytest.raises(Invalid):
-            await people.redeem_invite(s, code=code, account=tg(4242), name="x", username=None)
+            await invites.redeem_invite(s, code=code, account=tg(4242), name="x", username=None)
     monkeypatch.undo()
     async with sessions() as s:
         assert await people.get_user(s, tg(4242)) is None
@@ -429,9 +429,9 @@ def test_direction_overrides_and_controls_are_stripped() -> None:
 async def test_a_name_is_stored_without_direction_marks(sessions: Sessions) -> None:
     await world(sessions)
     async with sessions() as s:
-        code = (await people.create_invite(s, role="inspector", unit="甘井子区", actor="t")).code
+        code = (await invites.create_invite(s, role="inspector", unit="甘井子区", actor="t")).code
     async with sessions() as s:
-        info = await people.redeem_invite(
+        info = await invites.redeem_invite(
             s, code=code, account=tg(4343), name="王\u202e五", username=None
         )
     assert info.name == "王五"

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from storage import campaigns, inbox, people, tasks, units
+from storage import campaigns, inbox, invites, people, tasks, units
 from storage.db import Sessions
 from storage.errors import Invalid, NotFound
 from storage.models import Event, Task, User
@@ -199,7 +199,7 @@ async def test_invite_codes_are_random_and_scoped(sessions: Sessions) -> None:
     codes = set()
     for _ in range(20):
         async with sessions() as s:
-            info = await people.create_invite(
+            info = await invites.create_invite(
                 s, role="inspector", unit="甘井子区", uses=3, expires_days=7, actor="t", now=now
             )
         codes.add(info.code)
@@ -217,18 +217,18 @@ async def test_invite_rules(sessions: Sessions) -> None:
     await make_campaign(sessions)
     async with sessions() as s:
         with pytest.raises(Invalid):
-            await people.create_invite(s, role="inspector", unit=None, actor="t")
+            await invites.create_invite(s, role="inspector", unit=None, actor="t")
         with pytest.raises(Invalid):
-            await people.create_invite(s, role="mayor", unit="甘井子区", actor="t")
+            await invites.create_invite(s, role="mayor", unit="甘井子区", actor="t")
         with pytest.raises(Invalid):
-            await people.create_invite(s, role="inspector", unit="甘井子区", uses=0, actor="t")
+            await invites.create_invite(s, role="inspector", unit="甘井子区", uses=0, actor="t")
         with pytest.raises(Invalid):
-            await people.create_invite(
+            await invites.create_invite(
                 s, role="inspector", unit="甘井子区", expires_days=0, actor="t"
             )
         with pytest.raises(NotFound):
-            await people.create_invite(s, role="supervisor", unit="火星", actor="t")
-        admin = await people.create_invite(s, role="admin", unit=None, actor="t")
+            await invites.create_invite(s, role="supervisor", unit="火星", actor="t")
+        admin = await invites.create_invite(s, role="admin", unit=None, actor="t")
         assert admin.unit_name is None
 
 
@@ -252,20 +252,20 @@ async def test_redeem_invite_registers_once_per_use(sessions: Sessions) -> None:
     await make_campaign(sessions)
     now = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
     async with sessions() as s:
-        invite = await people.create_invite(
+        invite = await invites.create_invite(
             s, role="inspector", unit="甘井子区", uses=2, actor="t", now=now
         )
     async with sessions() as s:
-        first = await people.redeem_invite(
+        first = await invites.redeem_invite(
             s, code=invite.code, account=tg(101), name="王检查", username="wang", now=now
         )
     assert (first.role, first.unit_name, first.name) == ("inspector", "甘井子区", "王检查")
     async with sessions() as s:  # the same person opening the link again uses nothing
-        await people.redeem_invite(s, code=invite.code, account=tg(101), name="王", username=None)
-        await people.redeem_invite(s, code=invite.code, account=tg(102), name="李", username=None)
+        await invites.redeem_invite(s, code=invite.code, account=tg(101), name="王", username=None)
+        await invites.redeem_invite(s, code=invite.code, account=tg(102), name="李", username=None)
     async with sessions() as s:
         with pytest.raises(Invalid) as err:
-            await people.redeem_invite(
+            await invites.redeem_invite(
                 s, code=invite.code, account=tg(103), name="赵", username=None
             )
         assert "used up" in err.value.key
@@ -280,14 +280,14 @@ async def test_redeem_refuses_unknown_and_expired_codes(sessions: Sessions) -> N
     await make_campaign(sessions)
     now = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
     async with sessions() as s:
-        invite = await people.create_invite(
+        invite = await invites.create_invite(
             s, role="supervisor", unit="庄河市", expires_days=1, actor="t", now=now
         )
     async with sessions() as s:
         with pytest.raises(NotFound):
-            await people.redeem_invite(s, code="nope", account=tg(5), name="x", username=None)
+            await invites.redeem_invite(s, code="nope", account=tg(5), name="x", username=None)
         with pytest.raises(Invalid) as err:
-            await people.redeem_invite(
+            await invites.redeem_invite(
                 s,
                 code=invite.code,
                 account=tg(5),
@@ -302,12 +302,12 @@ async def test_redeem_refuses_unknown_and_expired_codes(sessions: Sessions) -> N
 async def test_a_new_invite_moves_a_person(sessions: Sessions) -> None:
     await make_campaign(sessions)
     async with sessions() as s:
-        a = await people.create_invite(s, role="inspector", unit="甘井子区", actor="t")
-        b = await people.create_invite(s, role="supervisor", unit="长海县", actor="t")
+        a = await invites.create_invite(s, role="inspector", unit="甘井子区", actor="t")
+        b = await invites.create_invite(s, role="supervisor", unit="长海县", actor="t")
     async with sessions() as s:
-        await people.redeem_invite(s, code=a.code, account=tg(9), name="x", username=None)
+        await invites.redeem_invite(s, code=a.code, account=tg(9), name="x", username=None)
     async with sessions() as s:
-        moved = await people.redeem_invite(s, code=b.code, account=tg(9), name="x", username=None)
+        moved = await invites.redeem_invite(s, code=b.code, account=tg(9), name="x", username=None)
     assert (moved.role, moved.unit_name) == ("supervisor", "长海县")
 
 

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from storage import people, tasks
+from storage import invites, people, tasks
 from storage.accounts import Account
 from storage.closed_loop import FIVE_ITEMS, LoopReply, act, answer_action, danger_detail
 from storage.conversation import Input, InputKind, NewPhoto
@@ -63,13 +63,13 @@ async def setup(sessions: Sessions) -> None:
     async with sessions() as s:
         await tasks.import_tasks(s, rows=rows, actor="t")
     async with sessions() as s:
-        i = await people.create_invite(s, role="inspector", unit="甘井子区", actor="t")
-        v = await people.create_invite(s, role="supervisor", unit="甘井子区", actor="t")
+        i = await invites.create_invite(s, role="inspector", unit="甘井子区", actor="t")
+        v = await invites.create_invite(s, role="supervisor", unit="甘井子区", actor="t")
     async with sessions() as s:
-        await people.redeem_invite(
+        await invites.redeem_invite(
             s, code=i.code, account=tg(INSPECTOR), name="王检查", username=None
         )
-        await people.redeem_invite(
+        await invites.redeem_invite(
             s, code=v.code, account=tg(SUPERVISOR), name="李监管", username=None
         )
 
@@ -149,9 +149,9 @@ async def register(sessions: Sessions, telegram_id: int, role: str, unit: str | 
             await people.add_admin(s, account=tg(telegram_id), actor="t")
         return
     async with sessions() as s:
-        code = (await people.create_invite(s, role=role, unit=unit, actor="t")).code
+        code = (await invites.create_invite(s, role=role, unit=unit, actor="t")).code
     async with sessions() as s:
-        await people.redeem_invite(
+        await invites.redeem_invite(
             s, code=code, account=tg(telegram_id), name=f"p{telegram_id}", username=None
         )
 
@@ -159,9 +159,9 @@ async def register(sessions: Sessions, telegram_id: int, role: str, unit: str | 
 async def register_wecom(sessions: Sessions, account: Account, role: str, unit: str) -> None:
     """Register a WeCom person the way they do it: an invite code sent as text."""
     async with sessions() as s:
-        code = (await people.create_invite(s, role=role, unit=unit, actor="t")).code
+        code = (await invites.create_invite(s, role=role, unit=unit, actor="t")).code
     async with sessions() as s:
-        await people.redeem_invite(
+        await invites.redeem_invite(
             s, code=code, account=account, name=f"w-{account.key}", username=None
         )
 

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.cli import ACTOR, fail, main, run_operation, settings_of, words
 from bot.i18n import Translator
 from bot.views.labels import role_name
-from storage import handover, linking, people
+from storage import handover, invites, linking, people
 from storage.accounts import Account, accounts_of
 from storage.dto import InviteInfo, UserInfo
 from storage.errors import DomainError
@@ -86,7 +86,7 @@ def invite(ctx: click.Context, role: str, unit: str | None, uses: int, expires: 
     _ = words(settings)
 
     async def create(session: AsyncSession) -> tuple[InviteInfo, str | None]:
-        info = await people.create_invite(
+        info = await invites.create_invite(
             session, role=role, unit=unit, uses=uses, expires_days=expires, actor=ACTOR
         )
         return info, settings.bot_username or await get_setting(session, BOT_USERNAME)
@@ -123,7 +123,7 @@ def revoke_invite(ctx: click.Context, code: str) -> None:
     settings = settings_of(ctx)
     _ = words(settings)
     info, changed = run_operation(
-        settings, lambda s: people.revoke_invite(s, code=code, actor=ACTOR)
+        settings, lambda s: invites.revoke_invite(s, code=code, actor=ACTOR)
     )
     params = {"role": role_name(_, info.role), "unit": info.unit_name or "-", "uses": info.uses}
     if changed:

@@ -12,7 +12,7 @@ from bot.views.start_view import help_text, welcome_text
 from handlers.telegram.people import identify
 from storage.campaigns import get_campaign
 from storage.errors import DomainError
-from storage.people import redeem_invite
+from storage.invites import redeem_invite
 
 
 async def start(update: Update, context: BotContext) -> None:

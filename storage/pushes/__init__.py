@@ -2,11 +2,13 @@
 
 `figure_payloads` computes what a push shows (the countdown, the overdue lists); `due`
 decides what is due at a tick (countdowns, reminders, digests, escalations) and queues it
-under a unique key; `outbox` queues, claims, retries and forgets; `dead_targets` turns off a
+under a unique key, with `daily`'s pushes to people (reminders, digests, escalations);
+`outbox` queues, claims, retries and forgets; `dead_targets` turns off a
 chat or robot that stopped taking pushes; `targets` keeps the WeCom robots and the
 operator's view of the outbox.
 """
 
+from storage.pushes.daily import REMIND_BEFORE
 from storage.pushes.dead_targets import (
     WecomTarget,
     deactivate_chat,
@@ -15,7 +17,6 @@ from storage.pushes.dead_targets import (
 )
 from storage.pushes.due import (
     COMMIT_EVERY,
-    REMIND_BEFORE,
     YIELD_SECONDS,
     PushRules,
     Queued,

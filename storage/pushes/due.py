@@ -14,11 +14,10 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.accounts import PushAddress, push_address
 from storage.campaigns import require_campaign
 from storage.clock import utcnow
 from storage.dto import CampaignInfo
@@ -26,18 +25,13 @@ from storage.groups import DEFAULT_TIMES
 from storage.meta import get_setting, remember_setting
 from storage.models import (
     Channel,
-    DangerStatus,
     GroupChat,
-    HiddenDanger,
     Outbox,
     PushTarget,
-    Role,
     Subscription,
     SubscriptionKind,
     Unit,
-    User,
 )
-from storage.overdue import overdue_condition
 from storage.push_payloads import (
     DigestPush,
     EscalationPush,
@@ -45,16 +39,14 @@ from storage.push_payloads import (
     OverduePush,
     Payload,
     PushKind,
-    ReminderItem,
-    ReminderPush,
 )
-from storage.pushes.figure_payloads import DIGEST_ITEMS, countdown_data, local_time, overdue_data
-from storage.pushes.outbox import enqueue, outbox_key
+from storage.pushes.daily import DuePush, people_pushes
+from storage.pushes.figure_payloads import countdown_data, local_time, overdue_data
+from storage.pushes.outbox import enqueue
 from storage.units import find_unit, unit_and_descendants
 
 COMMIT_EVERY = 20  # pushes queued in one transaction
 YIELD_SECONDS = 0.05  # pause between those transactions, for writers waiting on SQLite
-REMIND_BEFORE = (3, 1)  # days before the deadline the responsible inspector is reminded
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,27 +68,6 @@ class Queued:
     @property
     def total(self) -> int:
         return sum(self.counts.values())
-
-
-@dataclass(frozen=True, slots=True)
-class _Push:
-    """A push that may be due: where it goes, and what it takes to compute its content."""
-
-    kind: PushKind
-    channel: Channel
-    target: int | str
-    period: str  # the day it is for, with a suffix when queued again on purpose
-    expires_at: datetime
-    unit_id: int | None = None  # whose figures or overdue list it carries (counted when queued)
-    reminder: ReminderPush | None = None  # the content, when listing found it already
-
-    @property
-    def key(self) -> str:
-        return outbox_key(self.kind, channel=self.channel, target=self.target, period=self.period)
-
-    @property
-    def day(self) -> date:
-        return date.fromisoformat(self.period[:10])
 
 
 def _due_window(at: str, local_now: datetime, catch_up: timedelta) -> datetime | None:
@@ -131,24 +102,53 @@ async def enqueue_due(
     scope = (
         await unit_and_descendants(session, (await find_unit(session, unit)).id) if unit else None
     )
-    suffix = f"#{int(now.timestamp())}" if again else ""
-    end_of_today = datetime.combine(today + timedelta(days=1), time(0), tzinfo=local_now.tzinfo)
+    due = _Due(today, local_now, rules.catch_up, force, f"#{int(now.timestamp())}" if again else "")
+    pushes = await _group_pushes(session, due, scope) + await _robot_pushes(session, due, scope)
+    # Reminders, digests and escalations, once a day at the reminder time.
+    marker = None
+    if when := due(rules.reminder_time, "reminders"):
+        period, expires = when
+        # The people's pushes of a day are listed once: the ticks of the catch-up window after
+        # that find the day's marker and skip the listing (thousands of open records).
+        marker = f"reminders_queued:{period}" if force is None and scope is None else None
+        if marker is None or await get_setting(session, marker) is None:
+            day = date.fromisoformat(period[:10])
+            pushes += await people_pushes(session, campaign, day, period, expires, scope)
+        else:
+            marker = None
+    counts = await _queue(session, campaign, pushes, rules, now)
+    if marker is not None:
+        await remember_setting(session, key=marker, value=now.isoformat())
+    return Queued(counts)
 
-    def due(at: str, kind: str) -> tuple[str, datetime] | None:
+
+@dataclass(frozen=True, slots=True)
+class _Due:
+    """When a push is due: at its time of day within the catch-up window, or now when forced."""
+
+    today: date
+    local_now: datetime
+    catch_up: timedelta
+    force: str | None
+    suffix: str  # makes a forced push's period new, to queue what was sent today again
+
+    def __call__(self, at: str, kind: str) -> tuple[str, datetime] | None:
         """(period, expiry) when this push is due now, else None."""
-        if force is not None:
-            if kind == force or (force == "reminders" and kind == PushKind.OVERDUE):
-                return today.isoformat() + suffix, end_of_today
+        if self.force is not None:
+            if kind == self.force or (self.force == "reminders" and kind == PushKind.OVERDUE):
+                end_of_today = datetime.combine(
+                    self.today + timedelta(days=1), time(0), tzinfo=self.local_now.tzinfo
+                )
+                return self.today.isoformat() + self.suffix, end_of_today
             return None
-        scheduled = _due_window(at, local_now, rules.catch_up)
+        scheduled = _due_window(at, self.local_now, self.catch_up)
         if scheduled is None:
             return None
-        return scheduled.date().isoformat(), scheduled + rules.catch_up
+        return scheduled.date().isoformat(), scheduled + self.catch_up
 
-    pushes: list[_Push] = []
-    counts: dict[str, int] = defaultdict(int)
 
-    # Telegram groups, by their subscriptions.
+async def _group_pushes(session: AsyncSession, due: _Due, scope: set[int] | None) -> list[DuePush]:
+    """Telegram groups' pushes due now, by their subscriptions."""
     rows = (
         await session.execute(
             select(Subscription, GroupChat)
@@ -161,6 +161,7 @@ async def enqueue_due(
             )
         )
     ).all()
+    pushes = []
     for sub, group in rows:
         at = sub.at_time or DEFAULT_TIMES[SubscriptionKind(sub.kind)]
         if scope is not None and group.unit_id not in scope:
@@ -168,7 +169,7 @@ async def enqueue_due(
         if when := due(at, sub.kind):
             period, expires = when
             pushes.append(
-                _Push(
+                DuePush(
                     PushKind(sub.kind),
                     Channel.TELEGRAM,
                     group.chat_id,
@@ -177,7 +178,12 @@ async def enqueue_due(
                     unit_id=group.unit_id,
                 )
             )
-    # WeCom group robots.
+    return pushes
+
+
+async def _robot_pushes(session: AsyncSession, due: _Due, scope: set[int] | None) -> list[DuePush]:
+    """WeCom group robots' pushes due now."""
+    pushes = []
     for target in await session.scalars(select(PushTarget).where(PushTarget.active.is_(True))):
         if scope is not None and target.unit_id not in scope:
             continue
@@ -187,7 +193,7 @@ async def enqueue_due(
             if when := due(target.at_time, kind):
                 period, expires = when
                 pushes.append(
-                    _Push(
+                    DuePush(
                         PushKind(kind),
                         Channel.WECOM,
                         target.id,
@@ -196,21 +202,20 @@ async def enqueue_due(
                         unit_id=target.unit_id,
                     )
                 )
-    # Reminders, digests and escalations, once a day at the reminder time.
-    marker = None
-    if when := due(rules.reminder_time, "reminders"):
-        period, expires = when
-        # The people's pushes of a day are listed once: the ticks of the catch-up window after
-        # that find the day's marker and skip the listing (thousands of open records).
-        marker = f"reminders_queued:{period}" if force is None and scope is None else None
-        if marker is None or await get_setting(session, marker) is None:
-            day = date.fromisoformat(period[:10])
-            pushes += await _people_pushes(session, campaign, day, period, expires, scope, rules)
-        else:
-            marker = None
+    return pushes
 
+
+async def _queue(
+    session: AsyncSession,
+    campaign: CampaignInfo,
+    pushes: list[DuePush],
+    rules: PushRules,
+    now: datetime,
+) -> dict[str, int]:
+    """Write the pushes not queued yet into the outbox, with their figures; how many per kind."""
     fresh = await _new_keys(session, [p.key for p in pushes])
     await session.commit()
+    counts: dict[str, int] = defaultdict(int)
     written = 0
     counted: dict[tuple[PushKind, int | None, date], Payload | None] = {}
     for push in pushes:
@@ -239,13 +244,11 @@ async def enqueue_due(
                 await session.commit()
                 await asyncio.sleep(YIELD_SECONDS)
     await session.commit()
-    if marker is not None:
-        await remember_setting(session, key=marker, value=now.isoformat())
-    return Queued(dict(counts))
+    return dict(counts)
 
 
 async def _payload(
-    session: AsyncSession, campaign: CampaignInfo, push: _Push, rules: PushRules
+    session: AsyncSession, campaign: CampaignInfo, push: DuePush, rules: PushRules
 ) -> Payload | None:
     """The content of a push about to be queued, counted now (and only now)."""
     if push.kind == PushKind.COUNTDOWN:
@@ -285,105 +288,6 @@ def _list_fields(late: OverdueList) -> dict[str, Any]:
     return {f.name: getattr(late, f.name) for f in fields(late)}
 
 
-async def _people_pushes(
-    session: AsyncSession,
-    campaign: CampaignInfo,
-    today: date,
-    period: str,
-    expires: datetime,
-    scope: set[int] | None,
-    rules: PushRules,
-) -> list[_Push]:
-    pushes: list[_Push] = []
-    # The responsible inspector: one message a day listing what is due in 3 or 1 days or late.
-    people = select(User.id, User.telegram_id, User.wecom_user_id).where(User.active.is_(True))
-    active = {row.id: push_address(row) for row in await session.execute(people)}
-    q = (
-        select(
-            HiddenDanger.id,
-            HiddenDanger.number,
-            HiddenDanger.site,
-            HiddenDanger.deadline,
-            HiddenDanger.unit_id,
-            func.coalesce(HiddenDanger.responsible_id, HiddenDanger.reporter_id),
-        )
-        .where(
-            HiddenDanger.campaign_id == campaign.id,
-            # What waits on the inspector (a submitted one waits on its verifier) ...
-            HiddenDanger.status.in_([DangerStatus.REPORTED, DangerStatus.RECTIFYING]),
-            # ... and is overdue or due in a few days.
-            or_(
-                overdue_condition(today),
-                HiddenDanger.deadline.in_([today + timedelta(days=d) for d in REMIND_BEFORE]),
-            ),
-        )
-        .order_by(HiddenDanger.deadline, HiddenDanger.id)
-    )
-    items: dict[PushAddress, list[ReminderItem]] = defaultdict(list)
-    for danger_id, number, site, deadline, unit, person in (await session.execute(q)).all():
-        address = active.get(person)
-        if address is None or (scope is not None and unit not in scope):
-            continue
-        items[address].append(
-            ReminderItem(
-                danger_id=danger_id,
-                number=number,
-                site=site,
-                deadline=deadline,
-                days=(deadline - today).days,
-            )
-        )
-    for address, listed in items.items():
-        reminder = ReminderPush(
-            items=tuple(listed[:DIGEST_ITEMS]),
-            count=len(listed),
-            danger_id=listed[0].danger_id if len(listed) == 1 else None,
-        )
-        pushes.append(
-            _Push(
-                PushKind.REMINDER,
-                address.channel,
-                address.target,
-                period,
-                expires,
-                reminder=reminder,
-            )
-        )
-    # Each supervisor: a digest of what is overdue in their units (counted when queued).
-    supervisors = await session.execute(
-        select(User.telegram_id, User.wecom_user_id, User.unit_id).where(
-            User.role == Role.SUPERVISOR, User.active.is_(True), User.unit_id.is_not(None)
-        )
-    )
-    for supervisor in supervisors:
-        if scope is not None and supervisor.unit_id not in scope:
-            continue
-        to = push_address(supervisor)
-        pushes.append(
-            _Push(
-                PushKind.DIGEST, to.channel, to.target, period, expires, unit_id=supervisor.unit_id
-            )
-        )
-    # Escalation: long-overdue hidden dangers below a unit go to its overdue groups.
-    groups = await session.execute(
-        select(GroupChat.chat_id, GroupChat.unit_id)
-        .join(Subscription, Subscription.group_id == GroupChat.id)
-        .where(
-            GroupChat.active.is_(True),
-            GroupChat.unit_id.is_not(None),
-            Subscription.kind == SubscriptionKind.OVERDUE,
-            Subscription.active.is_(True),
-        )
-    )
-    for chat_id, unit_id in groups.all():
-        if scope is not None and unit_id not in scope:
-            continue
-        pushes.append(
-            _Push(PushKind.ESCALATION, Channel.TELEGRAM, chat_id, period, expires, unit_id=unit_id)
-        )
-    return pushes
-
-
 async def _new_keys(session: AsyncSession, keys: list[str]) -> set[str]:
     """Which of these keys are not in the outbox yet (checked in chunks)."""
     fresh = set(keys)
@@ -393,7 +297,7 @@ async def _new_keys(session: AsyncSession, keys: list[str]) -> set[str]:
     return fresh
 
 
-async def _insert(session: AsyncSession, push: _Push, payload: Payload, now: datetime) -> bool:
+async def _insert(session: AsyncSession, push: DuePush, payload: Payload, now: datetime) -> bool:
     """Insert one row; False when another process queued the same key first."""
     try:
         async with session.begin_nested():
