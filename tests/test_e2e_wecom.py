@@ -220,6 +220,14 @@ async def test_a_report_from_invite_to_closed_on_wecom_alone(world: WeComWorld) 
     assert danger.status == "closed" and danger.number == number
     assert before == 3  # two before, one after
 
+    # The supervisor's figures and ledger, on WeCom too: charts as images, the workbook a file.
+    stats = await supervisor.text("/stats")
+    assert [m.msgtype for m in stats].count("image") == 2
+    assert "1" in texts(stats)
+    ledger = await supervisor.text("/export")
+    assert [m.msgtype for m in ledger] == ["text", "file"]
+    assert "/export" in texts(await supervisor.text("/help"))
+
     # The same record, as a Telegram person of the unit finds it.
     async with world.sessions() as s:
         await invites.redeem_invite(

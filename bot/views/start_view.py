@@ -98,7 +98,9 @@ def help_text(
         "Open a hidden danger to rectify it, verify it, or ask for more time."
     )
     if front == Front.WECOM:
-        return what + "\n\n" + _("/help — this message")
+        # WeCom shows no command menu: the figures and the ledger are named here.
+        more = _("/stats — figures and charts of your units\n/export — the ledger as a workbook")
+        return what + "\n" + more + "\n\n" + _("/help — this message")
     return (
         what
         + "\n\n"

@@ -3,7 +3,9 @@ invite code, read the welcome and the help."""
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.views.danger_view import list_message
@@ -11,9 +13,11 @@ from bot.views.reply import Say
 from bot.views.report_view import report_kind, report_usage
 from bot.views.start_view import stranger_hint, welcome_text
 from bot.wecom.incoming import MessageKind
+from handlers.ledger import export_scope, ledger_answer, parse_period, stats_answer
 from storage import dialogue
 from storage.accounts import Front
 from storage.campaigns import get_campaign
+from storage.db import reading
 from storage.dialogue import Cancelled
 from storage.errors import DomainError
 from storage.invites import looks_like_invite_code, redeem_invite
@@ -129,7 +133,27 @@ async def cancel_command(turn: Turn, argument: str = "") -> None:
     await turn.show_report(outcome)
 
 
+async def stats_command(turn: Turn, argument: str) -> None:
+    period = parse_period(argument.split())
+    async with turn.front.heavy:
+        replies = await stats_answer(
+            reading(turn.front.sessions), account=turn.account, _=turn._, period=period
+        )
+    await turn.say(*replies)
+
+
+async def export_command(turn: Turn, argument: str) -> None:
+    sessions = reading(turn.front.sessions)
+    scope = await export_scope(sessions, account=turn.account, args=argument.split())
+    with tempfile.TemporaryDirectory() as folder:
+        async with turn.front.heavy:
+            document = await ledger_answer(sessions, scope, turn._, Path(folder))
+        await turn.say(document)
+
+
 _COMMANDS: dict[str, Callable[[Turn, str], Awaitable[None]]] = {
+    "stats": stats_command,
+    "export": export_command,
     "report": report_command,
     "cancel": cancel_command,
     "start": start_command,

@@ -13,11 +13,13 @@ handled at the next start (`replay_unhandled`). One message's answer is handlers
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import date
 
 from bot.config import Settings
+from bot.context import HEAVY_AT_ONCE
 from bot.i18n import Translator
 from bot.views.reply import Edit, Reply
 from bot.wecom.api import WeComClient
@@ -62,6 +64,8 @@ class WeComFront:
             area=Area(*box) if box else None, number_prefix=settings.number_prefix
         )
         self.loop_rules = LoopRules()
+        # Statistics and exports take seconds of work each: only this many at once.
+        self.heavy = asyncio.Semaphore(HEAVY_AT_ONCE)
 
     # --- the inbox ------------------------------------------------------------------------
 
