@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Select, String, bindparam, literal, null, select
+from sqlalchemy import BigInteger, ColumnElement, Select, String, bindparam, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.accounts import Account, Front
@@ -75,20 +75,15 @@ class Visitor:
 def _who_is_statement(front: Front) -> Select[Any]:
     group_chat_id = bindparam("group_chat_id", type_=BigInteger)
     of_account: ColumnElement[bool]
-    language: ColumnElement[Any]
     if front == Front.TELEGRAM:
-        telegram_id = bindparam("key", type_=BigInteger)
-        of_account = User.telegram_id == telegram_id
-        language = (
-            select(LanguageChoice.language)
-            .where(LanguageChoice.telegram_id == telegram_id)
-            .scalar_subquery()
-        )
+        of_account = User.telegram_id == bindparam("key", type_=BigInteger)
     else:
         of_account = User.wecom_user_id == bindparam("key", type_=String)
-        # Chosen languages are kept by Telegram id (/lang is a Telegram command): a WeCom
-        # account has none, and the deployment's default applies.
-        language = null()
+    language = (
+        select(LanguageChoice.language)
+        .where(LanguageChoice.account == bindparam("account", type_=String))
+        .scalar_subquery()
+    )
     bound = (
         select(GroupChat.unit_id)
         .where(GroupChat.chat_id == group_chat_id, GroupChat.unit_id.is_not(None))
@@ -133,7 +128,8 @@ async def who_is(
     key = account.telegram_id if account.telegram_id is not None else account.key
     row = (
         await session.execute(
-            _WHO_IS[account.front], {"key": key, "group_chat_id": group_chat_id or 0}
+            _WHO_IS[account.front],
+            {"key": key, "account": account.actor, "group_chat_id": group_chat_id or 0},
         )
     ).one()
     user_id, telegram_id, wecom_user_id, name, role, unit_id, active, unit_name = row[:8]
@@ -194,23 +190,18 @@ async def add_admin(
 
 
 async def chosen_language(session: AsyncSession, account: Account) -> str | None:
-    """Return the language this person chose with /lang, if any."""
-    if account.telegram_id is None:
-        return None  # kept by Telegram id: on WeCom the deployment's default applies
-    row = await session.get(LanguageChoice, account.telegram_id)
+    """Return the language this person chose with /lang on this account, if any."""
+    row = await session.get(LanguageChoice, account.actor)
     return row.language if row else None
 
 
 async def choose_language(session: AsyncSession, *, account: Account, language: str) -> None:
-    """Remember a person's language (registered or not)."""
+    """Remember the language of an account, on either front (registered or not)."""
     if language not in LANGUAGES:
         raise Invalid(N_("Unknown language {language}."), language=language)
-    if account.telegram_id is None:
-        # language_choice is keyed by Telegram id; WeCom speaks the deployment's language.
-        raise Invalid(N_("On WeCom hdbot speaks the language its administrator set."))
-    row = await session.get(LanguageChoice, account.telegram_id)
+    row = await session.get(LanguageChoice, account.actor)
     if row is None:
-        session.add(LanguageChoice(telegram_id=account.telegram_id, language=language))
+        session.add(LanguageChoice(account=account.actor, language=language))
     else:
         row.language = language
     await session.commit()

@@ -85,6 +85,29 @@ def test_a_push_goes_to_telegram_first_then_to_the_wecom_application() -> None:
 # --- a person known on WeCom only ----------------------------------------------------------------
 
 
+async def test_a_language_belongs_to_the_account_it_was_chosen_on(sessions: Sessions) -> None:
+    await world(sessions)
+    await register_wecom(sessions, WECOM_INSPECTOR, "inspector", "甘井子区")
+    # A WeCom user id that reads like a Telegram id must not take that Telegram id's choice.
+    wecom_digits = Account.wecom("77")
+    async with sessions() as s:
+        await people.choose_language(s, account=WECOM_INSPECTOR, language="en")
+        await people.choose_language(s, account=tg(77), language="zh_CN")
+    async with sessions() as s:
+        registered = await people.who_is(s, WECOM_INSPECTOR)
+        visitor = await people.who_is(s, wecom_digits)
+        assert await people.chosen_language(s, WECOM_INSPECTOR) == "en"
+        assert await people.chosen_language(s, wecom_digits) is None
+        assert await people.chosen_language(s, tg(77)) == "zh_CN"
+    assert registered.user is not None and registered.language == "en"
+    assert visitor.user is None and visitor.language is None
+    async with sessions() as s:
+        await people.choose_language(s, account=wecom_digits, language="en")
+    async with sessions() as s:
+        assert (await people.who_is(s, wecom_digits)).language == "en"
+        assert (await people.who_is(s, tg(77))).language == "zh_CN"
+
+
 async def test_a_wecom_person_registers_reports_and_sees_their_record(sessions: Sessions) -> None:
     await world(sessions)
     await register_wecom(sessions, WECOM_INSPECTOR, "inspector", "甘井子区")
@@ -93,7 +116,7 @@ async def test_a_wecom_person_registers_reports_and_sees_their_record(sessions: 
     assert visitor.user is not None
     assert (visitor.user.telegram_id, visitor.user.wecom_user_id) == (None, "inspector01")
     assert (visitor.user.role, visitor.user.unit_name) == ("inspector", "甘井子区")
-    assert visitor.language is None  # no /lang on WeCom: the deployment's default applies
+    assert visitor.language is None  # nothing chosen yet: the deployment's default applies
 
     danger_id = await report_by(sessions, who=WECOM_INSPECTOR, photo_base=3)
     assert await mine(sessions, WECOM_INSPECTOR) == [danger_id]

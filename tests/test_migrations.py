@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 
 from storage import migrate
@@ -82,3 +82,37 @@ def _name_of(difference: object) -> str:
     if isinstance(difference, tuple) and len(difference) > 1:
         return str(getattr(difference[1], "name", ""))
     return ""
+
+
+async def test_a_telegram_language_choice_survives_the_rekeying(empty_db: str) -> None:
+    """0010 keys chosen languages by account: a Telegram choice made before stays; going
+    back forgets only the choices made on WeCom."""
+    await migrate.upgrade(empty_db, "0009")
+    await _run(
+        empty_db,
+        "INSERT INTO language_choice (telegram_id, language, updated_at) "
+        "VALUES (4242, 'en', CURRENT_TIMESTAMP)",
+    )
+    await migrate.upgrade(empty_db, "0010")
+    assert await _run(empty_db, "SELECT account, language FROM language_choice") == [
+        ("4242", "en")
+    ]
+    await _run(
+        empty_db,
+        "INSERT INTO language_choice (account, language, updated_at) "
+        "VALUES ('wecom:li.jg', 'en', CURRENT_TIMESTAMP)",
+    )
+    await migrate.downgrade(empty_db, "0009")
+    assert await _run(empty_db, "SELECT telegram_id, language FROM language_choice") == [
+        (4242, "en")
+    ]
+
+
+async def _run(url: str, sql: str) -> list[tuple[object, ...]]:
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            result = await conn.execute(text(sql))
+            return [tuple(row) for row in result] if result.returns_rows else []
+    finally:
+        await engine.dispose()

@@ -43,7 +43,9 @@ class LanguageChoice(Base):
 
     __tablename__ = "language_choice"
 
-    telegram_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    # The account that chose, as `Account.actor` writes it (a Telegram id alone, or
+    # `wecom:USERID`): a choice belongs to the account it was made on, on either front.
+    account: Mapped[str] = mapped_column(String(80), primary_key=True)
     language: Mapped[str] = mapped_column(String(10))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
