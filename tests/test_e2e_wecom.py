@@ -114,14 +114,18 @@ async def invite(sessions: Sessions, role: str) -> str:
 
 
 @pytest.fixture
-async def world(db_url: str, tmp_path: Path) -> AsyncIterator[WeComWorld]:
+async def world(
+    request: pytest.FixtureRequest, db_url: str, tmp_path: Path
+) -> AsyncIterator[WeComWorld]:
+    # The deployment's language: English unless a test asks for another (indirectly).
+    language = getattr(request, "param", "en")
     credentials = Credentials()
     with FakeWeCom(credentials=credentials) as wecom:
         wecom.add_robot(ROBOT)
         settings = Settings(
             database_url=db_url,
             data_dir=tmp_path,
-            language="en",
+            language=language,
             wecom_base_url=wecom.url,
             wecom_corp_id=credentials.corp_id,
             wecom_agent_id=credentials.agent_id,
@@ -243,6 +247,38 @@ async def test_a_report_from_invite_to_closed_on_wecom_alone(world: WeComWorld) 
         )
     assert [line.number for line in page.items] == [number]
     assert page.items[0].status == "closed"
+
+
+@pytest.mark.parametrize("world", ["zh_CN"], indirect=True)
+async def test_a_wecom_person_chooses_english_and_others_keep_chinese(world: WeComWorld) -> None:
+    chooser = WeComPerson(world, "zhao.jc")
+    other = WeComPerson(world, "qian.jc")
+    for person in (chooser, other):
+        await person.text(await invite(world.sessions, "inspector"))
+    assert "/lang — 中文 / English" in texts(await chooser.text("/help"))
+
+    # /lang offers the languages as buttons, in the deployment's language; a press chooses.
+    offer = await chooser.text("/lang")
+    assert "请选择语言：" in texts(offer)
+    assert keys(offer) == ["lang:zh_CN", "lang:en"]
+    assert "Language set: English." in texts(await chooser.press("lang:en"))
+    # The offer's card is answered: its buttons give way, in the language chosen.
+    assert world.wecom.application.card_updates()[-1]["button"] == {"replace_name": "Done"}
+
+    # From then on this person is answered in English; the other one still in Chinese.
+    english = texts(await chooser.text("/help"))
+    assert "/report — log a hidden danger" in english and "/help — this message" in english
+    chinese = texts(await other.text("/help"))
+    assert "/help — 本说明" in chinese and "log a hidden danger" not in chinese
+
+    # Typed with its code, /lang chooses at once and answers in the language chosen.
+    assert "语言已设置为：中文。" in texts(await chooser.text("/lang zh_CN"))
+    assert "/help — 本说明" in texts(await chooser.text("/help"))
+
+    # Choosing is open before registering, as on Telegram: the hint then comes in English.
+    visitor = WeComPerson(world, "sun.visitor")
+    assert "Language set: English." in texts(await visitor.text("/lang en"))
+    assert "You are not registered yet" in texts(await visitor.text("hello"))
 
 
 async def test_forged_replayed_and_misaddressed_callbacks_are_kept_once(

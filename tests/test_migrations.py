@@ -94,9 +94,7 @@ async def test_a_telegram_language_choice_survives_the_rekeying(empty_db: str) -
         "VALUES (4242, 'en', CURRENT_TIMESTAMP)",
     )
     await migrate.upgrade(empty_db, "0010")
-    assert await _run(empty_db, "SELECT account, language FROM language_choice") == [
-        ("4242", "en")
-    ]
+    assert await _run(empty_db, "SELECT account, language FROM language_choice") == [("4242", "en")]
     await _run(
         empty_db,
         "INSERT INTO language_choice (account, language, updated_at) "

@@ -1,7 +1,7 @@
 """The first things a person reads: the welcome, the help, and the hint for strangers.
 
 Every front says the same; where a front differs (WeCom has no invite link to open and no
-/lang), the wording names what the person can do there.
+command menu), the wording names what the person can do there.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def help_text(
     _: Translator, *, registered: bool, in_group: bool = False, front: Front = Front.TELEGRAM
 ) -> str:
     """Explain what this person can do here, by who they are, where they write and on which
-    front (WeCom people send their invite code as text and cannot choose a language)."""
+    front (WeCom people send their invite code as text)."""
     if in_group:
         return _(
             "In a group, hdbot posts new hidden-danger reports, the daily countdown to the "
@@ -76,6 +76,7 @@ def help_text(
             "hdbot logs hidden dangers found in the production-safety rectification "
             "campaign and follows each one until it is rectified, verified and closed.\n\n"
             "Send the invite code from your unit's administrator to register.\n"
+            "/lang — 中文 / English\n"
             "/help — this message"
         )
     if not registered:
@@ -100,7 +101,7 @@ def help_text(
     if front == Front.WECOM:
         # WeCom shows no command menu: the figures and the ledger are named here.
         more = _("/stats — figures and charts of your units\n/export — the ledger as a workbook")
-        return what + "\n" + more + "\n\n" + _("/help — this message")
+        what += "\n" + more
     return (
         what
         + "\n\n"

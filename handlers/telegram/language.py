@@ -5,12 +5,10 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.context import BotContext
-from bot.i18n import Translator
-from bot.views.labels import language_choice, language_chosen
+from bot.views.labels import language_choice
+from handlers.language import choose, language_named
 from handlers.telegram.people import answer_query, identify
 from handlers.telegram.render import answer_message, edit_pressed
-from storage.languages import LANGUAGES
-from storage.people import choose_language
 
 
 async def lang_command(update: Update, context: BotContext) -> None:
@@ -27,12 +25,11 @@ async def lang_chosen(update: Update, context: BotContext) -> None:
     query = update.callback_query
     if query is None or update.effective_user is None:
         return
-    language = (query.data or "").removeprefix("lang:")
-    if language not in LANGUAGES:
+    language = language_named(query.data or "")
+    if language is None:
         await answer_query(query)
         return
     caller = await identify(update, context)
-    async with context.sessions() as session:
-        await choose_language(session, account=caller.account, language=language)
+    chosen = await choose(context.sessions, account=caller.account, language=language)
     await answer_query(query)
-    await edit_pressed(query, language_chosen(Translator(language)))
+    await edit_pressed(query, chosen)

@@ -14,6 +14,7 @@ from bot.views.report_view import report_kind, report_usage
 from bot.views.start_view import stranger_hint, welcome_text
 from bot.wecom.incoming import MessageKind
 from handlers.ledger import export_scope, ledger_answer, parse_period, stats_answer
+from handlers.wecom.language import asks_language, lang_command, press_language
 from storage import dialogue
 from storage.accounts import Front
 from storage.campaigns import get_campaign
@@ -34,6 +35,14 @@ LISTS = ("mine", "overdue", "find")
 async def answer_stranger(turn: Turn, command: str | None, argument: str) -> None:
     """An invite code (alone, or as /start CODE) registers; anything else gets the hint."""
     text = (turn.message.content or "").strip()
+    if asks_language(turn, command):
+        # Choosing a language is open to everybody, as on Telegram: the welcome and the
+        # help are worth reading in one's own language before registering.
+        if command == "lang":
+            await lang_command(turn, argument)
+        else:
+            await press_language(turn, turn.message.event_key or "")
+        return
     if turn.message.kind is MessageKind.TEXT:
         if command == "start" and argument:
             await register(turn, argument)
@@ -158,6 +167,7 @@ _COMMANDS: dict[str, Callable[[Turn, str], Awaitable[None]]] = {
     "cancel": cancel_command,
     "start": start_command,
     "help": help_command,
+    "lang": lang_command,
 }
 
 

@@ -20,7 +20,6 @@ from datetime import date
 
 from bot.config import Settings
 from bot.context import HEAVY_AT_ONCE
-from bot.i18n import Translator
 from bot.views.reply import Edit, Reply
 from bot.wecom.api import WeComClient
 from bot.wecom.incoming import WeComMessage, as_record, from_record
@@ -55,10 +54,6 @@ class WeComFront:
         self.renderer = renderer
         self.client = client
         self.photos = PhotoStore(settings.photo_dir)
-        # WeCom people have no language of their own yet (chosen languages are kept by
-        # Telegram id, and WeCom sends none): the deployment's default speaks to all of them.
-        self.language = settings.language
-        self._ = Translator(settings.language)
         box = settings.area_box
         self.report_rules = ReportRules(
             area=Area(*box) if box else None, number_prefix=settings.number_prefix
@@ -141,15 +136,20 @@ class WeComFront:
         await turn.answer()
 
     async def say(
-        self, user_id: str, replies: Sequence[Reply], *, pressed: Pressed | None = None
+        self,
+        user_id: str,
+        replies: Sequence[Reply],
+        *,
+        language: str,
+        pressed: Pressed | None = None,
     ) -> None:
-        """Send replies to one person, in the deployment's language."""
+        """Send replies to one person, in their language."""
         if pressed is None:
             # An edit changes the card whose button was pressed; a press without the card's
             # task id and code (an old client, a replayed event) leaves nothing to change.
             replies = [reply for reply in replies if not isinstance(reply, Edit)]
         if replies:
-            await self.renderer.send(user_id, replies, language=self.language, pressed=pressed)
+            await self.renderer.send(user_id, replies, language=language, pressed=pressed)
 
     def today(self, reply: ReportReply | None = None) -> date:
         """The campaign's today (quick picks of dates count from the report's own day)."""

@@ -15,11 +15,11 @@ from bot.views.danger_view import (
 )
 from bot.views.reply import Edit, Say
 from bot.views.report_view import confirm_keyboard, edit_keyboard, parse_button, task_keyboard
+from handlers.wecom.language import press_language
 from storage import dialogue
 from storage.dialogue import Cancelled
 from storage.errors import DomainError
 from storage.lists import list_dangers
-from storage.people import choose_language
 
 if TYPE_CHECKING:
     from handlers.wecom.turn import Turn
@@ -36,11 +36,6 @@ async def press(turn: Turn, key: str) -> None:
             await pressed(turn, key)
     except DomainError as err:
         await turn.say(Say(turn._.error(err)))
-
-
-async def press_language(turn: Turn, key: str) -> None:
-    async with turn.front.sessions() as session:
-        await choose_language(session, account=turn.account, language=key.removeprefix("lang:"))
 
 
 async def press_report(turn: Turn, key: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot.i18n import Translator
 from bot.views.danger_view import loop_answer
 from bot.views.reply import Reply, Say
 from bot.views.report_view import location_noted, prompt_for, report_reply
@@ -42,8 +43,14 @@ class Turn:
         self.account = account
         self.visitor = visitor
         self.update_id = update_id
-        self._ = front._
         self.user_id = message.from_user
+        # WeCom sends no language with a message: the person's choice, else the deployment's.
+        self.speak(visitor.language or front.settings.language)
+
+    def speak(self, language: str) -> None:
+        """Answer in this language from now on (a choice made in this very turn too)."""
+        self.language = language
+        self._ = Translator(language)
 
     @property
     def registered(self) -> bool:
@@ -57,7 +64,12 @@ class Turn:
         return None
 
     async def say(self, *replies: Reply, pressed: bool = False) -> None:
-        await self.front.say(self.user_id, replies, pressed=self.pressed if pressed else None)
+        await self.front.say(
+            self.user_id,
+            replies,
+            language=self.language,
+            pressed=self.pressed if pressed else None,
+        )
 
     async def answer(self) -> None:
         kind = self.message.kind
