@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-import handlers.telegram.ledger as ledger_handlers
+import handlers.ledger as ledger_answers
 from bot.intake.updates import OrderedUpdateProcessor
 from storage.models import Draft, DraftStatus, Photo, User
 from tests.fakebotapi import Chat, FakeBotAPI, Message, Person, make_jpeg
@@ -177,13 +177,13 @@ async def test_heavy_commands_take_turns_and_say_so(
     for person in supervisors:
         await enrol(bot, person, "supervisor", "甘井子区")
     bot.application.bot_data.heavy = asyncio.Semaphore(1)
-    real_write = ledger_handlers.write_ledger
+    real_write = ledger_answers.write_ledger
 
     async def slow_write(*args: object, **kwargs: object) -> dict[str, int]:
         await asyncio.sleep(0.5)  # a big district's workbook takes a while
         return await real_write(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(ledger_handlers, "write_ledger", slow_write)
+    monkeypatch.setattr(ledger_answers, "write_ledger", slow_write)
     for person in supervisors:
         person.send_text("/export")
     documents = [
