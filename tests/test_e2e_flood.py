@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-import handlers.telegram.ledger as ledger_handlers
+import handlers.ledger as ledger_handlers
 from bot.intake.updates import OrderedUpdateProcessor
 from storage.models import Draft, DraftStatus, Photo, User
 from tests.fakebotapi import Chat, FakeBotAPI, Message, Person, make_jpeg
