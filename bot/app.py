@@ -86,7 +86,6 @@ def build_application(
     `webhook`: updates come by webhook, to this process and perhaps to others on the same
     PostgreSQL at once; each person's are then kept in order across them.
     """
-    context_types = ContextTypes(context=BotContext, bot_data=BotServices)
     pacer = Pacer(per_second=settings.push_rate)
     updates = updates or OrderedUpdateProcessor()
     if webhook and _shared(sessions):
@@ -94,12 +93,33 @@ def build_application(
     # A flood is refused as it arrives, before the inbox write: no database work for it.
     inbox = DurableQueue(admit=updates.admit)
     updates.on_done = inbox.handled
-    builder: Any = (
+    inbox.sessions = sessions
+    application: HdApplication = _builder(settings, inbox, updates, pacer, request_timeout).build()
+    _give_services(application, settings, sessions, updates, pacer)
+    add_handlers(application)
+    start_sender(application)
+    if schedule:  # tests drive the push clock themselves, at the times they choose
+        start_schedule(application)
+    application.job_queue.run_repeating(  # type: ignore[union-attr]
+        _forget_old_updates, interval=FORGET_EVERY, first=FIRST_AFTER, name="forget-old-updates"
+    )
+    return application
+
+
+def _builder(
+    settings: Settings,
+    inbox: DurableQueue,
+    updates: OrderedUpdateProcessor,
+    pacer: Pacer,
+    request_timeout: float,
+) -> Any:
+    """python-telegram-bot's builder, wired to our inbox, pacer and update order."""
+    return (
         ApplicationBuilder()
         .token(settings.require_token())
         .base_url(settings.base_url)
         .base_file_url(settings.base_file_url)
-        .context_types(context_types)
+        .context_types(ContextTypes(context=BotContext, bot_data=BotServices))
         .update_queue(inbox)
         .rate_limiter(AnswerLimiter(pacer))
         .request(AiohttpRequest(connection_pool_size=64, read_timeout=request_timeout))
@@ -115,10 +135,18 @@ def build_application(
         # Everybody at once, each person's and each chat's updates in order (bot/intake/updates.py).
         .concurrent_updates(updates)
     )
-    application: HdApplication = builder.build()
+
+
+def _give_services(
+    application: HdApplication,
+    settings: Settings,
+    sessions: Sessions,
+    updates: OrderedUpdateProcessor,
+    pacer: Pacer,
+) -> None:
+    """What the handlers and jobs find in bot_data: settings, sessions, the pacer."""
     application.bot_data.settings = settings
     application.bot_data.sessions = sessions
-    inbox.sessions = sessions
     application.bot_data.reads = reading(sessions)
     background, threaded = offloaded(sessions)
     application.bot_data.background = background
@@ -126,15 +154,6 @@ def build_application(
         application.bot_data.closers.append(threaded.dispose)
     application.bot_data.flood = updates.flood
     application.bot_data.sender.pacer = pacer
-    add_handlers(application)
-    start_sender(application)
-    if schedule:  # tests drive the push clock themselves, at the times they choose
-        start_schedule(application)
-    application.job_queue.run_repeating(  # type: ignore[union-attr]
-        _forget_old_updates, interval=FORGET_EVERY, first=FIRST_AFTER, name="forget-old-updates"
-    )
-
-    return application
 
 
 def _shared(sessions: Sessions) -> bool:

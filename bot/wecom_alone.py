@@ -64,27 +64,7 @@ async def serve_wecom_alone(settings: Settings) -> None:
     try:
         await _note_telegram_backlog(background)
         serving = await start_wecom_front(settings, sessions=sessions, client=client)
-        queued = asyncio.Event()  # the tick queued something: drain now, not in two seconds
-
-        async def tick() -> None:
-            if await queue_due_pushes(background, settings):
-                queued.set()
-
-        async def send() -> None:
-            await drain_as_sender(None, background, settings, state, stop=stopping.is_set)
-
-        async def housekeeping() -> None:
-            await forget_old(background, settings)
-
-        work = [
-            asyncio.create_task(_repeat(tick, every=TICK_SECONDS, first=FIRST_TICK, stop=stopping)),
-            asyncio.create_task(
-                _repeat(send, every=DRAIN_INTERVAL, first=FIRST_DRAIN, stop=stopping, wake=queued)
-            ),
-            asyncio.create_task(
-                _repeat(housekeeping, every=FORGET_EVERY, first=FIRST_AFTER, stop=stopping)
-            ),
-        ]
+        work = _start_scheduled_work(background, settings, state, stopping)
         await stopping.wait()
         logger.info("stopping: the WeCom callback closes, the scheduled work ends")
     finally:
@@ -102,6 +82,33 @@ async def serve_wecom_alone(settings: Settings) -> None:
         await engine.dispose()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
+
+
+def _start_scheduled_work(
+    background: Sessions, settings: Settings, state: SenderState, stopping: asyncio.Event
+) -> list[asyncio.Task[None]]:
+    """The minute tick, the sender and the housekeeping, each repeating until `stopping`."""
+    queued = asyncio.Event()  # the tick queued something: drain now, not in two seconds
+
+    async def tick() -> None:
+        if await queue_due_pushes(background, settings):
+            queued.set()
+
+    async def send() -> None:
+        await drain_as_sender(None, background, settings, state, stop=stopping.is_set)
+
+    async def housekeeping() -> None:
+        await forget_old(background, settings)
+
+    return [
+        asyncio.create_task(_repeat(tick, every=TICK_SECONDS, first=FIRST_TICK, stop=stopping)),
+        asyncio.create_task(
+            _repeat(send, every=DRAIN_INTERVAL, first=FIRST_DRAIN, stop=stopping, wake=queued)
+        ),
+        asyncio.create_task(
+            _repeat(housekeeping, every=FORGET_EVERY, first=FIRST_AFTER, stop=stopping)
+        ),
+    ]
 
 
 async def _note_telegram_backlog(sessions: Sessions) -> None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Row, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -158,8 +158,39 @@ async def ranking(
         ).tuples()
     )
     tree = await unit_tree(session)
-    # One row per unit, status and level (campaign and kind fixed: the tally's own key).
-    tallies = (
+    within = (
+        tree.below(parent_id)
+        if parent_id is not None
+        else {u for c, _ in children for u in tree.below(c)}
+    )
+    tallies = await _tallies_by_unit(session, campaign_id)
+    late = await _overdue_by_unit(session, campaign_id, within, today)
+    tasks = await _tasks_by_unit(session, campaign_id, today)
+    rows = []
+    for unit_id, name in children:
+        below = tree.below(unit_id)
+        counts = Tally.of((st, lv, n, d) for u, st, lv, n, d in tallies if u in below)
+        counted = [(int(a or 0), int(b or 0), int(c or 0)) for u, a, b, c in tasks if u in below]
+        figures = Figures(
+            tasks_total=sum(t[0] for t in counted),
+            tasks_done=sum(t[1] for t in counted),
+            tasks_overdue=sum(t[2] for t in counted),
+            found=counts.found,
+            closed=counts.closed,
+            open=counts.found - counts.closed,
+            overdue=sum(late.get(u, 0) for u in below),
+            major_open=counts.major_open,
+        )
+        rows.append(UnitFigures(unit_id, name, figures))
+    rows.sort(key=lambda r: (-r.figures.overdue, -r.figures.open, r.unit_name))
+    return rows
+
+
+async def _tallies_by_unit(
+    session: AsyncSession, campaign_id: int
+) -> Sequence[Row[int, str, str, int, float]]:
+    """One row per unit, status and level (campaign and kind fixed: the tally's own key)."""
+    return (
         await session.execute(
             select(
                 DangerTally.unit_id,
@@ -173,12 +204,13 @@ async def ranking(
             )
         )
     ).all()
-    within = (
-        tree.below(parent_id)
-        if parent_id is not None
-        else {u for c, _ in children for u in tree.below(c)}
-    )
-    late = dict(
+
+
+async def _overdue_by_unit(
+    session: AsyncSession, campaign_id: int, within: set[int], today: date
+) -> dict[int, int]:
+    """How many hidden dangers are overdue in each unit of `within`."""
+    return dict(
         (
             await session.execute(
                 select(HiddenDanger.unit_id, func.count())
@@ -195,7 +227,13 @@ async def ranking(
         .tuples()
         .all()
     )
-    tasks = (
+
+
+async def _tasks_by_unit(
+    session: AsyncSession, campaign_id: int, today: date
+) -> Sequence[Row[int, int, int | None, int | None]]:
+    """Each unit's tasks: how many, how many done, how many overdue."""
+    return (
         await session.execute(
             select(
                 Task.unit_id,
@@ -207,26 +245,3 @@ async def ranking(
             .group_by(Task.unit_id)
         )
     ).all()
-    rows = []
-    for unit_id, name in children:
-        below = tree.below(unit_id)
-        counts = Tally.of((st, lv, n, d) for u, st, lv, n, d in tallies if u in below)
-        counted = [(int(a or 0), int(b or 0), int(c or 0)) for u, a, b, c in tasks if u in below]
-        rows.append(
-            UnitFigures(
-                unit_id,
-                name,
-                Figures(
-                    tasks_total=sum(t[0] for t in counted),
-                    tasks_done=sum(t[1] for t in counted),
-                    tasks_overdue=sum(t[2] for t in counted),
-                    found=counts.found,
-                    closed=counts.closed,
-                    open=counts.found - counts.closed,
-                    overdue=sum(late.get(u, 0) for u in below),
-                    major_open=counts.major_open,
-                ),
-            )
-        )
-    rows.sort(key=lambda r: (-r.figures.overdue, -r.figures.open, r.unit_name))
-    return rows

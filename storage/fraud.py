@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -96,67 +97,84 @@ async def fraud_checks(
     far_km: float = FAR_FROM_SITE_KM,
 ) -> list[Notice]:
     """Warn the verifier about after-photos that look reused, far away or too early."""
-    flags: list[Notice] = []
     if not after:
-        return flags
-    before_sha = {p.sha256 for p in before}
-    others = await _others(session, danger.id, after)
+        return []
+    evidence = _Evidence(danger, before, await _others(session, danger.id, after), far_km)
+    flags: list[Notice] = []
     for n, photo in enumerate(after, start=1):
-        if photo.sha256 in before_sha:
-            flags.append(
-                Notice(N_("After-photo {n} is the very file of a before-photo."), {"n": n})
-            )
-        elif photo.phash is not None and any(
-            b.phash is not None and hamming(photo.phash, b.phash) <= NEAR_DUPLICATE_BITS
-            for b in before
-        ):
-            flags.append(
-                Notice(N_("After-photo {n} looks nearly identical to a before-photo."), {"n": n})
-            )
-        same = next((num for sha, _, num in others if sha == photo.sha256), None)
-        near = None
-        if same is None and photo.phash is not None:
-            near = next(
-                (
-                    num
-                    for _, ph, num in others
-                    if ph is not None and hamming(photo.phash, ph) <= NEAR_DUPLICATE_BITS
-                ),
-                None,
-            )
-        if same is not None:
-            flags.append(
-                Notice(
-                    N_("After-photo {n} is the very file of a photo of {number}."),
-                    {"n": n, "number": same},
-                )
-            )
-        elif near is not None:
-            flags.append(
-                Notice(
-                    N_("After-photo {n} looks nearly identical to a photo of {number}."),
-                    {"n": n, "number": near},
-                )
-            )
-        if (
-            photo.exif_lat is not None
-            and photo.exif_lon is not None
-            and danger.latitude is not None
-            and danger.longitude is not None
-        ):
-            km = _km(photo.exif_lat, photo.exif_lon, danger.latitude, danger.longitude)
-            if km > far_km:
-                flags.append(
-                    Notice(
-                        N_("After-photo {n} was taken {km} km from the reported location."),
-                        {"n": n, "km": f"{km:.1f}"},
-                    )
-                )
-        if photo.exif_time is not None and photo.exif_time < danger.created_at:
-            flags.append(
-                Notice(
-                    N_("After-photo {n} was taken before the hidden danger was reported."),
-                    {"n": n},
-                )
-            )
+        for check in _CHECKS:
+            flag = check(n, photo, evidence)
+            if flag is not None:
+                flags.append(flag)
     return flags
+
+
+@dataclass(frozen=True)
+class _Evidence:
+    """What an after-photo is compared with."""
+
+    danger: HiddenDanger
+    before: list[Photo]
+    others: list[tuple[str, int | None, str]]
+    far_km: float
+
+
+def _near(phash: int | None, other: int | None) -> bool:
+    return phash is not None and other is not None and hamming(phash, other) <= NEAR_DUPLICATE_BITS
+
+
+def _reuses_before(n: int, photo: Photo, evidence: _Evidence) -> Notice | None:
+    if photo.sha256 in {p.sha256 for p in evidence.before}:
+        return Notice(N_("After-photo {n} is the very file of a before-photo."), {"n": n})
+    if any(_near(photo.phash, b.phash) for b in evidence.before):
+        return Notice(N_("After-photo {n} looks nearly identical to a before-photo."), {"n": n})
+    return None
+
+
+def _reuses_other_record(n: int, photo: Photo, evidence: _Evidence) -> Notice | None:
+    same = next((num for sha, _, num in evidence.others if sha == photo.sha256), None)
+    if same is not None:
+        return Notice(
+            N_("After-photo {n} is the very file of a photo of {number}."),
+            {"n": n, "number": same},
+        )
+    near = next((num for _, ph, num in evidence.others if _near(photo.phash, ph)), None)
+    if near is not None:
+        return Notice(
+            N_("After-photo {n} looks nearly identical to a photo of {number}."),
+            {"n": n, "number": near},
+        )
+    return None
+
+
+def _far_from_site(n: int, photo: Photo, evidence: _Evidence) -> Notice | None:
+    danger = evidence.danger
+    if (
+        photo.exif_lat is None
+        or photo.exif_lon is None
+        or danger.latitude is None
+        or danger.longitude is None
+    ):
+        return None
+    km = _km(photo.exif_lat, photo.exif_lon, danger.latitude, danger.longitude)
+    if km <= evidence.far_km:
+        return None
+    return Notice(
+        N_("After-photo {n} was taken {km} km from the reported location."),
+        {"n": n, "km": f"{km:.1f}"},
+    )
+
+
+def _taken_before_report(n: int, photo: Photo, evidence: _Evidence) -> Notice | None:
+    if photo.exif_time is None or photo.exif_time >= evidence.danger.created_at:
+        return None
+    return Notice(N_("After-photo {n} was taken before the hidden danger was reported."), {"n": n})
+
+
+# Each after-photo is put to every check, in the order the verifier reads the flags.
+_CHECKS: tuple[Callable[[int, Photo, _Evidence], Notice | None], ...] = (
+    _reuses_before,
+    _reuses_other_record,
+    _far_from_site,
+    _taken_before_report,
+)

@@ -181,35 +181,7 @@ async def deactivate_user(
         raise not_registered(account)
     if not row.active:
         return Deactivation(await user_info(session, row), already=True, handed_over=[])
-    open_dangers = await open_dangers_of(session, row.id)
-    moved: list[str] = []
-    if open_dangers:
-        if handover_to is None:
-            raise Invalid(
-                N_(
-                    "{name} still answers for {count} open hidden danger(s): name who takes "
-                    "them over (--handover-to TELEGRAM_ID or --handover-to-wecom USERID)."
-                ),
-                name=row.name or account.actor,
-                count=len(open_dangers),
-            )
-        successor = await _successor(session, handover_to, row)
-        for danger in open_dangers:
-            if not await may_take_over(session, successor, danger.unit_id):
-                raise Invalid(
-                    N_("{name} cannot take over {number}: it lies outside their unit."),
-                    name=successor.name or handover_to.actor,
-                    number=danger.number,
-                )
-        moved = await hand_over(
-            session,
-            open_dangers,
-            to=successor,
-            actor=actor,
-            actor_id=None,
-            reason="deactivated",
-            now=now,
-        )
+    moved = await _hand_over_open(session, row, account, handover_to, actor=actor, now=now)
     # What they were in the middle of (an after-photo, a reason) can no longer be finished.
     await session.execute(
         update(Draft)
@@ -234,23 +206,8 @@ async def deactivate_user(
     )
     if groups:
         await session.flush()
-        notice = NoticePush(
-            key=N_(
-                "{name} no longer has access to hdbot. This group stays bound to its "
-                "unit and keeps getting its cards: if {name} is still a member, a "
-                "chat admin should remove them."
-            ),
-            params={"name": row.name or account.actor},
-        )
-        for group in groups:
-            enqueue(
-                session,
-                notice,
-                channel=Channel.TELEGRAM,
-                target=group.chat_id,
-                period=str(event.id),
-                now=now,
-            )
+        _tell_groups(session, groups, name=row.name or account.actor, period=str(event.id), now=now)
+    # One commit: the handover, the drafts, the access and the groups' notice go together.
     await session.commit()
     return Deactivation(
         await user_info(session, row),
@@ -258,6 +215,73 @@ async def deactivate_user(
         handed_over=moved,
         bound_groups=[g.title or str(g.chat_id) for g in groups],
     )
+
+
+async def _hand_over_open(
+    session: AsyncSession,
+    row: User,
+    account: Account,
+    handover_to: Account | None,
+    *,
+    actor: str,
+    now: datetime,
+) -> list[str]:
+    """Hand what the leaver still answers for to `handover_to`; return the numbers moved.
+
+    Refuses without a successor, or when one of the dangers lies outside the successor's unit.
+    """
+    open_dangers = await open_dangers_of(session, row.id)
+    if not open_dangers:
+        return []
+    if handover_to is None:
+        raise Invalid(
+            N_(
+                "{name} still answers for {count} open hidden danger(s): name who takes "
+                "them over (--handover-to TELEGRAM_ID or --handover-to-wecom USERID)."
+            ),
+            name=row.name or account.actor,
+            count=len(open_dangers),
+        )
+    successor = await _successor(session, handover_to, row)
+    for danger in open_dangers:
+        if not await may_take_over(session, successor, danger.unit_id):
+            raise Invalid(
+                N_("{name} cannot take over {number}: it lies outside their unit."),
+                name=successor.name or handover_to.actor,
+                number=danger.number,
+            )
+    return await hand_over(
+        session,
+        open_dangers,
+        to=successor,
+        actor=actor,
+        actor_id=None,
+        reason="deactivated",
+        now=now,
+    )
+
+
+def _tell_groups(
+    session: AsyncSession, groups: list[GroupChat], *, name: str, period: str, now: datetime
+) -> None:
+    """Queue the notice that the person left to each group they bound."""
+    notice = NoticePush(
+        key=N_(
+            "{name} no longer has access to hdbot. This group stays bound to its "
+            "unit and keeps getting its cards: if {name} is still a member, a "
+            "chat admin should remove them."
+        ),
+        params={"name": name},
+    )
+    for group in groups:
+        enqueue(
+            session,
+            notice,
+            channel=Channel.TELEGRAM,
+            target=group.chat_id,
+            period=period,
+            now=now,
+        )
 
 
 async def groups_bound_by(session: AsyncSession, user_id: int) -> list[GroupChat]:

@@ -137,13 +137,46 @@ async def import_tasks(
     `default_source` fills a missing or empty source column (institutional measures).
     """
     campaign = await require_campaign(session)
-    fields = list(await session.scalars(select(Field)))
+    names = await _names(session)
+    parsed = _parse_rows(rows, names, default_source)
+    result = await _upsert(session, campaign.id, parsed)
+    if result.created or result.updated:
+        record_event(
+            session,
+            action="tasks.imported",
+            actor=actor,
+            subject=campaign.name,
+            detail={
+                "created": result.created,
+                "updated": result.updated,
+                "unchanged": result.unchanged,
+            },
+        )
+    await session.commit()
+    return result
+
+
+@dataclass(frozen=True)
+class _Names:
+    """What a sheet may call a field (its code or either name, any case) and a unit."""
+
+    field_by_name: dict[str, int]
+    unit_by_name: dict[str, int]
+
+
+async def _names(session: AsyncSession) -> _Names:
     field_by_name: dict[str, int] = {}
-    for f in fields:
+    for f in await session.scalars(select(Field)):
         for name in (f.code, f.name_zh, f.name_en):
             field_by_name[name.lower()] = f.id
     unit_by_name = {u.name: u.id for u in await session.scalars(select(Unit))}
+    return _Names(field_by_name, unit_by_name)
 
+
+def _parse_rows(
+    rows: Iterable[tuple[int, Mapping[str, object]]], names: _Names, default_source: str | None
+) -> list[_TaskRow]:
+    """Check every row and return them parsed; raise TaskImportError with every error found."""
     errors: list[RowError] = []
     parsed: list[_TaskRow] = []
     first_line_of: dict[str, int] = {}
@@ -164,7 +197,7 @@ async def import_tasks(
         text = {k: ("" if v is None else str(v).strip()) for k, v in values.items()}
         if not any(text.values()):
             continue
-        row_errors = _check_row(line, text, values, field_by_name, unit_by_name)
+        row_errors = _check_row(line, text, values, names.field_by_name, names.unit_by_name)
         if row_errors:
             errors.extend(row_errors)
             continue
@@ -179,25 +212,33 @@ async def import_tasks(
             )
             continue
         first_line_of[code] = line
-        parsed.append(
-            _TaskRow(
-                line=line,
-                code=code,
-                title=" ".join(text["title"].split()),
-                source=SOURCE_ALIASES[text["source"].lower()],
-                field_id=field_by_name[text["field"].lower()],
-                unit_id=unit_by_name[text["unit"]],
-                due_date=parse_date(values["due_date"]) or date.min,
-            )
-        )
+        parsed.append(_task_row(line, text, values, names))
     if not header_checked:
         errors.append(RowError(1, N_("the file has no rows"), {}))
     if errors:
         raise TaskImportError(errors)
+    return parsed
 
+
+def _task_row(
+    line: int, text: Mapping[str, str], values: Mapping[str, object], names: _Names
+) -> _TaskRow:
+    return _TaskRow(
+        line=line,
+        code=text["code"],
+        title=" ".join(text["title"].split()),
+        source=SOURCE_ALIASES[text["source"].lower()],
+        field_id=names.field_by_name[text["field"].lower()],
+        unit_id=names.unit_by_name[text["unit"]],
+        due_date=parse_date(values["due_date"]) or date.min,
+    )
+
+
+async def _upsert(session: AsyncSession, campaign_id: int, parsed: list[_TaskRow]) -> ImportResult:
+    """Add the new codes, update the changed ones; count each."""
     existing = {
         t.code: t
-        for t in await session.scalars(select(Task).where(Task.campaign_id == campaign.id))
+        for t in await session.scalars(select(Task).where(Task.campaign_id == campaign_id))
     }
     created = updated = unchanged = 0
     for row in parsed:
@@ -210,7 +251,7 @@ async def import_tasks(
             "due_date": row.due_date,
         }
         if task is None:
-            session.add(Task(campaign_id=campaign.id, code=row.code, **new))
+            session.add(Task(campaign_id=campaign_id, code=row.code, **new))
             created += 1
         elif any(getattr(task, k) != v for k, v in new.items()):
             for k, v in new.items():
@@ -218,17 +259,7 @@ async def import_tasks(
             updated += 1
         else:
             unchanged += 1
-    result = ImportResult(created, updated, unchanged)
-    if created or updated:
-        record_event(
-            session,
-            action="tasks.imported",
-            actor=actor,
-            subject=campaign.name,
-            detail={"created": created, "updated": updated, "unchanged": unchanged},
-        )
-    await session.commit()
-    return result
+    return ImportResult(created, updated, unchanged)
 
 
 def _check_row(

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-import bot.push.sender as sender_module
+import bot.push.delivery as delivery_module
 from bot.config import Settings
 from bot.push.pacing import Pacer, SenderState
 from bot.push.sender import drain
@@ -121,7 +121,7 @@ async def test_a_restart_in_the_middle_of_a_fan_out_sends_each_once(
     await world(sessions)
     chats = await groups(server, sessions, 30)
     await queue_countdown(sessions)
-    real_mark_sent = sender_module.mark_sent
+    real_mark_sent = delivery_module.mark_sent
     calls = 0
 
     class Crash(BaseException):
@@ -134,13 +134,13 @@ async def test_a_restart_in_the_middle_of_a_fan_out_sends_each_once(
         if calls == 12:
             raise Crash
 
-    monkeypatch.setattr(sender_module, "mark_sent", crashing_mark_sent)
+    monkeypatch.setattr(delivery_module, "mark_sent", crashing_mark_sent)
     settings = settings_of(server, tmp_path)
     async with make_bot(server) as bot:
         with pytest.raises(Crash):
             await drain(bot, sessions, settings)
         assert sum(got(c) for c in chats) == 12
-        monkeypatch.setattr(sender_module, "mark_sent", real_mark_sent)
+        monkeypatch.setattr(delivery_module, "mark_sent", real_mark_sent)
         # The restarted process queues again (nothing new) and sends the rest.
         assert await queue_countdown(sessions) == 0
         assert await drain(bot, sessions, settings) == 18

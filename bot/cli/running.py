@@ -52,13 +52,7 @@ def run(ctx: click.Context, webhook_url: str | None, listen: str, port: int) -> 
         settings.require_token()
     except ConfigError as err:
         fail(str(err), 2)
-    secret = settings.webhook_secret
-    if webhook_url:
-        # Without the secret anyone who finds the URL could post updates in anyone's name.
-        if not secret or not WEBHOOK_SECRET.fullmatch(secret):
-            fail(_("webhook mode needs HDBOT_WEBHOOK_SECRET (16 to 256 of A-Z a-z 0-9 _ -)"), 2)
-        if urlparse(webhook_url).scheme != "https":
-            fail(_("--webhook-url must be an https:// URL (Telegram posts only to HTTPS)"), 2)
+    secret = _webhook_secret(settings, webhook_url)
     ensure_data_dir(settings)
     need_database(settings)
     username = asyncio.run(_check_bot(settings))
@@ -73,34 +67,54 @@ def run(ctx: click.Context, webhook_url: str | None, listen: str, port: int) -> 
     )
     if settings.wecom_app_configured:
         _say_where_wecom_listens(settings)
+    try:
+        _serve_telegram(settings, webhook_url, secret, listen, port)
+    except ListenFailed as err:
+        fail(_("cannot listen for WeCom's callback on {address}", address=str(err)))
 
+
+def _webhook_secret(settings: Settings, webhook_url: str | None) -> str | None:
+    """The webhook's secret, refusing a webhook without a good one or without HTTPS."""
+    _ = words(settings)
+    secret = settings.webhook_secret
+    if webhook_url:
+        # Without the secret anyone who finds the URL could post updates in anyone's name.
+        if not secret or not WEBHOOK_SECRET.fullmatch(secret):
+            fail(_("webhook mode needs HDBOT_WEBHOOK_SECRET (16 to 256 of A-Z a-z 0-9 _ -)"), 2)
+        if urlparse(webhook_url).scheme != "https":
+            fail(_("--webhook-url must be an https:// URL (Telegram posts only to HTTPS)"), 2)
+    return secret
+
+
+def _serve_telegram(
+    settings: Settings, webhook_url: str | None, secret: str | None, listen: str, port: int
+) -> None:
+    """Build the Application and serve it until stopped, by webhook or by long polling."""
     from bot.app import build_application
 
+    _ = words(settings)
     engine = create_engine(settings.db_url)
     # Behind one webhook address several processes may share the database, all active.
     application = build_application(
         settings, sessions=make_sessions(engine), webhook=bool(webhook_url)
     )
     application.bot_data.closers.append(engine.dispose)
-    try:
-        if webhook_url:
-            application.run_webhook(
-                listen=listen,
-                port=port,
-                webhook_url=webhook_url,
-                secret_token=secret,
-                url_path=urlparse(webhook_url).path.lstrip("/"),
-            )
-        else:
-            # Several processes may share one PostgreSQL: one polls, the others wait their turn.
-            turn = PollerTurn(engine)
-            application.bot_data.poller_turn = turn
-            if turn.needed:
-                polling = _("long polling: one process per database polls; others wait their turn")
-                click.echo(polling, err=True)
-            application.run_polling()
-    except ListenFailed as err:
-        fail(_("cannot listen for WeCom's callback on {address}", address=str(err)))
+    if webhook_url:
+        application.run_webhook(
+            listen=listen,
+            port=port,
+            webhook_url=webhook_url,
+            secret_token=secret,
+            url_path=urlparse(webhook_url).path.lstrip("/"),
+        )
+        return
+    # Several processes may share one PostgreSQL: one polls, the others wait their turn.
+    turn = PollerTurn(engine)
+    application.bot_data.poller_turn = turn
+    if turn.needed:
+        polling = _("long polling: one process per database polls; others wait their turn")
+        click.echo(polling, err=True)
+    application.run_polling()
 
 
 def _run_wecom_alone(settings: Settings, webhook_url: str | None) -> None:

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.i18n import N_, Translator
+from bot.views.action_view import FIVE_ITEM_NAMES, action_prompt
 from bot.views.cards import danger_fields
 from bot.views.labels import kind_name, shorten, status_name
 from bot.views.pictures.before_after import before_after
 from bot.views.reply import Button, Buttons, Say
-from storage.closed_loop import ActionDraftView, DangerDetail, LoopReply
+from storage.closed_loop import DangerDetail, LoopReply
 from storage.conversation import small_int
 from storage.lists import DangerLine, DangerPage
 from storage.permissions import Action
@@ -48,22 +49,6 @@ EVENT_NAMES = {
     "danger.extension_requested": N_("extension requested"),
     "danger.extension_granted": N_("extension granted"),
     "danger.extension_refused": N_("extension refused"),
-}
-
-FIVE_ITEM_PROMPTS = {
-    "responsibility": N_("Who is responsible for the rectification (person and post)?"),
-    "measures": N_("What measures are taken?"),
-    "funds": N_("What funds are committed, and from where?"),
-    "time_limit": N_("By when will each measure be done?"),
-    "plan": N_("What is the contingency plan until it is done?"),
-}
-
-FIVE_ITEM_NAMES = {
-    "responsibility": N_("Responsibility"),
-    "measures": N_("Measures"),
-    "funds": N_("Funds"),
-    "time_limit": N_("Time limit"),
-    "plan": N_("Contingency plan"),
 }
 
 
@@ -227,71 +212,6 @@ def card_keyboard(_: Translator, detail: DangerDetail) -> Buttons:
         )
     )
     return tuple(rows)
-
-
-def action_prompt(_: Translator, draft: ActionDraftView, *, today: date) -> Say:
-    """The prompt of an action draft's current step."""
-    head = f"{draft.number} · "
-    cancel = (Button(_("✖️ Cancel"), f"a:{draft.id}:cancel"),)
-    if draft.step in FIVE_ITEM_PROMPTS:
-        n = list(FIVE_ITEM_PROMPTS).index(draft.step) + 1
-        text = head + _(
-            "Major hidden danger: five items to settle ({n}/5).\n{question}",
-            n=n,
-            question=_(FIVE_ITEM_PROMPTS[draft.step]),
-        )
-        return Say(text, (cancel,))
-    if draft.step == "photos":
-        if draft.photos:
-            text = head + _(
-                "{count} after-photos received. Send more, or tap Done.", count=draft.photos
-            )
-        else:
-            text = head + _(
-                "Send photos of the rectified site, taken from where the hidden danger was "
-                "photographed (1 to 10)."
-            )
-        done = (Button(_("✅ Done"), f"a:{draft.id}:done"),)
-        return Say(text, (done, cancel))
-    if draft.step == "note":
-        return Say(head + _("Describe in a few words what was done."), (cancel,))
-    if draft.step == "confirm":
-        data = draft.data
-        lines = [head + _("Submit this rectification for verification?")]
-        lines.append(_("After-photos: {count}", count=draft.photos))
-        lines.append(_("Note: {note}", note=shorten(str(data.get("note", "")), 300)))
-        for key in FIVE_ITEM_NAMES:
-            if key in data:
-                lines.append(f"· {_(FIVE_ITEM_NAMES[key])}: {shorten(str(data[key]), 100)}")
-        submit = (Button(_("✅ Submit"), f"a:{draft.id}:submit"),)
-        return Say("\n".join(lines), (submit, cancel))
-    if draft.step == "reason":
-        questions = {
-            Action.REJECT: _("Why is the rectification rejected? The inspector will read this."),
-            Action.REFUSE: _("Why is the extension refused? The inspector will read this."),
-            Action.REOPEN: _("Why is it reopened?"),
-            Action.EXTEND: _("Why is more time needed?"),
-        }
-        return Say(head + questions.get(Action(draft.action), _("Why?")), (cancel,))
-    if draft.step == "person":
-        if not draft.choices:
-            text = head + _("Nobody else in this unit or above it can take it over.")
-            return Say(text, (cancel,))
-        people = tuple(
-            (Button(name, f"a:{draft.id}:person:{user_id}"),) for user_id, name in draft.choices
-        )
-        return Say(head + _("Who answers for it from now on?"), (*people, cancel))
-    if draft.step == "date":
-        later = tuple(
-            Button(_("+{days} days", days=days), f"a:{draft.id}:days:{days}")
-            for days in (7, 15, 30)
-        )
-        text = head + _(
-            "Until when? Choose how much later, or type the new deadline (e.g. {example}).",
-            example=(today + timedelta(days=14)).isoformat(),
-        )
-        return Say(text, (later, cancel))
-    return Say(head)
 
 
 def loop_reply(

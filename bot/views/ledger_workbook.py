@@ -8,10 +8,12 @@ are shown in the campaign's time zone.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -164,33 +166,33 @@ class Sheet:
         return value
 
 
-async def write_ledger(
-    session: AsyncSession, scope: LedgerScope, path: Path, _: Translator
-) -> dict[str, int]:
-    """Write the workbook to `path`; return the number of rows per sheet."""
-    fields = {
-        f.code: FieldInfo(f.id, f.code, f.name_zh, f.name_en)
-        for f in await session.scalars(select(Field))
-    }
-    tz = scope.tz
+Row = TypeVar("Row")
 
-    def local(value: datetime | None) -> datetime | None:
+
+@dataclass(frozen=True)
+class _Words:
+    """How a row reads in this workbook: the reader's language, the field names, and times in
+    the campaign's time zone."""
+
+    translate: Translator
+    fields: dict[str, FieldInfo]
+    tz: ZoneInfo
+
+    def local(self, value: datetime | None) -> datetime | None:
         # Excel has no time zones: show the campaign's wall-clock time.
-        return value.astimezone(tz).replace(tzinfo=None) if value else None
+        return value.astimezone(self.tz).replace(tzinfo=None) if value else None
 
-    def field_of(code: str) -> str:
-        return field_name(_, fields[code]) if code in fields else code
+    def field_of(self, code: str) -> str:
+        return field_name(self.translate, self.fields[code]) if code in self.fields else code
 
-    book = Workbook(write_only=True)
-    counts: dict[str, int] = {}
-
-    def task_values(row: tuple[Any, ...]) -> list[Any]:
+    def task(self, row: tuple[Any, ...]) -> list[Any]:
+        _ = self.translate
         code, title, source, field_code, unit, due, status, found, closed, open_, late = row
         return [
             code,
             title,
             _(SOURCE_NAMES[source]) if source in SOURCE_NAMES else source,
-            field_of(field_code),
+            self.field_of(field_code),
             unit,
             due,
             _("done") if status == "done" else _("open"),
@@ -200,90 +202,148 @@ async def write_ledger(
             late,
         ]
 
-    table = Sheet(book, _("Task progress"), TASK_COLUMNS, _)
-    async for task in task_rows(session, scope):
-        await table.add(task_values(task))
-    await table.close()
-    counts["tasks"] = table.rows
-
-    def list_values(r: DangerRow) -> list[Any]:
+    def listed(self, r: DangerRow) -> list[Any]:
+        _ = self.translate
         return [
             r.number,
-            local(r.found_at),
+            self.local(r.found_at),
             r.unit,
             r.site,
-            field_of(r.field),
+            self.field_of(r.field),
             level_name(_, r.level),
             r.description,
             r.deadline,
             status_name(_, r.status),
-            local(r.closed_at),
+            self.local(r.closed_at),
             r.days_overdue,
         ]
 
-    problems = Sheet(book, _("Outstanding problems"), LIST_COLUMNS, _)
-    async for r in danger_rows(session, scope, kind=RecordKind.PROBLEM):
-        await problems.add(list_values(r))
-    await problems.close()
-    counts["problems"] = problems.rows
+    def major(self, r: DangerRow) -> list[Any]:
+        return self.listed(r) + [r.measures.get(k, "") for k in FIVE_KEYS]
 
-    majors = Sheet(book, _("Major hidden dangers"), LIST_COLUMNS + FIVE_COLUMNS, _)
-    async for r in danger_rows(
-        session, scope, kind=RecordKind.HIDDEN_DANGER, level=DangerLevel.MAJOR
-    ):
-        await majors.add(list_values(r) + [r.measures.get(k, "") for k in FIVE_KEYS])
-    await majors.close()
-    counts["major"] = majors.rows
+    def ledger(self, r: DangerRow) -> list[Any]:
+        _ = self.translate
+        return [
+            r.number,
+            self.local(r.found_at),
+            r.unit,
+            r.site,
+            self.field_of(r.field),
+            r.task or "",
+            level_name(_, r.level),
+            r.description,
+            r.location,
+            r.reporter,
+            r.deadline,
+            status_name(_, r.status),
+            self.local(r.rectified_at),
+            r.verified_by or "",
+            self.local(r.closed_at),
+            r.days_overdue,
+            r.photos,
+            kind_name(_, r.kind),
+        ]
 
-    measures = Sheet(book, _("Institutional measures"), TASK_COLUMNS, _)
-    async for task in task_rows(session, scope, source=TaskSource.INSTITUTIONAL):
-        await measures.add(task_values(task))
-    await measures.close()
-    counts["measures"] = measures.rows
 
-    risks = Sheet(book, _("Risks"), LIST_COLUMNS, _)
-    async for r in danger_rows(session, scope, kind=RecordKind.RISK):
-        await risks.add(list_values(r))
-    await risks.close()
-    counts["risks"] = risks.rows
+async def _each(
+    rows: AsyncIterator[Row], values: Callable[[Row], list[Any]]
+) -> AsyncIterator[list[Any]]:
+    async for row in rows:
+        yield values(row)
 
-    ledger = Sheet(book, _("Hidden-danger ledger"), LEDGER_COLUMNS, _)
-    counts["hidden_dangers"] = 0
+
+async def _fill(
+    book: Workbook,
+    title: str,
+    columns: list[tuple[str, int]],
+    _: Translator,
+    rows: AsyncIterator[list[Any]],
+) -> int:
+    """Write one sheet from the rows as they stream; return how many it holds."""
+    sheet = Sheet(book, title, columns, _)
+    async for values in rows:
+        await sheet.add(values)
+    await sheet.close()
+    return sheet.rows
+
+
+async def _ledger_sheet(
+    book: Workbook, session: AsyncSession, scope: LedgerScope, words: _Words
+) -> tuple[int, int]:
+    """The full ledger; return its rows and how many of them are hidden dangers."""
+    sheet = Sheet(book, words.translate("Hidden-danger ledger"), LEDGER_COLUMNS, words.translate)
+    hidden_dangers = 0
     async for r in danger_rows(session, scope):
-        counts["hidden_dangers"] += r.kind == RecordKind.HIDDEN_DANGER
-        await ledger.add(
-            [
-                r.number,
-                local(r.found_at),
-                r.unit,
-                r.site,
-                field_of(r.field),
-                r.task or "",
-                level_name(_, r.level),
-                r.description,
-                r.location,
-                r.reporter,
-                r.deadline,
-                status_name(_, r.status),
-                local(r.rectified_at),
-                r.verified_by or "",
-                local(r.closed_at),
-                r.days_overdue,
-                r.photos,
-                kind_name(_, r.kind),
-            ]
-        )
-    await ledger.close()
-    counts["ledger"] = ledger.rows
+        hidden_dangers += r.kind == RecordKind.HIDDEN_DANGER
+        await sheet.add(words.ledger(r))
+    await sheet.close()
+    return sheet.rows, hidden_dangers
 
+
+async def _quarter_sheet(
+    book: Workbook, session: AsyncSession, scope: LedgerScope, _: Translator
+) -> int | None:
+    """The quarter's figures per unit, when the export covers one quarter."""
     quarter = scope.quarter()
+    if quarter is None:
+        return None
+    year, q = quarter
+    sheet = Sheet(book, _("{year} Q{q} statistics", year=year, q=q), QUARTER_COLUMNS, _)
+    for row in await quarter_rows(session, scope):
+        await sheet.add(list(row))
+    await sheet.close()
+    return sheet.rows
+
+
+async def write_ledger(
+    session: AsyncSession, scope: LedgerScope, path: Path, _: Translator
+) -> dict[str, int]:
+    """Write the workbook to `path`; return the number of rows per sheet."""
+    fields = {
+        f.code: FieldInfo(f.id, f.code, f.name_zh, f.name_en)
+        for f in await session.scalars(select(Field))
+    }
+    words = _Words(_, fields, scope.tz)
+    book = Workbook(write_only=True)
+    # "One table and four lists" in the order the campaign's forms give them, then the ledger.
+    # The rows are streamed only when their sheet is written.
+    lists = [
+        ("tasks", _("Task progress"), TASK_COLUMNS, _each(task_rows(session, scope), words.task)),
+        (
+            "problems",
+            _("Outstanding problems"),
+            LIST_COLUMNS,
+            _each(danger_rows(session, scope, kind=RecordKind.PROBLEM), words.listed),
+        ),
+        (
+            "major",
+            _("Major hidden dangers"),
+            LIST_COLUMNS + FIVE_COLUMNS,
+            _each(
+                danger_rows(session, scope, kind=RecordKind.HIDDEN_DANGER, level=DangerLevel.MAJOR),
+                words.major,
+            ),
+        ),
+        (
+            "measures",
+            _("Institutional measures"),
+            TASK_COLUMNS,
+            _each(task_rows(session, scope, source=TaskSource.INSTITUTIONAL), words.task),
+        ),
+        (
+            "risks",
+            _("Risks"),
+            LIST_COLUMNS,
+            _each(danger_rows(session, scope, kind=RecordKind.RISK), words.listed),
+        ),
+    ]
+    counts = {
+        key: await _fill(book, title, columns, _, rows) for key, title, columns, rows in lists
+    }
+    counts["ledger"], counts["hidden_dangers"] = await _ledger_sheet(book, session, scope, words)
+    quarter = await _quarter_sheet(book, session, scope, _)
     if quarter is not None:
-        year, q = quarter
-        sheet = Sheet(book, _("{year} Q{q} statistics", year=year, q=q), QUARTER_COLUMNS, _)
-        for row in await quarter_rows(session, scope):
-            await sheet.add(list(row))
-        await sheet.close()
-        counts["quarter"] = sheet.rows
+        counts["quarter"] = quarter
     await asyncio.to_thread(book.save, path)
     return counts
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 
 from bot.i18n import N_, Translator
@@ -228,97 +229,148 @@ def prompt_for(_: Translator, reply: ReportReply, *, today: date) -> Say | None:
     draft = reply.draft
     if draft is None:
         return None
-    head = _header(_, draft.step, draft.editing)
-    step = draft.step
-    if step == Step.TASK:
-        page = reply.tasks
-        if page is None or (page.total == 0 and not page.query):
-            text = _(
-                "{head}\nYour unit has no open campaign task yet, and a hidden danger belongs to "
-                "one. Ask your administrator to import the tasks; /cancel ends this report.",
-                head=head,
-            )
-            return Say(text)
-        if page.total == 0:
-            text = _(
-                "{head}\nYour unit has no open task matching this. Type other words, or ask "
-                "your administrator to import the tasks.",
-                head=head,
-            )
-            return Say(text, task_keyboard(_, draft.id, page))
+    prompt = _PROMPTS.get(draft.step, _confirm_prompt)
+    return prompt(_, _header(_, draft.step, draft.editing), draft, reply, today)
+
+
+def _task_prompt(
+    _: Translator, head: str, draft: DraftView, reply: ReportReply, _today: date
+) -> Say:
+    page = reply.tasks
+    if page is None or (page.total == 0 and not page.query):
         text = _(
-            "{head}\nChoose the campaign task this hidden danger belongs to, or type words "
-            "of its code or title to search. {count} open tasks.",
+            "{head}\nYour unit has no open campaign task yet, and a hidden danger belongs to "
+            "one. Ask your administrator to import the tasks; /cancel ends this report.",
             head=head,
-            count=page.total,
         )
-        if page.query:
-            text += "\n" + _("Search: “{query}”", query=page.query)
-        if reply.last_submitted:
-            text += "\n" + _("(Your last report went in as {number}.)", number=reply.last_submitted)
+        return Say(text)
+    if page.total == 0:
+        text = _(
+            "{head}\nYour unit has no open task matching this. Type other words, or ask "
+            "your administrator to import the tasks.",
+            head=head,
+        )
         return Say(text, task_keyboard(_, draft.id, page))
-    if step == Step.SITE:
-        return Say(_("{head}\nType the name of the enterprise or place.", head=head))
-    if step == Step.FIELD:
-        return Say(
-            _("{head}\nChoose the special rectification field (✓ is the task's).", head=head),
-            _field_keyboard(_, draft, reply.fields),
-        )
-    if step == Step.DESCRIPTION:
-        return Say(
-            _("{head}\nDescribe the hidden danger: what, where exactly, how serious.", head=head)
-        )
-    if step == Step.PHOTOS:
-        count = len(draft.photos)
-        rows: Buttons = ((Button(_("✅ Done"), button(draft.id, "done")),),)
-        if count:
-            rows += ((Button(_("🗑 Remove photos"), button(draft.id, "clear")),),)
-        if count:
-            text = _(
-                "{head}\n{count} of at most 10 photos received. Send more, or tap Done.",
-                head=head,
-                count=count,
-            )
-        elif draft.kind != RecordKind.HIDDEN_DANGER:
-            text = _(
-                "{head}\nSend photos if you have them (up to 10), or tap Done to go on without.",
-                head=head,
-            )
-        else:
-            text = _(
-                "{head}\nSend photos of the hidden danger: 1 to 10, one by one or as an album; "
-                "image files keep their GPS.",
-                head=head,
-            )
-        return Say(text, rows)
-    if step == Step.LOCATION:
+    text = _(
+        "{head}\nChoose the campaign task this hidden danger belongs to, or type words "
+        "of its code or title to search. {count} open tasks.",
+        head=head,
+        count=page.total,
+    )
+    if page.query:
+        text += "\n" + _("Search: “{query}”", query=page.query)
+    if reply.last_submitted:
+        text += "\n" + _("(Your last report went in as {number}.)", number=reply.last_submitted)
+    return Say(text, task_keyboard(_, draft.id, page))
+
+
+def _site_prompt(
+    _: Translator, head: str, draft: DraftView, reply: ReportReply, _today: date
+) -> Say:
+    return Say(_("{head}\nType the name of the enterprise or place.", head=head))
+
+
+def _field_prompt(
+    _: Translator, head: str, draft: DraftView, reply: ReportReply, _today: date
+) -> Say:
+    return Say(
+        _("{head}\nChoose the special rectification field (✓ is the task's).", head=head),
+        _field_keyboard(_, draft, reply.fields),
+    )
+
+
+def _description_prompt(
+    _: Translator, head: str, draft: DraftView, reply: ReportReply, _today: date
+) -> Say:
+    return Say(
+        _("{head}\nDescribe the hidden danger: what, where exactly, how serious.", head=head)
+    )
+
+
+def _photos_prompt(
+    _: Translator, head: str, draft: DraftView, reply: ReportReply, _today: date
+) -> Say:
+    count = len(draft.photos)
+    rows: Buttons = ((Button(_("✅ Done"), button(draft.id, "done")),),)
+    if count:
+        rows += ((Button(_("🗑 Remove photos"), button(draft.id, "clear")),),)
+    if count:
         text = _(
-            "{head}\nWhere is it? Tap “Send my location”, send a location or a place, or type "
-            "the address.",
+            "{head}\n{count} of at most 10 photos received. Send more, or tap Done.",
+            head=head,
+            count=count,
+        )
+    elif draft.kind != RecordKind.HIDDEN_DANGER:
+        text = _(
+            "{head}\nSend photos if you have them (up to 10), or tap Done to go on without.",
             head=head,
         )
-        if draft.photo_gps is not None:
-            text += "\n" + _("A photo carries a location: tap “Use the photo's location”.")
-        return Say(text, ask=location_ask(_, draft))
-    if step == Step.LEVEL:
-        levels = [
-            Button(level_name(_, lv), button(draft.id, f"level:{lv}")) for lv in _levels(draft.kind)
-        ]
-        return Say(_("{head}\nHow serious is it?", head=head), (tuple(levels),))
-    if step == Step.DEADLINE:
-        return Say(
-            _(
-                "{head}\nBy when must it be rectified? Choose, or type a date "
-                "(2026-12-05, 12-05, 12月5日).",
-                head=head,
-            ),
-            _deadline_keyboard(_, draft.id, today),
+    else:
+        text = _(
+            "{head}\nSend photos of the hidden danger: 1 to 10, one by one or as an album; "
+            "image files keep their GPS.",
+            head=head,
         )
+    return Say(text, rows)
+
+
+def _location_prompt(
+    _: Translator, head: str, draft: DraftView, reply: ReportReply, _today: date
+) -> Say:
+    text = _(
+        "{head}\nWhere is it? Tap “Send my location”, send a location or a place, or type "
+        "the address.",
+        head=head,
+    )
+    if draft.photo_gps is not None:
+        text += "\n" + _("A photo carries a location: tap “Use the photo's location”.")
+    return Say(text, ask=location_ask(_, draft))
+
+
+def _level_prompt(
+    _: Translator, head: str, draft: DraftView, reply: ReportReply, _today: date
+) -> Say:
+    levels = [
+        Button(level_name(_, lv), button(draft.id, f"level:{lv}")) for lv in _levels(draft.kind)
+    ]
+    return Say(_("{head}\nHow serious is it?", head=head), (tuple(levels),))
+
+
+def _deadline_prompt(
+    _: Translator, head: str, draft: DraftView, reply: ReportReply, today: date
+) -> Say:
+    return Say(
+        _(
+            "{head}\nBy when must it be rectified? Choose, or type a date "
+            "(2026-12-05, 12-05, 12月5日).",
+            head=head,
+        ),
+        _deadline_keyboard(_, draft.id, today),
+    )
+
+
+def _confirm_prompt(
+    _: Translator, head: str, draft: DraftView, reply: ReportReply, _today: date
+) -> Say:
     return Say(
         summary(_, draft, reply.possible_duplicates),
         confirm_keyboard(_, draft.id),
         photo=draft.photos[0].ref if draft.photos else None,
     )
+
+
+# Each step's prompt; the confirmation (the summary card) is the last step's.
+_PROMPTS: dict[Step, Callable[[Translator, str, DraftView, ReportReply, date], Say]] = {
+    Step.TASK: _task_prompt,
+    Step.SITE: _site_prompt,
+    Step.FIELD: _field_prompt,
+    Step.DESCRIPTION: _description_prompt,
+    Step.PHOTOS: _photos_prompt,
+    Step.LOCATION: _location_prompt,
+    Step.LEVEL: _level_prompt,
+    Step.DEADLINE: _deadline_prompt,
+    Step.CONFIRM: _confirm_prompt,
+}
 
 
 def discarded_text(_: Translator, draft: DraftView) -> str:

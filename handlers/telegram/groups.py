@@ -8,7 +8,7 @@ from telegram.error import TelegramError
 
 from bot.context import BotContext
 from bot.i18n import Translator
-from bot.push.sender import send_countdown
+from bot.push.telegram_delivery import send_countdown
 from bot.views.push_view import telegram_text
 from handlers.telegram.people import identify
 from storage.errors import DomainError

@@ -29,13 +29,14 @@ from bot.views.report_view import (
 )
 from handlers.telegram.albums import answer_album_later, first_of_album_at_wrong_step
 from handlers.telegram.dangers import loop_rules, show_loop
-from handlers.telegram.people import answer_query, identify
+from handlers.telegram.people import Caller, answer_query, identify
 from handlers.telegram.prompts import report_today, show_where_they_stand
 from handlers.telegram.render import edit_pressed, send_replies
 from storage.accounts import Account
 from storage.clock import utcnow
 from storage.conversation import Input, InputKind, NewPhoto
 from storage.dialogue import (
+    Answer,
     Awaited,
     Cancelled,
     answer_message,
@@ -196,6 +197,20 @@ async def on_message(update: Update, context: BotContext) -> None:
     except DomainError as err:
         await message.reply_text(_.error(err))
         return
+    await _show_answer(update, context, message, caller, awaited, given, answer)
+
+
+async def _show_answer(
+    update: Update,
+    context: BotContext,
+    message: Message,
+    caller: Caller,
+    awaited: Awaited,
+    given: Input,
+    answer: Answer,
+) -> None:
+    """Show what the message moved the draft to: the next step, or the album's one answer."""
+    _ = caller._
     report = answer.report
     draft = report.draft if report is not None else None
     if awaited.wants_location and draft is not None and draft.step != Step.LOCATION:

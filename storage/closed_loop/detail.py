@@ -72,22 +72,8 @@ async def detail_for(
         await session.scalars(select(Event).where(Event.danger_id == danger.id).order_by(Event.id))
     )
     actions = allowed_actions(viewer, facts)
-    ext = (
-        await session.scalars(
-            select(ExtensionRequest).where(
-                ExtensionRequest.danger_id == danger.id,
-                ExtensionRequest.status == ExtensionStatus.PENDING,
-            )
-        )
-    ).first()
-    latest = (
-        await session.scalars(
-            select(Rectification)
-            .where(Rectification.danger_id == danger.id)
-            .order_by(Rectification.id.desc())
-            .limit(1)
-        )
-    ).first()
+    ext = await _pending_extension(session, danger.id)
+    latest = await _latest_rectification(session, danger.id)
     # Only the names this card shows: a province has thousands of people.
     wanted = {e.actor_id for e in events if e.actor_id is not None}
     wanted |= {ext.requested_by_id} if ext else set()
@@ -95,43 +81,7 @@ async def detail_for(
     names = dict(
         (await session.execute(select(User.id, User.name).where(User.id.in_(wanted)))).all()
     )
-    history = [
-        HistoryEntry(e.created_at, names.get(e.actor_id or 0, e.actor), e.action, dict(e.detail))
-        for e in events
-    ]
-    extension = (
-        ExtensionInfo(
-            ext.id,
-            names.get(ext.requested_by_id, ""),
-            ext.reason,
-            ext.old_deadline,
-            ext.new_deadline,
-        )
-        if ext
-        else None
-    )
-    latest_round = (
-        RoundInfo(
-            latest.id,
-            names.get(latest.submitted_by_id, ""),
-            latest.note,
-            {k: str(v) for k, v in (latest.measures or {}).items()},
-            latest.submitted_at,
-            latest.verdict,
-            latest.reason,
-        )
-        if latest
-        else None
-    )
-    photos = list(
-        await session.scalars(select(Photo).where(Photo.danger_id == danger.id).order_by(Photo.id))
-    )
-    before = [p for p in photos if p.stage == PhotoStage.BEFORE]
-    after = [
-        p
-        for p in photos
-        if p.stage == PhotoStage.AFTER and latest is not None and p.rectification_id == latest.id
-    ]
+    before, after = await _photos(session, danger.id, latest)
     after_set = {p.path for p in after}
     flags: list[Notice] = []
     if Action.APPROVE in actions:
@@ -139,11 +89,76 @@ async def detail_for(
     return DangerDetail(
         card=replace(card, after_photos=[c for c in card.after_photos if c.path in after_set]),
         days_left=(danger.deadline - campaign_day(campaign.timezone, now)).days,
-        history=history,
+        history=[
+            HistoryEntry(
+                e.created_at, names.get(e.actor_id or 0, e.actor), e.action, dict(e.detail)
+            )
+            for e in events
+        ],
         actions=sorted(actions, key=list(Action).index),
         flags=flags,
-        extension=extension,
-        latest_round=latest_round,
+        extension=_extension_info(ext, names) if ext else None,
+        latest_round=_round_info(latest, names) if latest else None,
         before_paths=[p.path for p in before],
         after_paths=[p.path for p in after],
+    )
+
+
+async def _pending_extension(session: AsyncSession, danger_id: int) -> ExtensionRequest | None:
+    return (
+        await session.scalars(
+            select(ExtensionRequest).where(
+                ExtensionRequest.danger_id == danger_id,
+                ExtensionRequest.status == ExtensionStatus.PENDING,
+            )
+        )
+    ).first()
+
+
+async def _latest_rectification(session: AsyncSession, danger_id: int) -> Rectification | None:
+    return (
+        await session.scalars(
+            select(Rectification)
+            .where(Rectification.danger_id == danger_id)
+            .order_by(Rectification.id.desc())
+            .limit(1)
+        )
+    ).first()
+
+
+async def _photos(
+    session: AsyncSession, danger_id: int, latest: Rectification | None
+) -> tuple[list[Photo], list[Photo]]:
+    """The before photos, and the after photos of the latest round only."""
+    photos = list(
+        await session.scalars(select(Photo).where(Photo.danger_id == danger_id).order_by(Photo.id))
+    )
+    before = [p for p in photos if p.stage == PhotoStage.BEFORE]
+    after = [
+        p
+        for p in photos
+        if p.stage == PhotoStage.AFTER and latest is not None and p.rectification_id == latest.id
+    ]
+    return before, after
+
+
+def _extension_info(ext: ExtensionRequest, names: dict[int, str]) -> ExtensionInfo:
+    return ExtensionInfo(
+        ext.id,
+        names.get(ext.requested_by_id, ""),
+        ext.reason,
+        ext.old_deadline,
+        ext.new_deadline,
+    )
+
+
+def _round_info(latest: Rectification, names: dict[int, str]) -> RoundInfo:
+    return RoundInfo(
+        latest.id,
+        names.get(latest.submitted_by_id, ""),
+        latest.note,
+        {k: str(v) for k, v in (latest.measures or {}).items()},
+        latest.submitted_at,
+        latest.verdict,
+        latest.reason,
     )

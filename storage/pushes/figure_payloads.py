@@ -3,7 +3,7 @@
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.accounts import Account
@@ -104,8 +104,43 @@ async def overdue_data(
 ) -> OverdueList:
     """Overdue hidden dangers and tasks of these units, the oldest first (counted in full,
     named up to DIGEST_ITEMS); `min_days` (general, major) keeps only the long-overdue."""
+    late = _late_dangers(campaign.id, unit_ids, today, min_days)
+    count = await session.scalar(select(func.count()).select_from(HiddenDanger).where(*late))
+    rows = await session.execute(
+        select(
+            HiddenDanger.id,
+            HiddenDanger.number,
+            HiddenDanger.site,
+            Unit.name,
+            HiddenDanger.level,
+            HiddenDanger.deadline,
+        )
+        .join(Unit, Unit.id == HiddenDanger.unit_id)
+        .where(*late)
+        .order_by(HiddenDanger.deadline, HiddenDanger.id)
+        .limit(DIGEST_ITEMS)
+    )
+    task_count, tasks = await _late_tasks(
+        session, campaign.id, unit_ids, today, min_days[0] if min_days else 0
+    )
+    return OverdueList(
+        today=today,
+        count=int(count or 0),
+        dangers=tuple(
+            LateDanger(id=i, number=n, site=site, unit=unit, level=lvl, days=(today - d).days)
+            for i, n, site, unit, lvl, d in rows.all()
+        ),
+        task_count=task_count,
+        tasks=tasks,
+    )
+
+
+def _late_dangers(
+    campaign_id: int, unit_ids: set[int] | None, today: date, min_days: tuple[int, int] | None
+) -> list[ColumnElement[bool]]:
+    """The conditions of an overdue hidden danger of these units (overdue long enough)."""
     late = [
-        HiddenDanger.campaign_id == campaign.id,
+        HiddenDanger.campaign_id == campaign_id,
         HiddenDanger.kind == RecordKind.HIDDEN_DANGER,
         overdue_condition(today),
     ]
@@ -126,28 +161,16 @@ async def overdue_data(
         )
     if unit_ids is not None:
         late.append(HiddenDanger.unit_id.in_(unit_ids))
-    count = await session.scalar(select(func.count()).select_from(HiddenDanger).where(*late))
-    rows = await session.execute(
-        select(
-            HiddenDanger.id,
-            HiddenDanger.number,
-            HiddenDanger.site,
-            Unit.name,
-            HiddenDanger.level,
-            HiddenDanger.deadline,
-        )
-        .join(Unit, Unit.id == HiddenDanger.unit_id)
-        .where(*late)
-        .order_by(HiddenDanger.deadline, HiddenDanger.id)
-        .limit(DIGEST_ITEMS)
-    )
-    dangers = tuple(
-        LateDanger(id=i, number=n, site=site, unit=unit, level=lvl, days=(today - d).days)
-        for i, n, site, unit, lvl, d in rows.all()
-    )
+    return late
+
+
+async def _late_tasks(
+    session: AsyncSession, campaign_id: int, unit_ids: set[int] | None, today: date, days: int
+) -> tuple[int, tuple[LateTask, ...]]:
+    """How many tasks of these units are more than `days` overdue, and the oldest of them."""
     task_late = [
-        Task.campaign_id == campaign.id,
-        task_overdue_condition(today - timedelta(days=min_days[0] if min_days else 0)),
+        Task.campaign_id == campaign_id,
+        task_overdue_condition(today - timedelta(days=days)),
     ]
     if unit_ids is not None:
         task_late.append(Task.unit_id.in_(unit_ids))
@@ -159,16 +182,10 @@ async def overdue_data(
         .order_by(Task.due_date, Task.code)
         .limit(DIGEST_ITEMS)
     )
-    return OverdueList(
-        today=today,
-        count=int(count or 0),
-        dangers=dangers,
-        task_count=int(task_count or 0),
-        tasks=tuple(
-            LateTask(code=c, title=t, unit=u, days=(today - d).days)
-            for c, t, u, d in task_rows.all()
-        ),
+    tasks = tuple(
+        LateTask(code=c, title=t, unit=u, days=(today - d).days) for c, t, u, d in task_rows.all()
     )
+    return int(task_count or 0), tasks
 
 
 async def countdown_now(

@@ -139,7 +139,19 @@ async def claim_due(
     channel stay queued for the sender that speaks it.
     """
     now = now or utcnow()
-    # A daily push whose time has passed is dropped, not sent late.
+    # One transaction: the expiry and the claims are committed together.
+    await _expire_passed(session, now)
+    claimed = [
+        _item_of(row)
+        for row in await _due_rows(session, now, limit, channels)
+        if await _claim(session, row, worker=worker, now=now)
+    ]
+    await session.commit()
+    return claimed
+
+
+async def _expire_passed(session: AsyncSession, now: datetime) -> None:
+    """A daily push whose time has passed is dropped, not sent late."""
     await session.execute(
         update(Outbox)
         .where(
@@ -150,7 +162,13 @@ async def claim_due(
         .values(status=OutboxStatus.EXPIRED, claimed_by=None)
         .execution_options(synchronize_session=False)
     )
-    candidates = list(
+
+
+async def _due_rows(
+    session: AsyncSession, now: datetime, limit: int, channels: Collection[Channel] | None
+) -> list[Outbox]:
+    """The oldest rows due: queued, or claimed by a sender that has been silent too long."""
+    return list(
         await session.scalars(
             select(Outbox)
             .where(
@@ -166,33 +184,28 @@ async def claim_due(
             .limit(limit)
         )
     )
-    claimed: list[OutboxItem] = []
-    for row in candidates:
-        # The conditional UPDATE is the claim: of two senders, only one sees a changed row.
-        result = await session.execute(
-            update(Outbox)
-            .where(
-                Outbox.id == row.id,
-                Outbox.status == row.status,
-                or_(Outbox.claimed_at.is_(None), Outbox.claimed_at == row.claimed_at),
-            )
-            .values(status=OutboxStatus.SENDING, claimed_by=worker, claimed_at=now)
-            .execution_options(synchronize_session=False)
+
+
+async def _claim(session: AsyncSession, row: Outbox, *, worker: str, now: datetime) -> bool:
+    """Claim the row unless another sender did since it was read."""
+    # The conditional UPDATE is the claim: of two senders, only one sees a changed row.
+    result = await session.execute(
+        update(Outbox)
+        .where(
+            Outbox.id == row.id,
+            Outbox.status == row.status,
+            or_(Outbox.claimed_at.is_(None), Outbox.claimed_at == row.claimed_at),
         )
-        if result.rowcount == 1:  # type: ignore[attr-defined]
-            claimed.append(
-                OutboxItem(
-                    row.id,
-                    row.key,
-                    row.channel,
-                    row.target,
-                    row.kind,
-                    dict(row.payload),
-                    row.attempts,
-                )
-            )
-    await session.commit()
-    return claimed
+        .values(status=OutboxStatus.SENDING, claimed_by=worker, claimed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def _item_of(row: Outbox) -> OutboxItem:
+    return OutboxItem(
+        row.id, row.key, row.channel, row.target, row.kind, dict(row.payload), row.attempts
+    )
 
 
 async def mark_sent(session: AsyncSession, *, item_id: int, now: datetime | None = None) -> None:

@@ -147,7 +147,40 @@ async def submit(
     assert view.site and view.description
     year = now.astimezone(ZoneInfo(campaign.timezone)).year
     number = await _next_number(session, rules.number_prefix, year)
-    danger = HiddenDanger(
+    danger = _new_danger(draft, view, user, campaign, number, now)
+    session.add(danger)
+    await session.flush()
+    await session.execute(
+        update(Photo).where(Photo.draft_id == draft.id).values(danger_id=danger.id, draft_id=None)
+    )
+    draft.status = DraftStatus.SUBMITTED
+    draft.danger_id = danger.id
+    record_event(
+        session,
+        action="danger.reported",
+        actor=account.actor,
+        actor_id=user.id,
+        danger_id=danger.id,
+        subject=number,
+        detail=_reported_detail(draft, view),
+        now=now,
+    )
+    await _queue_report_cards(session, danger, now)
+    return Submitted(danger.id, number)
+
+
+def _new_danger(
+    draft: Draft,
+    view: DraftView,
+    user: User,
+    campaign: CampaignInfo,
+    number: str,
+    now: datetime,
+) -> HiddenDanger:
+    """The hidden danger a complete draft describes, reported and answered for by its reporter."""
+    assert view.task and view.field and view.deadline and view.level and user.unit_id
+    assert view.site and view.description
+    return HiddenDanger(
         number=number,
         campaign_id=campaign.id,
         kind=draft.kind,
@@ -167,35 +200,22 @@ async def submit(
         created_at=now,
         updated_at=now,
     )
-    session.add(danger)
-    await session.flush()
-    await session.execute(
-        update(Photo).where(Photo.draft_id == draft.id).values(danger_id=danger.id, draft_id=None)
-    )
-    draft.status = DraftStatus.SUBMITTED
-    draft.danger_id = danger.id
-    record_event(
-        session,
-        action="danger.reported",
-        actor=account.actor,
-        actor_id=user.id,
-        danger_id=danger.id,
-        subject=number,
-        detail={
-            "kind": draft.kind,
-            "level": view.level,
-            "task": view.task.code,
-            "site": view.site,
-            "field": view.field.code,
-            "deadline": view.deadline.isoformat(),
-            "photos": len(view.photos),
-            "location_source": view.location_source,
-            "location_far": view.location_far,
-        },
-        now=now,
-    )
-    await _queue_report_cards(session, danger, now)
-    return Submitted(danger.id, number)
+
+
+def _reported_detail(draft: Draft, view: DraftView) -> dict[str, object]:
+    """What the audit trail keeps of the report as it went in."""
+    assert view.task and view.field and view.deadline
+    return {
+        "kind": draft.kind,
+        "level": view.level,
+        "task": view.task.code,
+        "site": view.site,
+        "field": view.field.code,
+        "deadline": view.deadline.isoformat(),
+        "photos": len(view.photos),
+        "location_source": view.location_source,
+        "location_far": view.location_far,
+    }
 
 
 async def _queue_report_cards(session: AsyncSession, danger: HiddenDanger, now: datetime) -> None:
