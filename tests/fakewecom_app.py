@@ -152,6 +152,7 @@ class _State:
     sent: list[SentMessage] = field(default_factory=list)
     updates: list[dict[str, Any]] = field(default_factory=list)
     log: list[AppRequest] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)  # the address book: user id → name
 
 
 class FakeWeComApplication:
@@ -179,6 +180,7 @@ class FakeWeComApplication:
         app.router.add_post("/cgi-bin/media/upload", self._upload)
         app.router.add_get("/cgi-bin/media/get", self._media_get)
         app.router.add_post("/cgi-bin/message/update_template_card", self._update_card)
+        app.router.add_get("/cgi-bin/user/get", self._user_get)
 
     @property
     def crypto(self) -> CallbackCrypto:
@@ -197,6 +199,11 @@ class FakeWeComApplication:
         """Answer the next `times` calls (to `path`, e.g. /cgi-bin/message/send) with errcode."""
         with self.lock:
             self._state.failures.append(_Failure(errcode, times, path))
+
+    def add_person(self, user_id: str, name: str) -> None:
+        """Put a member in the corp's address book, as user/get will answer for them."""
+        with self.lock:
+            self._state.names[user_id] = name
 
     def put_media(self, data: bytes, content_type: str = "image/jpeg") -> str:
         """Keep a file as WeCom keeps what a person sent; return its media_id."""
@@ -325,6 +332,15 @@ class FakeWeComApplication:
         if not found:
             return response
         return web.Response(body=found[0].data, content_type=found[0].content_type)
+
+    async def _user_get(self, request: web.Request) -> web.Response:
+        def answer(query: dict[str, str], body: Any) -> dict[str, Any]:
+            user_id = query.get("userid", "")
+            if user_id not in self._state.names:
+                raise _Refused(60111)  # userid not found
+            return {"userid": user_id, "name": self._state.names[user_id]}
+
+        return await self._serve(request, answer)
 
     async def _update_card(self, request: web.Request) -> web.Response:
         def answer(query: dict[str, str], body: Any) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from storage import invites, tasks
 from storage.accounts import Account
 from storage.db import Sessions, create_engine, make_sessions
 from storage.lists import list_dangers
-from storage.models import HiddenDanger, Photo, WeComInbox
+from storage.models import HiddenDanger, Photo, User, WeComInbox
 from storage.pushes import add_wecom_target
 from tests.factories import make_campaign, task_row
 from tests.fakebotapi.images import make_jpeg
@@ -162,10 +162,13 @@ async def test_a_report_from_invite_to_closed_on_wecom_alone(world: WeComWorld) 
     inspector = WeComPerson(world, "wang.jc")
     supervisor = WeComPerson(world, "li.jg")
 
-    # Strangers are told how to get in; the invite code, sent as text, registers.
+    # Strangers are told how to get in; the invite code, sent as text, registers — under the
+    # name the corp's address book gives (the supervisor's is not visible to the application).
+    world.wecom.application.add_person("wang.jc", "王建成")
     assert "not registered" in texts(await inspector.text("hello"))
     code = await invite(world.sessions, "inspector")
-    assert "registered as inspector of 甘井子区" in texts(await inspector.text(code))
+    welcome = texts(await inspector.text(code))
+    assert "registered as inspector of 甘井子区" in welcome and "王建成" in welcome
     inspector.sent = 0  # what follows is the report itself
 
     # The report, step by step.
@@ -231,6 +234,10 @@ async def test_a_report_from_invite_to_closed_on_wecom_alone(world: WeComWorld) 
     ledger = await supervisor.text("/export")
     assert [m.msgtype for m in ledger] == ["text", "file"]
     assert "/export" in texts(await supervisor.text("/help"))
+
+    async with world.sessions() as s:
+        names = dict((await s.execute(select(User.wecom_user_id, User.name))).all())
+    assert names == {"wang.jc": "王建成", "li.jg": "li.jg"}
 
     # The same record, as a Telegram person of the unit finds it.
     async with world.sessions() as s:

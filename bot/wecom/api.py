@@ -250,6 +250,17 @@ class WeComClient:
             raise WeComError(None, "media/upload answered without a media_id")
         return media_id
 
+    async def user_name(self, user_id: str) -> str | None:
+        """The member's name in the corp's address book (user/get), or None without one."""
+
+        async def request(token: str) -> dict[str, Any]:
+            return await self._json(
+                "GET", "/cgi-bin/user/get", params={"access_token": token, "userid": user_id}
+            )
+
+        name = (await self._with_token(request)).get("name")
+        return name.strip() or None if isinstance(name, str) else None
+
     async def download_media(self, media_id: str, *, max_bytes: int = MEDIA_LIMIT_BYTES) -> bytes:
         """Return the bytes of a media file (a photo a person sent), at most `max_bytes`."""
         if not media_id:

@@ -3,6 +3,7 @@ invite code, read the welcome and the help."""
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -12,12 +13,14 @@ from bot.views.danger_view import list_message
 from bot.views.reply import Say
 from bot.views.report_view import report_kind, report_usage
 from bot.views.start_view import stranger_hint, welcome_text
+from bot.wecom.api import WeComError
 from bot.wecom.incoming import MessageKind
 from handlers.ledger import export_scope, ledger_answer, parse_period, stats_answer
 from handlers.wecom.language import asks_language, lang_command, press_language
 from storage import dialogue
 from storage.accounts import Front
 from storage.campaigns import get_campaign
+from storage.conversation import clean
 from storage.db import reading
 from storage.dialogue import Cancelled
 from storage.errors import DomainError
@@ -29,7 +32,11 @@ from storage.report import begin_report
 if TYPE_CHECKING:
     from handlers.wecom.turn import Turn
 
+logger = logging.getLogger(__name__)
+
 LISTS = ("mine", "overdue", "find")
+# app_user.name holds at most this many characters.
+MAX_NAME = 200
 
 
 async def answer_stranger(turn: Turn, command: str | None, argument: str) -> None:
@@ -60,15 +67,14 @@ async def answer_stranger(turn: Turn, command: str | None, argument: str) -> Non
 
 
 async def register(turn: Turn, code: str) -> None:
+    name = await name_of(turn)
     try:
         async with turn.front.sessions() as session:
-            # WeCom's callbacks name a person by user id only; their name comes with the
-            # address book, which hdbot does not read yet.
             user = await redeem_invite(
                 session,
                 code=code,
                 account=turn.account,
-                name=turn.user_id,
+                name=name,
                 username=None,
             )
     except DomainError as err:
@@ -76,6 +82,17 @@ async def register(turn: Turn, code: str) -> None:
         return
     turn.visitor = Visitor(user, turn.visitor.language)
     await welcome(turn)
+
+
+async def name_of(turn: Turn) -> str:
+    """The person's name from the corp's address book; their user id when it has none for us
+    (an application may see only part of the address book) or cannot be asked just now."""
+    try:
+        name = await turn.front.client.user_name(turn.user_id)
+    except WeComError as err:
+        logger.info("no name for %s in the address book: %s", turn.user_id, err)
+        return turn.user_id
+    return clean(name)[:MAX_NAME] if name else turn.user_id
 
 
 async def welcome(turn: Turn) -> None:
