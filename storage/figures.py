@@ -95,7 +95,7 @@ async def tally(
     )
     if unit_ids is not None:
         stmt = stmt.where(DangerTally.unit_id.in_(unit_ids))
-    return Tally.of((await session.execute(stmt)).tuples().all())
+    return Tally.of((await session.execute(stmt)).all())
 
 
 async def overdue_count(
@@ -151,11 +151,9 @@ async def ranking(
     summed up the tree here: a province's ranking is three queries, not three per city.
     """
     children = list(
-        (
-            await session.execute(
-                select(Unit.id, Unit.name).where(Unit.parent_id == parent_id).order_by(Unit.name)
-            )
-        ).tuples()
+        await session.execute(
+            select(Unit.id, Unit.name).where(Unit.parent_id == parent_id).order_by(Unit.name)
+        )
     )
     tree = await unit_tree(session)
     within = (
@@ -223,9 +221,7 @@ async def _overdue_by_unit(
                 )
                 .group_by(HiddenDanger.unit_id)
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
 
 
