@@ -4,7 +4,9 @@ A person may have two drafts open at once: a report (a new hidden danger, proble
 and an action of the closed loop that needs typing (after-photos and a note, a reason to
 reject, …). A pending action comes first — it was started last, from a button on a card, and
 the report waits behind it. With neither open, a message answers nothing and the front says
-how to start. The fronts only turn their messages into `Input` and render the reply.
+how to start — unless it is a picture: a photo sent with nothing open begins a report with it
+(photo first), its caption the description. The fronts only turn their messages into `Input`
+and render the reply.
 """
 
 from __future__ import annotations
@@ -34,8 +36,10 @@ from storage.report import (
     ReportRules,
     Step,
     answer_report,
+    begin_report_with_photo,
     discard_report,
     resume_report,
+    takes_more_photos,
 )
 
 # Both flows call the step that takes pictures by this name.
@@ -48,11 +52,13 @@ class Awaited:
 
     report_step: str | None = None
     action_step: str | None = None
+    # The open report was begun by its photos: the rest of its album still joins it.
+    photos_first: bool = False
 
     @classmethod
     def of(cls, visitor: Visitor) -> Awaited:
         """What the drafts of the person writing wait for."""
-        return cls(visitor.report_step, visitor.action_step)
+        return cls(visitor.report_step, visitor.action_step, visitor.photos_first)
 
     @property
     def flow(self) -> DraftFlow | None:
@@ -67,8 +73,14 @@ class Awaited:
 
     @property
     def wants_photo(self) -> bool:
-        """Whether a picture is an answer (the front downloads it only then)."""
-        return self.step == PHOTOS
+        """Whether a picture is an answer (the front downloads it only then): at a photos step,
+        with nothing open (it begins a report), or before the photos step of a report begun by
+        its photos."""
+        if self.flow is None or self.step == PHOTOS:
+            return True
+        return self.flow == DraftFlow.REPORT and takes_more_photos(
+            self.step, photos_first=self.photos_first
+        )
 
     @property
     def wants_location(self) -> bool:
@@ -110,6 +122,11 @@ async def answer_message(
     if awaited.flow == DraftFlow.REPORT:
         report = await answer_report(
             session, account=account, update_id=update_id, given=given, rules=report_rules
+        )
+        return Answer(report=report)
+    if given.kind == InputKind.PHOTO and given.photo is not None:
+        report = await begin_report_with_photo(
+            session, account=account, update_id=update_id, given=given, rules=report_rules, now=now
         )
         return Answer(report=report)
     return Answer()

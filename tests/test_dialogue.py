@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import pytest
+from sqlalchemy import func, select
+
 from storage import dialogue
 from storage.closed_loop import cancel_action
 from storage.conversation import Input, InputKind
 from storage.db import Sessions
-from storage.models import DraftFlow
+from storage.errors import DomainError
+from storage.models import Draft, DraftFlow
 from storage.people import who_is
 from storage.permissions import Action
+from storage.report import Step
 from tests.factories import tg
 from tests.world import INSPECTOR, RULES, Person, Walker, photo, report, world
 
@@ -32,7 +37,12 @@ async def say(sessions: Sessions, text: str, update_id: int) -> dialogue.Answer:
 
 def test_what_the_drafts_wait_for() -> None:
     nothing = dialogue.Awaited()
-    assert nothing.flow is None and not nothing.wants_photo and not nothing.wants_location
+    # With nothing open a picture begins a report (photo first): the front downloads it.
+    assert nothing.flow is None and nothing.wants_photo and not nothing.wants_location
+    # A report begun by its photos takes the rest of its album before its photos step.
+    assert dialogue.Awaited(report_step="task", photos_first=True).wants_photo
+    assert not dialogue.Awaited(report_step="task").wants_photo
+    assert not dialogue.Awaited(report_step="location", photos_first=True).wants_photo
     at_location = dialogue.Awaited(report_step="location")
     assert at_location.flow == DraftFlow.REPORT and at_location.wants_location
     # A pending action comes before the report, whatever step the report is at.
@@ -82,3 +92,75 @@ async def test_a_message_goes_to_the_pending_action_before_the_report(
         shown = await dialogue.where_they_stand(s, account=tg(INSPECTOR))
     assert shown.loop is None and shown.report is not None
     assert shown.report.draft is not None and shown.report.draft.step == "field"
+
+
+async def send_photo(
+    sessions: Sessions, given: Input, update_id: int, who: int = INSPECTOR
+) -> dialogue.Answer:
+    async with sessions() as s:
+        waiting = dialogue.Awaited.of(await who_is(s, tg(who)))
+    async with sessions() as s:
+        return await dialogue.answer_message(
+            s,
+            account=tg(who),
+            awaited=waiting,
+            update_id=update_id,
+            given=given,
+            report_rules=RULES,
+        )
+
+
+async def test_a_photo_with_nothing_open_begins_a_report(sessions: Sessions) -> None:
+    await world(sessions)
+    caption = "储罐区防火堤破损"
+    first = await send_photo(sessions, Input(InputKind.PHOTO, photo=photo(1), text=caption), 70_001)
+    assert first.report is not None and first.report.draft is not None
+    draft = first.report.draft
+    assert [p.sha256 for p in draft.photos] == [photo(1).sha256]
+    assert draft.description == caption and draft.photos_first
+    # The first step not answered is asked, with its task list.
+    assert draft.step == Step.TASK and first.report.tasks is not None
+    assert (await awaited(sessions)).wants_photo
+    # The next photo (the rest of the album) joins the draft; the step stays.
+    second = await send_photo(sessions, Input(InputKind.PHOTO, photo=photo(2)), 70_002)
+    assert second.report is not None and second.report.draft is not None
+    assert len(second.report.draft.photos) == 2 and second.report.draft.step == Step.TASK
+    # The same photo again is refused by the photos step's own check.
+    again = await send_photo(sessions, Input(InputKind.PHOTO, photo=photo(2)), 70_003)
+    assert again.notices and again.notices[0].key == "You already sent this photo."
+    # Task, site, field: then the location, description and photos skipped as answered.
+    walker = Walker(sessions)
+    walker.update_id = 71_000
+    tasks = second.report.tasks
+    assert tasks is not None
+    await walker.press(f"task:{tasks.items[0].id}")
+    await walker.text("大连某化工有限公司")
+    field = await walker.press("field:hazardous_chemicals")
+    assert field.draft is not None and field.draft.step == Step.LOCATION
+    # Past the photos step, a photo is no longer an answer.
+    assert not (await awaited(sessions)).wants_photo
+
+
+async def test_a_photo_without_caption_asks_for_the_description(sessions: Sessions) -> None:
+    await world(sessions)
+    first = await send_photo(sessions, Input(InputKind.PHOTO, photo=photo(1)), 72_001)
+    assert first.report is not None and first.report.draft is not None
+    assert first.report.draft.description is None
+    walker = Walker(sessions)
+    walker.update_id = 73_000
+    assert first.report.tasks is not None
+    await walker.press(f"task:{first.report.tasks.items[0].id}")
+    await walker.text("大连某化工有限公司")
+    field = await walker.press("field:hazardous_chemicals")
+    assert field.draft is not None and field.draft.step == Step.DESCRIPTION
+    described = await walker.text("储罐区防火堤破损，未设置报警装置")
+    assert described.draft is not None and described.draft.step == Step.LOCATION
+
+
+async def test_a_stranger_s_photo_begins_nothing(sessions: Sessions) -> None:
+    await world(sessions)
+    with pytest.raises(DomainError) as refused:
+        await send_photo(sessions, Input(InputKind.PHOTO, photo=photo(1)), 74_001, who=999_999)
+    assert refused.value.key == "Only registered inspectors of a unit can report hidden dangers."
+    async with sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(Draft)) == 0

@@ -12,7 +12,7 @@ from storage import invites
 from storage.models import HiddenDanger, Photo
 from tests.fakebotapi import Chat, FakeBotAPI, Message, Person, make_jpeg
 from tests.harness import RunningBot, running_bot, settings_for
-from tests.phone import seed_campaign
+from tests.phone import button, enrol, seed_campaign
 
 pytestmark = pytest.mark.e2e
 
@@ -186,3 +186,50 @@ async def test_bad_invite_codes_are_answered(server: FakeBotAPI, bot: RunningBot
     assert (
         reply.text == "This invite link is not valid. Ask your unit's administrator for a new one."
     )
+
+
+async def test_an_album_with_a_caption_begins_a_report(server: FakeBotAPI, bot: RunningBot) -> None:
+    wang = server.user(first_name="王", last_name="检查", language_code="zh-hans")
+    chat = wang.private_chat
+    await enrol(bot, wang, "inspector", "甘井子区")
+    actions = 0
+
+    caption = "储罐区防火堤破损，未设置可燃气体报警装置"
+    wang.send_album([make_jpeg(color=(200, 30 * i, 40)) for i in range(3)], caption)
+    actions += 1
+    tasks_prompt = await chat.next_message()
+    assert (tasks_prompt.text or "").startswith("第 1/9 步 · 任务")
+    await chat.expect_silence(0.3)  # one answer for the album, not one per picture
+
+    wang.press(tasks_prompt, button(tasks_prompt, "MU-01"))
+    actions += 1
+    assert "第 2/9 步" in ((await chat.next_message()).text or "")
+    wang.send_text("大连某化工有限公司")
+    actions += 1
+    field_prompt = await chat.next_message()
+    wang.press(field_prompt, "✓ 危险化学品")
+    actions += 1
+    # Description and photos were given with the album: the location comes next.
+    location_prompt = await chat.next_message()
+    assert "第 6/9 步" in (location_prompt.text or "")
+    wang.tap("📍 发送我的位置", location=(38.921, 121.630))
+    actions += 1
+    assert "位置已记录" in ((await chat.next_message()).text or "")
+    level_prompt = await chat.next_message()
+    wang.press(level_prompt, "一般隐患")
+    actions += 1
+    deadline_prompt = await chat.next_message()
+    wang.press(deadline_prompt, button(deadline_prompt, "7 天"))
+    actions += 1
+    card = await chat.next_message()
+    assert "照片：3 张" in (card.caption or "") and caption in (card.caption or "")
+    wang.press(card, "✅ 提交")
+    actions += 1
+    await chat.next_message(lambda m: "已提交" in (m.text or m.caption or ""))
+    print(f"photo first: a whole report in {actions} actions")
+
+    async with bot.sessions() as s:
+        danger = (await s.scalars(select(HiddenDanger))).one()
+        assert danger.description == caption
+        photos = list(await s.scalars(select(Photo).where(Photo.danger_id == danger.id)))
+        assert len(photos) == 3

@@ -156,8 +156,10 @@ async def on_message(update: Update, context: BotContext) -> None:
         return
     caller = await identify(update, context)
     _ = caller._
-    awaited = Awaited(caller.report_step, caller.action_step)
-    if awaited.flow is None:
+    awaited = Awaited(caller.report_step, caller.action_step, caller.photos_first)
+    picture = bool(message.photo or (message.document and _is_image(message)))
+    # With nothing open, a picture begins a report (photo first); anything else gets the hint.
+    if awaited.flow is None and not picture:
         await message.reply_text(
             _("To log a hidden danger, send /report. /help shows everything I can do.")
         )
@@ -249,7 +251,10 @@ async def _input_from(
     if message.photo or (message.document and _is_image(message)):
         if not wants_photo:
             return Input(InputKind.PHOTO)
-        return Input(InputKind.PHOTO, photo=await _download_photo(message, context, account))
+        photo = await _download_photo(message, context, account)
+        # The caption is the description of a report the photo begins (one photo of an album
+        # carries it, usually the first).
+        return Input(InputKind.PHOTO, photo=photo, text=message.caption or "")
     if message.text is not None:
         pressed = typed_location_button(message.text) if at_location else None
         if pressed is not None:

@@ -94,7 +94,9 @@ class Turn:
 
     async def answer_draft(self) -> None:
         awaited = Awaited.of(self.visitor)
-        if awaited.flow is None:
+        # With nothing open, an image begins a report (photo first; WeCom images carry no
+        # caption); anything else gets the hint.
+        if awaited.flow is None and self.message.kind is not MessageKind.IMAGE:
             await self.say(
                 Say(
                     self._("To log a hidden danger, send /report. /help shows everything I can do.")

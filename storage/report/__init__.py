@@ -7,12 +7,21 @@ duplicates, group cards), `operations` (begin, resume, discard, answer), `rules`
 """
 
 from storage.report.deadline import parse_deadline
-from storage.report.draft import EDITABLE, ORDER, DraftView, PhotoView, Step, TaskChoice
+from storage.report.draft import (
+    EDITABLE,
+    ORDER,
+    DraftView,
+    PhotoView,
+    Step,
+    TaskChoice,
+    takes_more_photos,
+)
 from storage.report.operations import (
     JUST_SUBMITTED,
     ReportReply,
     answer_report,
     begin_report,
+    begin_report_with_photo,
     current_step,
     discard_report,
     resume_report,
@@ -42,9 +51,11 @@ __all__ = [
     "TaskPage",
     "answer_report",
     "begin_report",
+    "begin_report_with_photo",
     "current_step",
     "discard_report",
     "parse_deadline",
     "resume_report",
+    "takes_more_photos",
     "task_page",
 ]

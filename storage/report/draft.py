@@ -93,6 +93,8 @@ class DraftView:
     deadline: date | None
     photo_gps: tuple[float, float] | None
     unit_name: str
+    # Begun by sending photos (photo first): more photos join it until its photos step.
+    photos_first: bool = False
 
 
 # --- small helpers -----------------------------------------------------------------------------
@@ -173,14 +175,47 @@ async def draft_view(session: AsyncSession, draft: Draft) -> DraftView:
         deadline=date.fromisoformat(data["deadline"]) if data.get("deadline") else None,
         photo_gps=(float(gps[0]), float(gps[1])) if gps and gps[0] is not None else None,
         unit_name=unit.name if unit else "",
+        photos_first=Step.PHOTOS.value in data.get("ahead", ()),
     )
 
 
+# How the order is decided: the steps are asked in ORDER, one after another, except those
+# answered ahead of their turn, listed in the draft's data under "ahead" (a report begun by
+# sending photos, photo first, holds its photos and its caption as the description before any
+# step was asked); while editing, every answer leads back to the summary.
+
+
 def next_step(draft: Draft, current: Step) -> Step:
-    """After answering `current`: back to the summary when editing, else the following step."""
+    """After answering `current`: back to the summary when editing, else the following step
+    not answered ahead of its turn."""
     if (draft.data or {}).get("editing"):
         return Step.CONFIRM
-    return ORDER[ORDER.index(current) + 1]
+    return first_unanswered(draft, after=current)
+
+
+def first_unanswered(draft: Draft, *, after: Step | None = None) -> Step:
+    """The first step after `after` (from the start without it) not answered ahead."""
+    ahead = set((draft.data or {}).get("ahead", ()))
+    start = 0 if after is None else ORDER.index(after) + 1
+    # The summary is never answered ahead, so the search always ends.
+    return next(step for step in ORDER[start:] if step.value not in ahead)
+
+
+def answered_ahead(draft: Draft, step: Step) -> None:
+    """Note that `step` is answered before its turn, so it will not be asked."""
+    ahead = list((draft.data or {}).get("ahead", ()))
+    if step.value not in ahead:
+        set_data(draft, ahead=[*ahead, step.value])
+
+
+# Steps before the photos step: a report begun by its photos still takes photos there (the rest
+# of an album, or more images one at a time), as if the photos step were still open.
+BEFORE_PHOTOS = frozenset(ORDER[: ORDER.index(Step.PHOTOS)])
+
+
+def takes_more_photos(step: str | None, *, photos_first: bool) -> bool:
+    """Whether a photo sent at `step` joins the draft's photos."""
+    return step == Step.PHOTOS or (photos_first and step in BEFORE_PHOTOS)
 
 
 def go_to(draft: Draft, step: Step) -> None:

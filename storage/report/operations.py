@@ -20,6 +20,7 @@ from storage.campaigns import require_campaign
 from storage.clock import utcnow
 from storage.conversation import (
     Input,
+    InputKind,
     Notice,
     claim_update,
 )
@@ -39,9 +40,12 @@ from storage.report.draft import (
     DraftView,
     Step,
     all_fields,
+    answered_ahead,
     draft_view,
+    first_unanswered,
     open_draft,
     reporter,
+    takes_more_photos,
 )
 from storage.report.rules import ReportRules
 from storage.report.steps import STEPS
@@ -109,6 +113,62 @@ async def begin_report(
     reply = await _reply(session, draft, user, campaign)
     await session.commit()
     return replace(reply, last_submitted=last)
+
+
+async def begin_report_with_photo(
+    session: AsyncSession,
+    *,
+    account: Account,
+    update_id: int | None,
+    given: Input,
+    rules: ReportRules,
+    now: datetime | None = None,
+) -> ReportReply:
+    """Start a report with the photo sent (photo first), its caption as the description, and
+    ask the first step not answered; with a report already open, the photo goes to it."""
+    now = now or utcnow()
+    user = await reporter(session, account)
+    campaign = await require_campaign(session)
+    if not await claim_update(session, update_id):
+        return await _replay(session, user)
+    if await open_draft(session, user.id) is not None:
+        # Begun meanwhile (another process, or the person's own /report): answer that one.
+        await session.rollback()
+        return await answer_report(
+            session, account=account, update_id=update_id, given=given, rules=rules, now=now
+        )
+    draft = Draft(
+        user_id=user.id,
+        flow=DraftFlow.REPORT,
+        kind=RecordKind.HIDDEN_DANGER,
+        step=Step.PHOTOS.value,
+        data={},
+    )
+    session.add(draft)
+    await session.flush()
+    notices: list[Notice] = []
+    try:
+        # Through the steps' own functions: the photo gets every check of the photos step, the
+        # caption every check of the description step.
+        await STEPS[Step.PHOTOS](session, draft, user, account, campaign, given, rules, now)
+        answered_ahead(draft, Step.PHOTOS)
+        if given.text.strip():
+            draft.step = Step.DESCRIPTION.value
+            caption = Input(InputKind.TEXT, text=given.text)
+            await STEPS[Step.DESCRIPTION](
+                session, draft, user, account, campaign, caption, rules, now
+            )
+            answered_ahead(draft, Step.DESCRIPTION)
+    except DomainError as err:
+        # A refused caption leaves the description to be asked; a refused photo, no report.
+        if draft.step != Step.DESCRIPTION:
+            await session.rollback()
+            raise
+        notices.append(Notice(err.key, dict(err.params)))
+    draft.step = first_unanswered(draft).value
+    reply = await _reply(session, draft, user, campaign)
+    await session.commit()
+    return replace(reply, notices=notices + reply.notices)
 
 
 async def resume_report(
@@ -209,6 +269,15 @@ async def answer_report(
         )
     step = Step(draft.step)
     handler = STEPS[step]
+    photos_first = Step.PHOTOS.value in (draft.data or {}).get("ahead", ())
+    editing = bool((draft.data or {}).get("editing"))
+    if (
+        given.kind == InputKind.PHOTO
+        and not editing
+        and takes_more_photos(step, photos_first=photos_first)
+    ):
+        # The rest of the album (or another image) of a report begun by its photos.
+        handler = STEPS[Step.PHOTOS]
     try:
         extra = await handler(session, draft, user, account, campaign, given, rules, now)
     except DomainError as err:
