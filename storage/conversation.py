@@ -12,13 +12,13 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.clock import utcnow
-from storage.models import Draft, Photo, ProcessedUpdate
+from storage.models import Draft, DraftFlow, DraftStatus, Photo, ProcessedUpdate
 
 
 class InputKind(StrEnum):
@@ -135,6 +135,23 @@ def plain(text: str) -> str:
 def clean(text: str) -> str:
     """One line of plain text, its runs of spaces made one."""
     return " ".join(plain(text).split())
+
+
+async def open_draft_of(session: AsyncSession, user_id: int, flow: DraftFlow) -> Draft | None:
+    """The person's open draft of one flow (a report, an action), locked for this answer."""
+    return (
+        await session.scalars(
+            select(Draft)
+            .where(
+                Draft.user_id == user_id,
+                Draft.flow == flow,
+                Draft.status == DraftStatus.OPEN,
+            )
+            # Two answers of one person handled at once (two bot processes) must queue up;
+            # SQLite needs no lock: BEGIN IMMEDIATE serialises every writer.
+            .with_for_update()
+        )
+    ).first()
 
 
 def set_data(draft: Draft, **values: Any) -> None:

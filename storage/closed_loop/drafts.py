@@ -11,6 +11,7 @@ from storage.accounts import Account
 from storage.closed_loop.replies import ActionDraftView, LoopReply
 from storage.conversation import (
     claim_update,
+    open_draft_of,
 )
 from storage.handover import candidates
 from storage.models import (
@@ -43,17 +44,7 @@ ACTION_STEPS: dict[str, tuple[str, ...]] = {
 
 
 async def open_action(session: AsyncSession, user_id: int) -> Draft | None:
-    return (
-        await session.scalars(
-            select(Draft)
-            .where(
-                Draft.user_id == user_id,
-                Draft.flow == DraftFlow.ACTION,
-                Draft.status == DraftStatus.OPEN,
-            )
-            .with_for_update()
-        )
-    ).first()
+    return await open_draft_of(session, user_id, DraftFlow.ACTION)
 
 
 def steps_of(draft: Draft) -> tuple[str, ...]:

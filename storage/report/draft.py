@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.accounts import Account
 from storage.conversation import (
+    open_draft_of,
     set_data,
 )
 from storage.dto import FieldInfo, PhotoRef
@@ -18,7 +19,6 @@ from storage.errors import N_, NotFound
 from storage.models import (
     Draft,
     DraftFlow,
-    DraftStatus,
     Field,
     Photo,
     Task,
@@ -108,19 +108,7 @@ async def reporter(session: AsyncSession, account: Account) -> User:
 
 
 async def open_draft(session: AsyncSession, user_id: int) -> Draft | None:
-    return (
-        await session.scalars(
-            select(Draft)
-            .where(
-                Draft.user_id == user_id,
-                Draft.flow == DraftFlow.REPORT,
-                Draft.status == DraftStatus.OPEN,
-            )
-            # Two answers of one person handled at once (two bot processes) must queue up;
-            # SQLite needs no lock: BEGIN IMMEDIATE serialises every writer.
-            .with_for_update()
-        )
-    ).first()
+    return await open_draft_of(session, user_id, DraftFlow.REPORT)
 
 
 def fields_of(rows: list[Field]) -> list[FieldInfo]:
