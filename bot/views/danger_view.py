@@ -16,6 +16,7 @@ from bot.views.pictures.before_after import before_after
 from bot.views.reply import Button, Buttons, Say
 from storage.closed_loop import DangerDetail, LoopReply
 from storage.conversation import small_int
+from storage.dialogue import card_press
 from storage.lists import DangerLine, DangerPage
 from storage.permissions import Action
 
@@ -94,6 +95,13 @@ def parse_card_button(data: str) -> tuple[int, str] | None:
     if danger_id is None or danger_id < 0:
         return None
     return danger_id, parts[2]
+
+
+def pressed_card(data: str) -> tuple[int, Action | str] | None:
+    """A card's button as (hidden danger id, what it asks), or None when it is not valid."""
+    parsed = parse_card_button(data)
+    what = card_press(parsed[1]) if parsed is not None else None
+    return None if parsed is None or what is None else (parsed[0], what)
 
 
 def parse_action_button(data: str) -> tuple[int, str] | None:

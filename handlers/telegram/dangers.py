@@ -11,16 +11,16 @@ from bot.views.danger_view import (
     list_message,
     loop_answer,
     parse_action_button,
-    parse_card_button,
     parse_list_callback,
     photos_answer,
+    pressed_card,
 )
 from bot.views.reply import Edit, Say
 from handlers.telegram.people import answer_query, identify
 from handlers.telegram.render import answer_message, edit_pressed, send_replies
 from storage.clock import utcnow
 from storage.closed_loop import LoopReply, LoopRules
-from storage.dialogue import Cancelled, card_press, press_action_button, press_card_button
+from storage.dialogue import Cancelled, press_action_button, press_card_button
 from storage.errors import DomainError
 from storage.lists import list_dangers
 
@@ -91,18 +91,18 @@ async def on_danger_button(update: Update, context: BotContext) -> None:
         return
     caller = await identify(update, context)
     _ = caller._
-    parsed = parse_card_button(query.data or "")
-    what = card_press(parsed[1]) if parsed is not None else None
-    if parsed is None or what is None:
+    pressed = pressed_card(query.data or "")
+    if pressed is None:
         await answer_query(query, _("This button is not valid."), alert=True)
         return
+    danger_id, what = pressed
     try:
         async with context.sessions() as session:
             reply = await press_card_button(
                 session,
                 account=caller.account,
                 update_id=update.update_id,
-                danger_id=parsed[0],
+                danger_id=danger_id,
                 what=what,
                 rules=loop_rules(context),
             )

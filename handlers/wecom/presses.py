@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 from bot.views.danger_view import (
     list_message,
     parse_action_button,
-    parse_card_button,
     parse_list_callback,
     photos_answer,
+    pressed_card,
 )
 from bot.views.reply import Edit, Say
 from bot.views.report_view import confirm_keyboard, edit_keyboard, parse_button, task_keyboard
@@ -68,17 +68,17 @@ async def press_report(turn: Turn, key: str) -> None:
 
 
 async def press_card(turn: Turn, key: str) -> None:
-    parsed = parse_card_button(key)
-    what = dialogue.card_press(parsed[1]) if parsed is not None else None
-    if parsed is None or what is None:
+    pressed = pressed_card(key)
+    if pressed is None:
         await turn.say(Say(turn._("This button is not valid.")))
         return
+    danger_id, what = pressed
     async with turn.front.sessions() as session:
         reply = await dialogue.press_card_button(
             session,
             account=turn.account,
             update_id=turn.update_id,
-            danger_id=parsed[0],
+            danger_id=danger_id,
             what=what,
             rules=turn.front.loop_rules,
         )
