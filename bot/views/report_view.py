@@ -8,31 +8,13 @@ from datetime import date, timedelta
 from bot.i18n import N_, Translator
 from bot.views.labels import field_name, kind_name, level_name, shorten
 from bot.views.reply import Ask, Button, Buttons, Say, grid
-from storage.conversation import small_int
+from bot.views.report_words import LABEL_PHOTO_LOCATION, LABEL_SEND_LOCATION, LABEL_SKIP, button
 from storage.dto import FieldInfo
-from storage.languages import LANGUAGES
 from storage.models import DangerLevel, RecordKind
 from storage.report import QUICK_DEADLINES, DraftView, ReportReply, Step, TaskPage
 
-CALLBACK_PREFIX = "r"
 TITLE_IN_BUTTON = 36
 TOTAL_STEPS = len(Step)
-
-# Reply-keyboard buttons come back as plain text; these labels are matched in both languages.
-LABEL_SEND_LOCATION = N_("📍 Send my location")
-LABEL_PHOTO_LOCATION = N_("📷 Use the photo's location")
-LABEL_SKIP = N_("Skip")
-
-# /report [kind]: the four lists' record kinds that are reported from the field.
-REPORT_KINDS = {
-    "": RecordKind.HIDDEN_DANGER,
-    "danger": RecordKind.HIDDEN_DANGER,
-    "隐患": RecordKind.HIDDEN_DANGER,
-    "problem": RecordKind.PROBLEM,
-    "问题": RecordKind.PROBLEM,
-    "risk": RecordKind.RISK,
-    "风险": RecordKind.RISK,
-}
 
 STEP_TITLES = {
     Step.TASK: N_("Task"),
@@ -45,48 +27,6 @@ STEP_TITLES = {
     Step.DEADLINE: N_("Deadline"),
     Step.CONFIRM: N_("Confirm"),
 }
-
-
-def button(draft_id: int, action: str) -> str:
-    """Return callback data for a button of this draft (well within Telegram's 64 bytes)."""
-    return f"{CALLBACK_PREFIX}:{draft_id}:{action}"
-
-
-def parse_button(data: str) -> tuple[int, str] | None:
-    """Split callback data into (draft id, action); None when it is not ours or malformed."""
-    prefix, _, rest = data.partition(":")
-    draft, _, action = rest.partition(":")
-    draft_id = small_int(draft)
-    if prefix != CALLBACK_PREFIX or draft_id is None or draft_id < 0 or not action:
-        return None
-    return draft_id, action
-
-
-def report_kind(word: str) -> RecordKind | None:
-    """The record kind `/report WORD` asks for; None for a word that names none."""
-    return REPORT_KINDS.get(word.lower())
-
-
-def report_usage(_: Translator) -> str:
-    """What /report takes, for a word it does not know."""
-    return _(
-        "/report logs a hidden danger; /report problem an outstanding problem; /report risk a risk."
-    )
-
-
-def label_is(text: str, label: str) -> bool:
-    """Reply-keyboard labels come back as text in whichever language the keyboard was sent."""
-    return text in {Translator(language)(label) for language in LANGUAGES}
-
-
-def typed_location_button(text: str) -> str | None:
-    """The location step's button a typed text stands for ("skip", "photo"), or None: where
-    the buttons are words on a keyboard (or, on WeCom, words to type), typing one presses it."""
-    if label_is(text, LABEL_SKIP):
-        return "skip"
-    if label_is(text, LABEL_PHOTO_LOCATION):
-        return "photo"
-    return None
 
 
 def _header(_: Translator, step: Step, editing: bool) -> str:

@@ -20,13 +20,10 @@ from bot.views.report_view import (
     confirm_keyboard,
     edit_keyboard,
     location_noted,
-    parse_button,
-    report_kind,
     report_reply,
-    report_usage,
     task_keyboard,
-    typed_location_button,
 )
+from bot.views.report_words import parse_button, report_kind, report_usage, typed_location_button
 from handlers.telegram.albums import answer_album_later, first_of_album_at_wrong_step
 from handlers.telegram.dangers import loop_rules, show_loop
 from handlers.telegram.people import Caller, answer_query, identify

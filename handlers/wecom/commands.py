@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from bot.views.danger_view import list_message
 from bot.views.reply import Say
-from bot.views.report_view import report_kind, report_usage
+from bot.views.report_words import report_kind, report_usage
 from bot.views.start_view import stranger_hint, welcome_text
 from bot.wecom.api import WeComError
 from bot.wecom.incoming import MessageKind

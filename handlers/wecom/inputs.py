@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.views.report_view import typed_location_button
+from bot.views.report_words import typed_location_button
 from bot.wecom.api import MediaTooLarge
 from bot.wecom.incoming import MessageKind
 from storage.clock import utcnow

@@ -14,7 +14,8 @@ from bot.views.danger_view import (
     pressed_card,
 )
 from bot.views.reply import Edit, Say
-from bot.views.report_view import confirm_keyboard, edit_keyboard, parse_button, task_keyboard
+from bot.views.report_view import confirm_keyboard, edit_keyboard, task_keyboard
+from bot.views.report_words import parse_button
 from handlers.wecom.language import press_language
 from storage import dialogue
 from storage.dialogue import Cancelled
