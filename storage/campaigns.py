@@ -13,9 +13,19 @@ from storage.dto import CampaignInfo
 from storage.errors import N_, Invalid, NotFound
 from storage.models import Campaign
 
+# A default deadline within three years, as a typed one (storage/report/steps.py).
+MAX_DEADLINE_DAYS = 3 * 365
+
 
 def _info(row: Campaign) -> CampaignInfo:
-    return CampaignInfo(row.id, row.name, row.closing_date, row.timezone)
+    return CampaignInfo(
+        row.id,
+        row.name,
+        row.closing_date,
+        row.timezone,
+        row.deadline_days_general,
+        row.deadline_days_major,
+    )
 
 
 async def _current(session: AsyncSession) -> Campaign | None:
@@ -42,12 +52,18 @@ async def set_campaign(
     name: str,
     closing_date: date,
     timezone: str = "Asia/Shanghai",
+    deadline_days: tuple[int, int] | None = None,
     actor: str,
 ) -> CampaignInfo:
-    """Create the campaign, or change its name, closing date or time zone."""
+    """Create the campaign, or change its name, closing date, time zone or default deadlines
+    (`deadline_days`: general, major)."""
     name = name.strip()
     if not name or len(name) > 200:
         raise Invalid(N_("The campaign name must be 1 to 200 characters."))
+    if deadline_days is not None and not all(1 <= d <= MAX_DEADLINE_DAYS for d in deadline_days):
+        raise Invalid(
+            N_("A default deadline is 1 to {max} days after the report."), max=MAX_DEADLINE_DAYS
+        )
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -59,6 +75,8 @@ async def set_campaign(
         session.add(row)
     else:
         row.name, row.closing_date, row.timezone = name, closing_date, timezone
+    if deadline_days is not None:
+        row.deadline_days_general, row.deadline_days_major = deadline_days
     await session.flush()
     record_event(
         session,
@@ -68,6 +86,7 @@ async def set_campaign(
         detail={
             "closing_date": closing_date.isoformat(),
             "timezone": timezone,
+            "deadline_days": list(deadline_days) if deadline_days else None,
             "before": None
             if before is None
             else {"name": before.name, "closing_date": before.closing_date.isoformat()},

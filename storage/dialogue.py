@@ -39,7 +39,6 @@ from storage.report import (
     begin_report_with_photo,
     discard_report,
     resume_report,
-    takes_more_photos,
 )
 
 # Both flows call the step that takes pictures by this name.
@@ -52,13 +51,11 @@ class Awaited:
 
     report_step: str | None = None
     action_step: str | None = None
-    # The open report was begun by its photos: the rest of its album still joins it.
-    photos_first: bool = False
 
     @classmethod
     def of(cls, visitor: Visitor) -> Awaited:
         """What the drafts of the person writing wait for."""
-        return cls(visitor.report_step, visitor.action_step, visitor.photos_first)
+        return cls(visitor.report_step, visitor.action_step)
 
     @property
     def flow(self) -> DraftFlow | None:
@@ -74,13 +71,9 @@ class Awaited:
     @property
     def wants_photo(self) -> bool:
         """Whether a picture is an answer (the front downloads it only then): at a photos step,
-        with nothing open (it begins a report), or before the photos step of a report begun by
-        its photos."""
-        if self.flow is None or self.step == PHOTOS:
-            return True
-        return self.flow == DraftFlow.REPORT and takes_more_photos(
-            self.step, photos_first=self.photos_first
-        )
+        with nothing open (it begins a report), and at any step of an open report (it joins it,
+        or waits for "add to it or start a new one")."""
+        return self.flow in (None, DraftFlow.REPORT) or self.step == PHOTOS
 
     @property
     def wants_location(self) -> bool:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from storage.models.dangers import DangerLevel
+
 
 @dataclass(frozen=True, slots=True)
 class CampaignInfo:
@@ -12,6 +14,14 @@ class CampaignInfo:
     name: str
     closing_date: date
     timezone: str
+    deadline_days_general: int = 7
+    deadline_days_major: int = 30
+
+    def default_deadline_days(self, level: str) -> int:
+        """Days a report of this level gets to be rectified unless its reporter picks a date."""
+        if level == DangerLevel.MAJOR:
+            return self.deadline_days_major
+        return self.deadline_days_general
 
 
 @dataclass(frozen=True, slots=True)

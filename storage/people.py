@@ -70,8 +70,6 @@ class Visitor:
     # The steps of the person's open drafts, if any: which one a message answers.
     report_step: str | None = None
     action_step: str | None = None
-    # The open report was begun by its photos (photo first): more photos may join it.
-    photos_first: bool = False
 
 
 def _who_is_statement(front: Front) -> Select[Any]:
@@ -97,15 +95,6 @@ def _who_is_statement(front: Front) -> Select[Any]:
         .scalar_subquery()
         for flow in (DraftFlow.REPORT, DraftFlow.ACTION)
     ]
-    photos_first = (
-        select(Draft.data["ahead"].as_string())
-        .where(
-            Draft.user_id == User.id,
-            Draft.flow == DraftFlow.REPORT,
-            Draft.status == DraftStatus.OPEN,
-        )
-        .scalar_subquery()
-    )
     # One row whether or not the person is registered: the language lives apart from users.
     anchor = select(literal(1).label("one")).subquery()
     columns = (
@@ -119,7 +108,7 @@ def _who_is_statement(front: Front) -> Select[Any]:
         Unit.name,
     )
     return (
-        select(*columns, language, bound, *open_steps, photos_first)
+        select(*columns, language, bound, *open_steps)
         .select_from(anchor)
         .outerjoin(User, of_account)
         .outerjoin(Unit, Unit.id == User.unit_id)
@@ -144,7 +133,7 @@ async def who_is(
         )
     ).one()
     user_id, telegram_id, wecom_user_id, name, role, unit_id, active, unit_name = row[:8]
-    chosen, group_unit, report, action, ahead = row[8:]
+    chosen, group_unit, report, action = row[8:]
     user = None
     if user_id is not None:
         user = UserInfo(
@@ -157,9 +146,7 @@ async def who_is(
             unit_name=unit_name,
             active=active,
         )
-    # "ahead" lists the steps a draft was given before their turn (storage/report/draft.py).
-    photos_first = ahead is not None and '"photos"' in ahead
-    return Visitor(user, chosen, group_unit is not None, report, action, photos_first)
+    return Visitor(user, chosen, group_unit is not None, report, action)
 
 
 async def get_user(session: AsyncSession, account: Account) -> UserInfo | None:

@@ -39,10 +39,12 @@ def test_what_the_drafts_wait_for() -> None:
     nothing = dialogue.Awaited()
     # With nothing open a picture begins a report (photo first): the front downloads it.
     assert nothing.flow is None and nothing.wants_photo and not nothing.wants_location
-    # A report begun by its photos takes the rest of its album before its photos step.
-    assert dialogue.Awaited(report_step="task", photos_first=True).wants_photo
-    assert not dialogue.Awaited(report_step="task").wants_photo
-    assert not dialogue.Awaited(report_step="location", photos_first=True).wants_photo
+    # An open report takes a picture at any step: it joins the report or is held until its
+    # reporter says whether it begins another.
+    assert dialogue.Awaited(report_step="task").wants_photo
+    assert dialogue.Awaited(report_step="location").wants_photo
+    # A pending action takes one only at its photos step.
+    assert not dialogue.Awaited(report_step="location", action_step="reason").wants_photo
     at_location = dialogue.Awaited(report_step="location")
     assert at_location.flow == DraftFlow.REPORT and at_location.wants_location
     # A pending action comes before the report, whatever step the report is at.
@@ -117,44 +119,52 @@ async def test_a_photo_with_nothing_open_begins_a_report(sessions: Sessions) -> 
     assert first.report is not None and first.report.draft is not None
     draft = first.report.draft
     assert [p.sha256 for p in draft.photos] == [photo(1).sha256]
-    assert draft.description == caption and draft.photos_first
-    # The first step not answered is asked, with its task list.
-    assert draft.step == Step.TASK and first.report.tasks is not None
+    assert draft.description == caption and draft.quick and draft.album_open
+    # Asked first: the place (the photo carries none).
+    assert draft.step == Step.LOCATION
     assert (await awaited(sessions)).wants_photo
     # The next photo (the rest of the album) joins the draft; the step stays.
     second = await send_photo(sessions, Input(InputKind.PHOTO, photo=photo(2)), 70_002)
     assert second.report is not None and second.report.draft is not None
-    assert len(second.report.draft.photos) == 2 and second.report.draft.step == Step.TASK
+    assert len(second.report.draft.photos) == 2 and second.report.draft.step == Step.LOCATION
     # The same photo again is refused by the photos step's own check.
     again = await send_photo(sessions, Input(InputKind.PHOTO, photo=photo(2)), 70_003)
     assert again.notices and again.notices[0].key == "You already sent this photo."
-    # Task, site, field: then the location, description and photos skipped as answered.
+    # Place, site, task: then the summary card (field, level, deadline taken as implied).
     walker = Walker(sessions)
     walker.update_id = 71_000
-    tasks = second.report.tasks
-    assert tasks is not None
-    await walker.press(f"task:{tasks.items[0].id}")
-    await walker.text("大连某化工有限公司")
-    field = await walker.press("field:hazardous_chemicals")
-    assert field.draft is not None and field.draft.step == Step.LOCATION
-    # Past the photos step, a photo is no longer an answer.
-    assert not (await awaited(sessions)).wants_photo
+    await walker.send(Input(InputKind.LOCATION, latitude=38.92, longitude=121.63))
+    site = await walker.text("大连某化工有限公司")
+    assert site.draft is not None and site.draft.step == Step.TASK and site.tasks is not None
+    card = await walker.press(f"task:{site.tasks.items[0].id}")
+    assert card.draft is not None and card.draft.step == Step.CONFIRM
+    # Answered on: a photo now is held, and asks where it goes.
+    held = await send_photo(sessions, Input(InputKind.PHOTO, photo=photo(3)), 70_004)
+    assert held.report is not None and held.report.draft is not None
+    assert held.report.draft.held == 1 and len(held.report.draft.photos) == 2
 
 
-async def test_a_photo_without_caption_asks_for_the_description(sessions: Sessions) -> None:
+async def test_a_photo_without_caption_takes_its_description_on_the_card(
+    sessions: Sessions,
+) -> None:
     await world(sessions)
     first = await send_photo(sessions, Input(InputKind.PHOTO, photo=photo(1)), 72_001)
     assert first.report is not None and first.report.draft is not None
     assert first.report.draft.description is None
     walker = Walker(sessions)
     walker.update_id = 73_000
-    assert first.report.tasks is not None
-    await walker.press(f"task:{first.report.tasks.items[0].id}")
-    await walker.text("大连某化工有限公司")
-    field = await walker.press("field:hazardous_chemicals")
-    assert field.draft is not None and field.draft.step == Step.DESCRIPTION
+    await walker.press("skip")
+    site = await walker.text("大连某化工有限公司")
+    assert site.tasks is not None
+    card = await walker.press(f"task:{site.tasks.items[0].id}")
+    assert card.draft is not None and card.draft.step == Step.CONFIRM
     described = await walker.text("储罐区防火堤破损，未设置报警装置")
-    assert described.draft is not None and described.draft.step == Step.LOCATION
+    assert described.draft is not None and described.draft.step == Step.CONFIRM
+    assert described.draft.description == "储罐区防火堤破损，未设置报警装置"
+    # With a description, words typed at the card change nothing.
+    again = await walker.text("另一段描述")
+    assert again.notices and again.draft is not None
+    assert again.draft.description == "储罐区防火堤破损，未设置报警装置"
 
 
 async def test_a_stranger_s_photo_begins_nothing(sessions: Sessions) -> None:

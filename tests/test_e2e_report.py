@@ -9,10 +9,13 @@ import pytest
 from sqlalchemy import func, select
 
 from storage import invites
-from storage.models import HiddenDanger, Photo
+from storage.conversation import Input, InputKind
+from storage.models import HiddenDanger, Photo, Task
+from storage.report import begin_report_with_photo
 from tests.fakebotapi import Chat, FakeBotAPI, Message, Person, make_jpeg
 from tests.harness import RunningBot, running_bot, settings_for
-from tests.phone import button, enrol, seed_campaign
+from tests.phone import enrol, seed_campaign
+from tests.world import RULES, Walker, photo
 
 pytestmark = pytest.mark.e2e
 
@@ -117,7 +120,7 @@ async def test_invite_to_submitted_report_with_album_file_and_location(
         "大连某化工有限公司",
         "危险化学品",
         "重大隐患",
-        "照片：4 张",
+        "📷 4 张照片",
         "MU-01",
         "38.92100",
     ):
@@ -168,9 +171,11 @@ async def test_wrong_input_gets_hints_and_cancel_says_what_was_dropped(
     zhao.send_voice()
     assert (await chat.next_message()).text == "Please answer with text."
     await chat.next_message()
+    # A photo at the site step asks whether it joins this report or begins another.
     zhao.send_photo(make_jpeg())
-    assert (await chat.next_message()).text == "Please answer with text."
-    await chat.next_message()
+    question = await chat.next_message()
+    assert (question.text or "").startswith("You sent 1 photo while a report is open (MU-01)")
+    assert question.buttons == ["➕ Add to the open report", "🆕 Start a new one"]
     zhao.send_text("Warehouse 7")
     await chat.next_message()
     zhao.send_text("/cancel")
@@ -188,48 +193,74 @@ async def test_bad_invite_codes_are_answered(server: FakeBotAPI, bot: RunningBot
     )
 
 
-async def test_an_album_with_a_caption_begins_a_report(server: FakeBotAPI, bot: RunningBot) -> None:
+async def earlier_reports(bot: RunningBot, person: Person, site: str, task_code: str) -> None:
+    """Three reports the inspector filed at one site under one task, a moment ago."""
+    async with bot.sessions() as s:
+        task_id = await s.scalar(select(Task.id).where(Task.code == task_code))
+    w = Walker(bot.sessions, person.id)
+    for n in range(3):
+        w.update_id = 800_000 + n * 100
+        async with bot.sessions() as s:
+            await begin_report_with_photo(
+                s,
+                account=w.account,
+                update_id=w.next_id(),
+                given=Input(InputKind.PHOTO, photo=photo(900 + n), text="储罐区阀门泄漏"),
+                rules=RULES,
+            )
+        await w.send(Input(InputKind.LOCATION, latitude=DALIAN[0], longitude=DALIAN[1]))
+        await w.text(site)
+        await w.press(f"task:{task_id}")
+        assert (await w.press("submit")).submitted is not None
+
+
+async def test_an_album_with_a_caption_is_a_whole_report_in_five_actions(
+    server: FakeBotAPI, bot: RunningBot
+) -> None:
     wang = server.user(first_name="王", last_name="检查", language_code="zh-hans")
     chat = wang.private_chat
     await enrol(bot, wang, "inspector", "甘井子区")
+    site = "大连某化工有限公司"
+    await earlier_reports(bot, wang, site, "MU-02")
     actions = 0
 
     caption = "储罐区防火堤破损，未设置可燃气体报警装置"
     wang.send_album([make_jpeg(color=(200, 30 * i, 40)) for i in range(3)], caption)
     actions += 1
-    tasks_prompt = await chat.next_message()
-    assert (tasks_prompt.text or "").startswith("第 1/9 步 · 任务")
+    place_prompt = await chat.next_message()
+    assert (place_prompt.text or "").startswith("📷 3 · 位置")
+    assert chat.reply_keyboard is not None
+    assert ["📍 发送我的位置"] in chat.reply_keyboard
+    assert ["📌 与上一份报告同一地点"] in chat.reply_keyboard  # the last one is minutes old
     await chat.expect_silence(0.3)  # one answer for the album, not one per picture
 
-    wang.press(tasks_prompt, button(tasks_prompt, "MU-01"))
-    actions += 1
-    assert "第 2/9 步" in ((await chat.next_message()).text or "")
-    wang.send_text("大连某化工有限公司")
-    actions += 1
-    field_prompt = await chat.next_message()
-    wang.press(field_prompt, "✓ 危险化学品")
-    actions += 1
-    # Description and photos were given with the album: the location comes next.
-    location_prompt = await chat.next_message()
-    assert "第 6/9 步" in (location_prompt.text or "")
-    wang.tap("📍 发送我的位置", location=(38.921, 121.630))
+    wang.tap("📍 发送我的位置", location=(DALIAN[0] + 0.0005, DALIAN[1]))
     actions += 1
     assert "位置已记录" in ((await chat.next_message()).text or "")
-    level_prompt = await chat.next_message()
-    wang.press(level_prompt, "一般隐患")
+    site_prompt = await chat.next_message()
+    assert site_prompt.buttons[0].startswith(f"🏭 {site} · ")  # the nearest site first
+    wang.press(site_prompt, site_prompt.buttons[0])
     actions += 1
-    deadline_prompt = await chat.next_message()
-    wang.press(deadline_prompt, button(deadline_prompt, "7 天"))
+    task_prompt = await chat.next_message()
+    assert task_prompt.buttons[0].startswith("MU-02 ⭐")  # the site's task first
+    wang.press(task_prompt, task_prompt.buttons[0])
     actions += 1
     card = await chat.next_message()
-    assert "照片：3 张" in (card.caption or "") and caption in (card.caption or "")
+    text = card.caption or ""
+    for expected in ("📷 3 张照片", "MU-02", site, "城镇燃气", "一般隐患", caption):
+        assert expected in text, (expected, text)
+    # Six lines, and one naming the three earlier reports at this site it may repeat.
+    assert len(text.splitlines()) == 7 and "DL-2026-000003" in text.splitlines()[-1]
     wang.press(card, "✅ 提交")
     actions += 1
     await chat.next_message(lambda m: "已提交" in (m.text or m.caption or ""))
     print(f"photo first: a whole report in {actions} actions")
+    assert actions <= 5
 
     async with bot.sessions() as s:
-        danger = (await s.scalars(select(HiddenDanger))).one()
-        assert danger.description == caption
+        danger = (
+            await s.scalars(select(HiddenDanger).order_by(HiddenDanger.id.desc()).limit(1))
+        ).one()
+        assert danger.description == caption and danger.site == site
         photos = list(await s.scalars(select(Photo).where(Photo.danger_id == danger.id)))
         assert len(photos) == 3

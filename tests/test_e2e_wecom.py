@@ -185,7 +185,7 @@ async def test_a_report_from_invite_to_closed_on_wecom_alone(world: WeComWorld) 
     assert "Location noted" in located and "Step 7/9" in located
     assert "Step 8/9" in texts(await inspector.press(":level:general"))
     summary = await inspector.press(":days:7")
-    assert "Photos: 2" in texts(summary) and "甘井子区革镇堡街道" in texts(summary)
+    assert "📷 2 photos" in texts(summary) and "甘井子区革镇堡街道" in texts(summary)
     submitted = texts(await inspector.press(":submit"))
     found = NUMBER.search(submitted)
     assert found is not None and "Submitted as" in submitted
@@ -339,3 +339,42 @@ async def test_a_message_kept_before_a_crash_is_handled_at_the_next_start(
     assert await world.front.replay_unhandled() == 0
     sent = world.wecom.application.messages("zhao.jc")
     assert "registered as inspector" in texts(sent)
+
+
+async def test_an_image_begins_a_report_on_wecom_and_the_card_is_the_form(
+    world: WeComWorld,
+) -> None:
+    """Photo first on WeCom: an image with nothing open begins a report; a second image once
+    the report has moved on asks whether it joins; the card takes the typed description."""
+    inspector = WeComPerson(world, "zhao.jc")
+    await inspector.text(await invite(world.sessions, "inspector"))
+    inspector.sent = 0
+
+    begun = texts(await inspector.image(make_jpeg(color=(200, 40, 40))))
+    assert begun.startswith("📷 1 · Location") and "Send a location" in begun
+    # A second image straight after joins the first (WeCom sends an album one by one).
+    assert "📷 2 · Location" in texts(await inspector.image(make_jpeg(color=(40, 200, 40))))
+    site = texts(await inspector.location(38.91, 121.61, "甘井子区革镇堡街道"))
+    assert "Location noted" in site and "📷 2 · Site" in site
+    assert "📷 2 · Task" in texts(await inspector.text("大连某化工厂"))
+    card = await inspector.press(":task:")
+    assert "Description: — type it here to add it" in texts(card)
+    # An image now asks where it goes; it joins.
+    asked = await inspector.image(make_jpeg(color=(40, 40, 200)))
+    assert "You sent 1 photo while a report is open" in texts(asked)
+    assert any(k.endswith(":held:add") for k in keys(asked))
+    assert "1 photos added (3 in all)" in texts(await inspector.press(":held:add"))
+    described = texts(await inspector.text("储罐区未设置防火堤"))
+    assert "Description: 储罐区未设置防火堤" in described and "📷 3 photos" in described
+    submitted = texts(await inspector.press(":submit"))
+    assert "Submitted as" in submitted
+    print(f"\nWeCom, photo first: {inspector.sent} messages for a report with 3 images")
+    assert inspector.sent == 9  # 3 images, place, site, task, "add", description, Submit
+
+    async with world.sessions() as s:
+        danger = (await s.scalars(select(HiddenDanger))).one()
+        photos = await s.scalar(
+            select(func.count()).select_from(Photo).where(Photo.danger_id == danger.id)
+        )
+    assert danger.site == "大连某化工厂" and danger.description == "储罐区未设置防火堤"
+    assert photos == 3 and danger.level == "general"

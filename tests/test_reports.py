@@ -115,7 +115,9 @@ async def test_wrong_kind_of_input_gives_a_hint_and_stays(sessions: Sessions) ->
     reply = await w.text("燃气")  # typing searches
     assert reply.tasks is not None and [t.code for t in reply.tasks.items] == ["MU-02"]
     await w.press(f"task:{reply.tasks.items[0].id}")
-    assert (await w.send(Input(InputKind.PHOTO, photo=photo(3)))).notices
+    # A photo at the site step is held, and the prompt asks where it goes; the step stays.
+    held = await w.send(Input(InputKind.PHOTO, photo=photo(3)))
+    assert held.draft is not None and held.draft.held == 1 and held.draft.step == Step.SITE
     long = await w.text("x" * 500)
     assert long.draft is not None and long.draft.step == Step.SITE and long.notices
     await w.text("某燃气站")

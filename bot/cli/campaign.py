@@ -18,8 +18,10 @@ from bot.cli import (
     words,
 )
 from bot.cli.tables import TableError, read_table
+from bot.i18n import Translator
 from bot.views.labels import SOURCE_NAMES
 from storage import campaigns, tasks, units
+from storage.dto import CampaignInfo
 from storage.models import UnitKind
 
 
@@ -37,11 +39,25 @@ def campaign() -> None:
     help="The closing date the countdown counts to, YYYY-MM-DD.",
 )
 @click.option("--timezone", default=None, help="IANA time zone (default: HDBOT_TIMEZONE).")
+@click.option(
+    "--deadline-days",
+    default=None,
+    metavar="GENERAL,MAJOR",
+    help="Days a report gets to be rectified unless its reporter picks a date, for a general "
+    "and a major hidden danger (default 7,30).",
+)
 @click.pass_context
-def campaign_set(ctx: click.Context, name: str, closing_date: date, timezone: str | None) -> None:
+def campaign_set(
+    ctx: click.Context,
+    name: str,
+    closing_date: date,
+    timezone: str | None,
+    deadline_days: str | None,
+) -> None:
     """Create the campaign or change it."""
     settings = settings_of(ctx)
     _ = words(settings)
+    days = _deadline_days(_, deadline_days) if deadline_days is not None else None
     info = run_operation(
         settings,
         lambda s: campaigns.set_campaign(
@@ -49,6 +65,7 @@ def campaign_set(ctx: click.Context, name: str, closing_date: date, timezone: st
             name=name,
             closing_date=closing_date,
             timezone=timezone or settings.timezone,
+            deadline_days=days,
             actor=ACTOR,
         ),
     )
@@ -59,6 +76,22 @@ def campaign_set(ctx: click.Context, name: str, closing_date: date, timezone: st
             date=info.closing_date.isoformat(),
             timezone=info.timezone,
         )
+    )
+    click.echo(_deadlines_line(_, info))
+
+
+def _deadline_days(_: Translator, text: str) -> tuple[int, int]:
+    general, _sep, major = text.partition(",")
+    if not (general.strip().isdigit() and major.strip().isdigit()):
+        fail(_("--deadline-days takes two numbers of days, like 7,30."))
+    return int(general), int(major)
+
+
+def _deadlines_line(_: Translator, info: CampaignInfo) -> str:
+    return _(
+        "default deadlines: {general} days for a general hidden danger, {major} for a major one",
+        general=info.deadline_days_general,
+        major=info.deadline_days_major,
     )
 
 
@@ -73,6 +106,7 @@ def campaign_show(ctx: click.Context) -> None:
     click.echo(
         _("closes {date} ({timezone})", date=info.closing_date.isoformat(), timezone=info.timezone)
     )
+    click.echo(_deadlines_line(_, info))
 
 
 @main.group()

@@ -99,6 +99,8 @@ QUARTER_COLUMNS = [
     (N_("Major rectified"), 16),
 ]
 
+LEDGER_SHEET = N_("Hidden-danger ledger")
+
 
 class Sheet:
     """A write-only sheet with a styled, frozen, filtered header and set column widths.
@@ -271,7 +273,7 @@ async def _ledger_sheet(
     book: Workbook, session: AsyncSession, scope: LedgerScope, words: _Words
 ) -> tuple[int, int]:
     """The full ledger; return its rows and how many of them are hidden dangers."""
-    sheet = Sheet(book, words.translate("Hidden-danger ledger"), LEDGER_COLUMNS, words.translate)
+    sheet = Sheet(book, words.translate(LEDGER_SHEET), LEDGER_COLUMNS, words.translate)
     hidden_dangers = 0
     async for r in danger_rows(session, scope):
         hidden_dangers += r.kind == RecordKind.HIDDEN_DANGER

@@ -2,18 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 
 from bot.i18n import N_, Translator
-from bot.views.labels import field_name, kind_name, level_name, shorten
+from bot.views.labels import field_name, level_name, shorten
 from bot.views.reply import Ask, Button, Buttons, Say, grid
-from bot.views.report_words import LABEL_PHOTO_LOCATION, LABEL_SEND_LOCATION, LABEL_SKIP, button
+from bot.views.report_card import card_keyboard, summary
+from bot.views.report_words import (
+    LABEL_PHOTO_LOCATION,
+    LABEL_SAME_PLACE,
+    LABEL_SEND_LOCATION,
+    LABEL_SKIP,
+    button,
+)
 from storage.dto import FieldInfo
 from storage.models import DangerLevel, RecordKind
-from storage.report import QUICK_DEADLINES, DraftView, ReportReply, Step, TaskPage
+from storage.report import (
+    ADD_HELD,
+    NEW_FROM_HELD,
+    QUICK_DEADLINES,
+    DraftView,
+    LastPlace,
+    ReportReply,
+    SiteChoice,
+    Step,
+    TaskChoice,
+    TaskPage,
+)
 
 TITLE_IN_BUTTON = 36
+SITE_IN_BUTTON = 30
 TOTAL_STEPS = len(Step)
 
 STEP_TITLES = {
@@ -29,9 +48,13 @@ STEP_TITLES = {
 }
 
 
-def _header(_: Translator, step: Step, editing: bool) -> str:
-    if editing:
+def _header(_: Translator, draft: DraftView) -> str:
+    step = draft.step
+    if draft.editing:
         return _("✏️ Change: {title}", title=_(STEP_TITLES[step]))
+    if draft.quick:
+        # A report begun by its photos asks two or three things: no "step 6 of 9" to count.
+        return _("📷 {count} · {title}", count=len(draft.photos), title=_(STEP_TITLES[step]))
     return _(
         "Step {n}/{total} · {title}",
         n=list(Step).index(step) + 1,
@@ -40,17 +63,20 @@ def _header(_: Translator, step: Step, editing: bool) -> str:
     )
 
 
-def task_keyboard(_: Translator, draft_id: int, page: TaskPage) -> Buttons:
-    """The open tasks of one page, with ◀ ▶ to move between pages (no rows: nothing to press)."""
-    rows: list[tuple[Button, ...]] = [
-        (
-            Button(
-                f"{t.code} · {shorten(t.title, TITLE_IN_BUTTON)}",
-                button(draft_id, f"task:{t.id}"),
-            ),
-        )
-        for t in page.items
-    ]
+def task_keyboard(
+    _: Translator, draft_id: int, page: TaskPage, likely: Sequence[TaskChoice] = ()
+) -> Buttons:
+    """The likely tasks (⭐), then the open tasks of one page, with ◀ ▶ to move between pages
+    (no rows: nothing to press)."""
+
+    def task_button(t: TaskChoice, mark: str = "·") -> tuple[Button, ...]:
+        # The code leads every label: people (and their habits) find a task by its code.
+        label = f"{t.code} {mark} {shorten(t.title, TITLE_IN_BUTTON)}"
+        return (Button(label, button(draft_id, f"task:{t.id}")),)
+
+    shown = {t.id for t in likely}
+    rows = [task_button(t, "⭐") for t in likely]
+    rows += [task_button(t) for t in page.items if t.id not in shown]
     nav: list[Button] = []
     if page.page > 0:
         nav.append(Button("◀", button(draft_id, f"page:{page.page - 1}")))
@@ -98,61 +124,13 @@ def _deadline_keyboard(_: Translator, draft_id: int, today: date) -> Buttons:
     return (tuple(buttons[:2]), tuple(buttons[2:]))
 
 
-def location_ask(_: Translator, draft: DraftView) -> Ask:
-    """Ask for the location: share it, use the photo's GPS (when a photo has it), or skip."""
-    replies = (_(LABEL_PHOTO_LOCATION),) if draft.photo_gps is not None else ()
+def location_ask(_: Translator, draft: DraftView, last: LastPlace | None = None) -> Ask:
+    """Ask for the location: share it, the last report's place (within the hour), the photo's
+    GPS (when a photo has it), or skip."""
+    replies = [_(LABEL_SAME_PLACE)] if last is not None else []
+    if draft.photo_gps is not None:
+        replies.append(_(LABEL_PHOTO_LOCATION))
     return Ask(_(LABEL_SEND_LOCATION), (*replies, _(LABEL_SKIP)))
-
-
-def summary(_: Translator, draft: DraftView, duplicates: list[str] | None = None) -> str:
-    """The summary card's text (fits a 1,024-character caption)."""
-    lines = [_("📋 Please check your report")]
-    if draft.kind != RecordKind.HIDDEN_DANGER:
-        lines.append(_("Kind: {kind}", kind=kind_name(_, draft.kind)))
-    if draft.task:
-        lines.append(
-            _("Task: {code} {title}", code=draft.task.code, title=shorten(draft.task.title, 60))
-        )
-    lines.append(_("Unit: {unit}", unit=draft.unit_name))
-    lines.append(_("Site: {site}", site=draft.site or "—"))
-    lines.append(_("Field: {field}", field=field_name(_, draft.field) if draft.field else "—"))
-    lines.append(_("Level: {level}", level=level_name(_, draft.level) if draft.level else "—"))
-    lines.append(_("Deadline: {date}", date=draft.deadline.isoformat() if draft.deadline else "—"))
-    lines.append(_("Location: {where}", where=location_text(_, draft)))
-    lines.append(_("Photos: {count}", count=len(draft.photos)))
-    lines.append(_("Description: {text}", text=shorten(draft.description or "—", 400)))
-    for number in duplicates or []:
-        lines.append(_("⚠️ Possibly the same as {number}", number=number))
-    return shorten("\n".join(lines), 1024)
-
-
-def location_text(_: Translator, draft: DraftView) -> str:
-    """Describe where the hidden danger is, however it was given."""
-    parts = []
-    if draft.address:
-        parts.append(draft.address)
-    if draft.latitude is not None and draft.longitude is not None:
-        parts.append(f"{draft.latitude:.5f}, {draft.longitude:.5f}")
-    if draft.location_far:
-        parts.append(_("(outside the campaign's area)"))
-    return " ".join(parts) if parts else _("not given")
-
-
-def confirm_keyboard(_: Translator, draft_id: int) -> Buttons:
-    return (
-        (Button(_("✅ Submit"), button(draft_id, "submit")),),
-        (
-            Button(_("✏️ Edit"), button(draft_id, "editmenu")),
-            Button(_("✖️ Cancel"), button(draft_id, "discard")),
-        ),
-    )
-
-
-def edit_keyboard(_: Translator, draft_id: int) -> Buttons:
-    """Which answer to change, from the summary card."""
-    steps = [s for s in Step if s != Step.CONFIRM]
-    buttons = [Button(_(STEP_TITLES[s]), button(draft_id, f"edit:{s.value}")) for s in steps]
-    return (*grid(buttons, 3), (Button(_("◀ Back"), button(draft_id, "back")),))
 
 
 def resume_keyboard(_: Translator, draft_id: int) -> Buttons:
@@ -169,8 +147,41 @@ def prompt_for(_: Translator, reply: ReportReply, *, today: date) -> Say | None:
     draft = reply.draft
     if draft is None:
         return None
+    if draft.held:
+        return held_question(_, draft)
     prompt = _PROMPTS.get(draft.step, _confirm_prompt)
-    return prompt(_, _header(_, draft.step, draft.editing), draft, reply, today)
+    return prompt(_, _header(_, draft), draft, reply, today)
+
+
+def held_question(_: Translator, draft: DraftView) -> Say:
+    """Photos came while a report is open: do they join it, or begin another?"""
+    text = _.plural(
+        "You sent {n} photo while a report is open",
+        "You sent {n} photos while a report is open",
+        draft.held,
+    )
+    what = ", ".join(_what_it_holds(_, draft))
+    if what:
+        text += f" ({what})"
+    text += ".\n" + _(
+        "Add them to it, or start a new report with them (the open one is then discarded)?"
+    )
+    rows = (
+        (Button(_("➕ Add to the open report"), button(draft.id, ADD_HELD)),),
+        (Button(_("🆕 Start a new one"), button(draft.id, NEW_FROM_HELD)),),
+    )
+    return Say(text, rows)
+
+
+def _what_it_holds(_: Translator, draft: DraftView) -> list[str]:
+    kept = []
+    if draft.task:
+        kept.append(draft.task.code)
+    if draft.site:
+        kept.append(draft.site)
+    if draft.photos:
+        kept.append(_.plural("{n} photo", "{n} photos", len(draft.photos)))
+    return kept
 
 
 def _task_prompt(
@@ -191,23 +202,44 @@ def _task_prompt(
             head=head,
         )
         return Say(text, task_keyboard(_, draft.id, page))
-    text = _(
-        "{head}\nChoose the campaign task this hidden danger belongs to, or type words "
-        "of its code or title to search. {count} open tasks.",
-        head=head,
-        count=page.total,
-    )
+    if reply.likely_tasks:
+        text = _(
+            "{head}\nChoose the task (⭐ likely ones first), or type words of its code or "
+            "title to search. {count} open tasks.",
+            head=head,
+            count=page.total,
+        )
+    else:
+        text = _(
+            "{head}\nChoose the campaign task this hidden danger belongs to, or type words "
+            "of its code or title to search. {count} open tasks.",
+            head=head,
+            count=page.total,
+        )
     if page.query:
         text += "\n" + _("Search: “{query}”", query=page.query)
     if reply.last_submitted:
         text += "\n" + _("(Your last report went in as {number}.)", number=reply.last_submitted)
-    return Say(text, task_keyboard(_, draft.id, page))
+    return Say(text, task_keyboard(_, draft.id, page, reply.likely_tasks))
 
 
 def _site_prompt(
     _: Translator, head: str, draft: DraftView, reply: ReportReply, _today: date
 ) -> Say:
-    return Say(_("{head}\nType the name of the enterprise or place.", head=head))
+    if not reply.sites:
+        return Say(_("{head}\nType the name of the enterprise or place.", head=head))
+    rows = tuple(
+        (Button(_site_label(_, site), button(draft.id, f"site:{site.danger_id}")),)
+        for site in reply.sites
+    )
+    return Say(_("{head}\nTap the enterprise or place, or type its name.", head=head), rows)
+
+
+def _site_label(_: Translator, site: SiteChoice) -> str:
+    name = shorten(site.site, SITE_IN_BUTTON)
+    if site.metres is None:
+        return f"🏭 {name}"
+    return _("🏭 {site} · {metres} m", site=name, metres=site.metres)
 
 
 def _field_prompt(
@@ -262,9 +294,13 @@ def _location_prompt(
         "the address.",
         head=head,
     )
+    if reply.last_place is not None:
+        text += "\n" + _(
+            "Or “Same place as my last report” ({number}).", number=reply.last_place.number
+        )
     if draft.photo_gps is not None:
         text += "\n" + _("A photo carries a location: tap “Use the photo's location”.")
-    return Say(text, ask=location_ask(_, draft))
+    return Say(text, ask=location_ask(_, draft, reply.last_place))
 
 
 def _level_prompt(
@@ -290,11 +326,11 @@ def _deadline_prompt(
 
 
 def _confirm_prompt(
-    _: Translator, head: str, draft: DraftView, reply: ReportReply, _today: date
+    _: Translator, head: str, draft: DraftView, reply: ReportReply, today: date
 ) -> Say:
     return Say(
-        summary(_, draft, reply.possible_duplicates),
-        confirm_keyboard(_, draft.id),
+        summary(_, draft, reply.possible_duplicates, today=today),
+        card_keyboard(_, draft),
         photo=draft.photos[0].ref if draft.photos else None,
     )
 
@@ -315,13 +351,7 @@ _PROMPTS: dict[Step, Callable[[Translator, str, DraftView, ReportReply, date], S
 
 def discarded_text(_: Translator, draft: DraftView) -> str:
     """Say what /cancel threw away."""
-    kept = []
-    if draft.task:
-        kept.append(draft.task.code)
-    if draft.site:
-        kept.append(draft.site)
-    if draft.photos:
-        kept.append(_.plural("{n} photo", "{n} photos", len(draft.photos)))
+    kept = _what_it_holds(_, draft)
     if not kept:
         return _("Report discarded. Send /report to start again.")
     return _("Report discarded ({what}). Send /report to start again.", what=", ".join(kept))

@@ -14,6 +14,7 @@ CALLBACK_PREFIX = "r"
 LABEL_SEND_LOCATION = N_("📍 Send my location")
 LABEL_PHOTO_LOCATION = N_("📷 Use the photo's location")
 LABEL_SKIP = N_("Skip")
+LABEL_SAME_PLACE = N_("📌 Same place as my last report")
 
 # /report [kind]: the four lists' record kinds that are reported from the field.
 REPORT_KINDS = {
@@ -60,10 +61,12 @@ def label_is(text: str, label: str) -> bool:
 
 
 def typed_location_button(text: str) -> str | None:
-    """The location step's button a typed text stands for ("skip", "photo"), or None: where
+    """The location step's button a typed text stands for ("skip", "photo", "last"), or None: where
     the buttons are words on a keyboard (or, on WeCom, words to type), typing one presses it."""
     if label_is(text, LABEL_SKIP):
         return "skip"
     if label_is(text, LABEL_PHOTO_LOCATION):
         return "photo"
+    if label_is(text, LABEL_SAME_PLACE):
+        return "last"
     return None

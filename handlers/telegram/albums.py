@@ -26,7 +26,6 @@ from storage.albums import AlbumTurn
 from storage.clock import utcnow
 from storage.db import Sessions
 from storage.dialogue import PHOTOS
-from storage.report import takes_more_photos
 
 logger = logging.getLogger(__name__)
 
@@ -161,16 +160,13 @@ async def _answer(context: BotContext, chat_id: int, telegram_id: int, _: Transl
     answer = await where_they_stand(context, Account.telegram(telegram_id))
     # Done may have been pressed before the album went quiet: then the step has moved on
     # and its prompt was sent already. An album that began a report (photo first) stands at
-    # a step before the photos step, and its prompt is the album's answer.
+    # the first step it left to ask, and an album sent while a report was open asks where its
+    # photos go: either prompt is the album's answer.
     if answer.loop is not None:
         if answer.loop.draft is not None and answer.loop.draft.step == PHOTOS:
             await show_loop(context, chat_id, _, answer.loop)
         return
     report = answer.report
     draft = report.draft if report is not None else None
-    if (
-        report is not None
-        and draft is not None
-        and takes_more_photos(draft.step, photos_first=draft.photos_first)
-    ):
+    if report is not None and draft is not None and draft.takes_photos:
         await send_prompt(context, chat_id, _, report)

@@ -29,7 +29,6 @@ class Caller:
     # Where the person's open report and open action (rectification, reason, …) stand.
     report_step: str | None = None
     action_step: str | None = None
-    photos_first: bool = False  # the open report was begun by its photos
 
     @property
     def registered(self) -> bool:
@@ -69,7 +68,6 @@ async def identify(update: Update, context: BotContext) -> Caller:
         group_bound=visitor.group_bound,
         report_step=visitor.report_step,
         action_step=visitor.action_step,
-        photos_first=visitor.photos_first,
     )
     context.caller = caller
     return caller

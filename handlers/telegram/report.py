@@ -17,8 +17,6 @@ from bot.i18n import Translator
 from bot.push.sender import wake_sender
 from bot.views.reply import Edit
 from bot.views.report_view import (
-    confirm_keyboard,
-    edit_keyboard,
     location_noted,
     report_reply,
     task_keyboard,
@@ -116,12 +114,6 @@ async def on_button(update: Update, context: BotContext) -> None:
         await answer_query(query, _("This button is not valid."), alert=True)
         return
     draft_id, action = parsed
-    if action in ("editmenu", "back"):
-        await answer_query(query)  # first: the phone stops its spinner whatever happens next
-        if isinstance(query.message, Message):
-            keyboard = (edit_keyboard if action == "editmenu" else confirm_keyboard)(_, draft_id)
-            await edit_pressed(query, Edit(keyboard))
-        return
     try:
         async with context.sessions() as session:
             reply = await press_report_button(
@@ -138,7 +130,7 @@ async def on_button(update: Update, context: BotContext) -> None:
     await answer_query(query)
     if action.startswith(("page:", "all")) and reply.tasks is not None and not reply.notices:
         # Paging edits the list in place instead of sending a new one.
-        await edit_pressed(query, Edit(task_keyboard(_, draft_id, reply.tasks)))
+        await edit_pressed(query, Edit(task_keyboard(_, draft_id, reply.tasks, reply.likely_tasks)))
         return
     if not reply.notices and isinstance(query.message, Message):
         # The answer is taken: its buttons must not be pressed again.
@@ -153,7 +145,7 @@ async def on_message(update: Update, context: BotContext) -> None:
         return
     caller = await identify(update, context)
     _ = caller._
-    awaited = Awaited(caller.report_step, caller.action_step, caller.photos_first)
+    awaited = Awaited(caller.report_step, caller.action_step)
     picture = bool(message.photo or (message.document and _is_image(message)))
     # With nothing open, a picture begins a report (photo first); anything else gets the hint.
     if awaited.flow is None and not picture:

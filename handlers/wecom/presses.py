@@ -14,7 +14,7 @@ from bot.views.danger_view import (
     pressed_card,
 )
 from bot.views.reply import Edit, Say
-from bot.views.report_view import confirm_keyboard, edit_keyboard, task_keyboard
+from bot.views.report_view import task_keyboard
 from bot.views.report_words import parse_button
 from handlers.wecom.language import press_language
 from storage import dialogue
@@ -45,10 +45,6 @@ async def press_report(turn: Turn, key: str) -> None:
         await turn.say(Say(turn._("This button is not valid.")))
         return
     draft_id, action = parsed
-    if action in ("editmenu", "back"):
-        keyboard = (edit_keyboard if action == "editmenu" else confirm_keyboard)(turn._, draft_id)
-        await turn.say(Edit(keyboard), pressed=True)
-        return
     async with turn.front.sessions() as session:
         reply = await dialogue.press_report_button(
             session,
@@ -60,7 +56,8 @@ async def press_report(turn: Turn, key: str) -> None:
         )
     if action.startswith(("page:", "all")) and reply.tasks is not None and not reply.notices:
         # Paging changes the card in place instead of sending a new one.
-        await turn.say(Edit(task_keyboard(turn._, draft_id, reply.tasks)), pressed=True)
+        keyboard = task_keyboard(turn._, draft_id, reply.tasks, reply.likely_tasks)
+        await turn.say(Edit(keyboard), pressed=True)
         return
     if not reply.notices:
         # The answer is taken: its buttons must not be pressed again.

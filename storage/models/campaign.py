@@ -38,6 +38,10 @@ class Campaign(Base):
     name: Mapped[str] = mapped_column(String(200))
     closing_date: Mapped[date] = mapped_column(Date)
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    # The deadline a report gets unless its reporter picks another, in days from the day it
+    # is reported, by level: the summary card shows it, one tap changes it.
+    deadline_days_general: Mapped[int] = mapped_column(Integer, default=7, server_default="7")
+    deadline_days_major: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -46,6 +46,9 @@ class DraftStatus(StrEnum):
 class PhotoStage(StrEnum):
     BEFORE = "before"
     AFTER = "after"
+    # Sent while a report was open, kept with it until its reporter says whether the photos
+    # join it or begin a new report.
+    HELD = "held"
 
 
 class NumberSequence(Base):

@@ -14,7 +14,7 @@ from storage.report.draft import (
     PhotoView,
     Step,
     TaskChoice,
-    takes_more_photos,
+    joins_photos,
 )
 from storage.report.operations import (
     JUST_SUBMITTED,
@@ -26,25 +26,31 @@ from storage.report.operations import (
     discard_report,
     resume_report,
 )
+from storage.report.photo_first import ADD_HELD, NEW_FROM_HELD
 from storage.report.rules import Area, ReportRules
 from storage.report.steps import MAX_ADDRESS, MAX_DESCRIPTION, MAX_SITE, QUICK_DEADLINES
 from storage.report.submit import Submitted
+from storage.report.suggestions import LastPlace, SiteChoice
 from storage.report.task_list import TASKS_PER_PAGE, TaskPage, task_page
 
 __all__ = [
+    "ADD_HELD",
     "EDITABLE",
     "JUST_SUBMITTED",
     "MAX_ADDRESS",
     "MAX_DESCRIPTION",
     "MAX_SITE",
+    "NEW_FROM_HELD",
     "ORDER",
     "QUICK_DEADLINES",
     "TASKS_PER_PAGE",
     "Area",
     "DraftView",
+    "LastPlace",
     "PhotoView",
     "ReportReply",
     "ReportRules",
+    "SiteChoice",
     "Step",
     "Submitted",
     "TaskChoice",
@@ -54,8 +60,8 @@ __all__ = [
     "begin_report_with_photo",
     "current_step",
     "discard_report",
+    "joins_photos",
     "parse_deadline",
     "resume_report",
-    "takes_more_photos",
     "task_page",
 ]

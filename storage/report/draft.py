@@ -21,6 +21,7 @@ from storage.models import (
     DraftFlow,
     Field,
     Photo,
+    PhotoStage,
     Task,
     Unit,
     User,
@@ -41,6 +42,21 @@ class Step(StrEnum):
 
 
 ORDER = list(Step)
+# A report begun by its photos (photo first) asks what only the inspector knows, place first
+# (it brings the sites nearby), then the site (it brings the site's tasks), then the task (it
+# brings the field); the level and deadline take defaults and the description the caption, all
+# shown on the summary card, where one tap changes any of them.
+QUICK_ORDER = [
+    Step.PHOTOS,
+    Step.DESCRIPTION,
+    Step.LOCATION,
+    Step.SITE,
+    Step.TASK,
+    Step.FIELD,
+    Step.LEVEL,
+    Step.DEADLINE,
+    Step.CONFIRM,
+]
 EDITABLE = (
     Step.TASK,
     Step.SITE,
@@ -93,8 +109,19 @@ class DraftView:
     deadline: date | None
     photo_gps: tuple[float, float] | None
     unit_name: str
-    # Begun by sending photos (photo first): more photos join it until its photos step.
-    photos_first: bool = False
+    # Begun by sending photos (photo first): asked in QUICK_ORDER, the card is the form.
+    quick: bool = False
+    # More photos join it without asking (the rest of the album that began it).
+    album_open: bool = False
+    # Photos sent while it was open, waiting for "add to it" or "start a new one".
+    held: int = 0
+    # The deadline is the campaign's default for the level, and follows a change of level.
+    deadline_auto: bool = False
+
+    @property
+    def takes_photos(self) -> bool:
+        """Whether photos sent now were taken (or held), so the album's answer is the prompt."""
+        return self.step == Step.PHOTOS or self.album_open or self.held > 0
 
 
 # --- small helpers -----------------------------------------------------------------------------
@@ -124,9 +151,10 @@ async def draft_view(session: AsyncSession, draft: Draft) -> DraftView:
     task = await session.get(Task, data["task_id"]) if data.get("task_id") else None
     field_row = await session.get(Field, data["field_id"]) if data.get("field_id") else None
     task_field = await session.get(Field, task.field_id) if task else None
-    photos = list(
+    rows = list(
         await session.scalars(select(Photo).where(Photo.draft_id == draft.id).order_by(Photo.id))
     )
+    photos = [p for p in rows if p.stage != PhotoStage.HELD]
     gps = next(
         ((p.exif_lat, p.exif_lon) for p in photos if p.exif_lat is not None and p.exif_lon),
         None,
@@ -163,14 +191,23 @@ async def draft_view(session: AsyncSession, draft: Draft) -> DraftView:
         deadline=date.fromisoformat(data["deadline"]) if data.get("deadline") else None,
         photo_gps=(float(gps[0]), float(gps[1])) if gps and gps[0] is not None else None,
         unit_name=unit.name if unit else "",
-        photos_first=Step.PHOTOS.value in data.get("ahead", ()),
+        quick=bool(data.get("quick")),
+        album_open=bool(data.get("album_open")),
+        held=len(rows) - len(photos),
+        deadline_auto=bool(data.get("deadline_auto")),
     )
 
 
-# How the order is decided: the steps are asked in ORDER, one after another, except those
-# answered ahead of their turn, listed in the draft's data under "ahead" (a report begun by
-# sending photos, photo first, holds its photos and its caption as the description before any
-# step was asked); while editing, every answer leads back to the summary.
+# How the order is decided: the steps are asked in their order (ORDER, or QUICK_ORDER for a
+# report begun by its photos), one after another, except those answered ahead of their turn,
+# listed in the draft's data under "ahead" (a report begun by its photos holds its photos and
+# its caption before any step was asked, and takes defaults for its level and deadline); while
+# editing, every answer leads back to the summary.
+
+
+def order_of(draft: Draft) -> list[Step]:
+    """The order the draft's steps are asked in."""
+    return QUICK_ORDER if (draft.data or {}).get("quick") else ORDER
 
 
 def next_step(draft: Draft, current: Step) -> Step:
@@ -184,9 +221,10 @@ def next_step(draft: Draft, current: Step) -> Step:
 def first_unanswered(draft: Draft, *, after: Step | None = None) -> Step:
     """The first step after `after` (from the start without it) not answered ahead."""
     ahead = set((draft.data or {}).get("ahead", ()))
-    start = 0 if after is None else ORDER.index(after) + 1
+    order = order_of(draft)
+    start = 0 if after is None else order.index(after) + 1
     # The summary is never answered ahead, so the search always ends.
-    return next(step for step in ORDER[start:] if step.value not in ahead)
+    return next(step for step in order[start:] if step.value not in ahead)
 
 
 def answered_ahead(draft: Draft, step: Step) -> None:
@@ -196,14 +234,13 @@ def answered_ahead(draft: Draft, step: Step) -> None:
         set_data(draft, ahead=[*ahead, step.value])
 
 
-# Steps before the photos step: a report begun by its photos still takes photos there (the rest
-# of an album, or more images one at a time), as if the photos step were still open.
-BEFORE_PHOTOS = frozenset(ORDER[: ORDER.index(Step.PHOTOS)])
-
-
-def takes_more_photos(step: str | None, *, photos_first: bool) -> bool:
-    """Whether a photo sent at `step` joins the draft's photos."""
-    return step == Step.PHOTOS or (photos_first and step in BEFORE_PHOTOS)
+def joins_photos(draft: Draft) -> bool:
+    """Whether a photo sent now joins the draft's photos: at its photos step, or while the album
+    that began it is still coming in. Any other photo waits for "add to it or start a new one"."""
+    data = draft.data or {}
+    if data.get("editing"):
+        return draft.step == Step.PHOTOS
+    return draft.step == Step.PHOTOS or bool(data.get("album_open"))
 
 
 def go_to(draft: Draft, step: Step) -> None:

@@ -23,6 +23,7 @@ from storage.conversation import (
     InputKind,
     Notice,
     claim_update,
+    set_data,
 )
 from storage.dto import CampaignInfo, FieldInfo
 from storage.errors import N_, DomainError
@@ -39,18 +40,36 @@ from storage.people import user_row
 from storage.report.draft import (
     DraftView,
     Step,
+    TaskChoice,
     all_fields,
-    answered_ahead,
     draft_view,
-    first_unanswered,
+    joins_photos,
     open_draft,
     reporter,
-    takes_more_photos,
+)
+from storage.report.photo_first import (
+    ADD_HELD,
+    NEW_FROM_HELD,
+    add_held,
+    fill_quick_draft,
+    hold_photo,
+    new_from_held,
+    new_quick_draft,
+    place_from_photos,
+    take_caption,
 )
 from storage.report.rules import ReportRules
 from storage.report.steps import STEPS
 from storage.report.submit import Submitted, possible_duplicates
+from storage.report.suggestions import (
+    LastPlace,
+    SiteChoice,
+    last_place,
+    likely_sites,
+    likely_tasks,
+)
 from storage.report.task_list import TaskPage, task_page
+from storage.units import unit_and_descendants
 
 # Starting a report this soon after submitting one: say the last one went in.
 JUST_SUBMITTED = timedelta(minutes=10)
@@ -70,6 +89,10 @@ class ReportReply:
     resume_offer: bool = False
     duplicate_update: bool = False
     prompt: bool = True  # False when the answer needs no new prompt (an album in progress)
+    # Guesses offered with the step's prompt (storage/report/suggestions.py).
+    likely_tasks: list[TaskChoice] = field(default_factory=list)
+    sites: list[SiteChoice] = field(default_factory=list)
+    last_place: LastPlace | None = None
     today: date | None = None  # in the campaign's time zone, for quick picks of dates
     # A report begun minutes after the last one went in names it (its answer may have been lost).
     last_submitted: str | None = None
@@ -125,7 +148,8 @@ async def begin_report_with_photo(
     now: datetime | None = None,
 ) -> ReportReply:
     """Start a report with the photo sent (photo first), its caption as the description, and
-    ask the first step not answered; with a report already open, the photo goes to it."""
+    ask the first step not answered; with a report already open, the photo goes to it (or
+    waits for "add to it or start a new one")."""
     now = now or utcnow()
     user = await reporter(session, account)
     campaign = await require_campaign(session)
@@ -137,36 +161,13 @@ async def begin_report_with_photo(
         return await answer_report(
             session, account=account, update_id=update_id, given=given, rules=rules, now=now
         )
-    draft = Draft(
-        user_id=user.id,
-        flow=DraftFlow.REPORT,
-        kind=RecordKind.HIDDEN_DANGER,
-        step=Step.PHOTOS.value,
-        data={},
-    )
+    draft = new_quick_draft(user, now)
     session.add(draft)
     await session.flush()
-    notices: list[Notice] = []
-    try:
-        # Through the steps' own functions: the photo gets every check of the photos step, the
-        # caption every check of the description step.
-        await STEPS[Step.PHOTOS](session, draft, user, account, campaign, given, rules, now)
-        answered_ahead(draft, Step.PHOTOS)
-        if given.text.strip():
-            draft.step = Step.DESCRIPTION.value
-            caption = Input(InputKind.TEXT, text=given.text)
-            await STEPS[Step.DESCRIPTION](
-                session, draft, user, account, campaign, caption, rules, now
-            )
-            answered_ahead(draft, Step.DESCRIPTION)
-    except DomainError as err:
-        # A refused caption leaves the description to be asked; a refused photo, no report.
-        if draft.step != Step.DESCRIPTION:
-            await session.rollback()
-            raise
-        notices.append(Notice(err.key, dict(err.params)))
-    draft.step = first_unanswered(draft).value
-    reply = await _reply(session, draft, user, campaign)
+    # Through the photos step's own function: the photo gets every check of that step.
+    await STEPS[Step.PHOTOS](session, draft, user, account, campaign, given, rules, now)
+    notices = await fill_quick_draft(session, draft, campaign, rules, now, caption=given.text)
+    reply = await _reply(session, draft, user, campaign, now)
     await session.commit()
     return replace(reply, notices=notices + reply.notices)
 
@@ -267,34 +268,61 @@ async def answer_report(
             [Notice(N_("That report is no longer open. Send /report to start a new one."))],
             prompt=False,
         )
-    step = Step(draft.step)
-    handler = STEPS[step]
-    photos_first = Step.PHOTOS.value in (draft.data or {}).get("ahead", ())
-    editing = bool((draft.data or {}).get("editing"))
-    if (
-        given.kind == InputKind.PHOTO
-        and not editing
-        and takes_more_photos(step, photos_first=photos_first)
-    ):
-        # The rest of the album (or another image) of a report begun by its photos.
-        handler = STEPS[Step.PHOTOS]
+    if given.kind == InputKind.BUTTON and given.button in (ADD_HELD, NEW_FROM_HELD):
+        if given.button == ADD_HELD:
+            notices = await add_held(session, draft, rules)
+        else:
+            draft, notices = await new_from_held(session, draft, user, campaign, rules, now)
+        reply = await _reply(session, draft, user, campaign, now)
+        await session.commit()
+        return replace(reply, notices=notices)
+    if given.kind == InputKind.PHOTO and given.photo is not None and not joins_photos(draft):
+        # A photo the report does not take now: kept, and the question asked.
+        return await _hold(session, draft, user, campaign, given, now)
+    handler = STEPS[Step.PHOTOS] if given.kind == InputKind.PHOTO else STEPS[Step(draft.step)]
     try:
         extra = await handler(session, draft, user, account, campaign, given, rules, now)
     except DomainError as err:
         # Wrong input: say why and stay on the step; nothing of the draft changes.
-        reply = await _reply(session, draft, user, campaign)
+        reply = await _reply(session, draft, user, campaign, now)
         await session.commit()
         return replace(reply, notices=[Notice(err.key, dict(err.params))])
-    reply = await _reply(session, draft, user, campaign)
+    notices = extra.notices if extra is not None else []
+    if given.kind == InputKind.PHOTO:
+        # The rest of an album: one of its photos may carry the caption, or the GPS.
+        notices += take_caption(draft, given.text)
+        await place_from_photos(session, draft, rules)
+    elif (draft.data or {}).get("album_open"):
+        set_data(draft, album_open=None)  # answered on: later photos ask where they go
+    reply = await _reply(session, draft, user, campaign, now)
     await session.commit()
     if extra is None:
-        return reply
+        return replace(reply, notices=notices + reply.notices)
     return replace(
         reply,
-        notices=extra.notices + reply.notices,
+        notices=notices + reply.notices,
         submitted=extra.submitted or reply.submitted,
         prompt=extra.prompt and reply.prompt,
     )
+
+
+async def _hold(
+    session: AsyncSession,
+    draft: Draft,
+    user: User,
+    campaign: CampaignInfo,
+    given: Input,
+    now: datetime,
+) -> ReportReply:
+    try:
+        await hold_photo(session, draft, given)
+    except DomainError as err:
+        reply = await _reply(session, draft, user, campaign, now)
+        await session.commit()
+        return replace(reply, notices=[Notice(err.key, dict(err.params))])
+    reply = await _reply(session, draft, user, campaign, now)
+    await session.commit()
+    return reply
 
 
 async def _stale_notice(session: AsyncSession, user: User, draft_id: int) -> Notice:
@@ -320,28 +348,46 @@ async def _replay(session: AsyncSession, user: User) -> ReportReply:
 
 
 async def _reply(
-    session: AsyncSession, draft: Draft, user: User, campaign: CampaignInfo
+    session: AsyncSession,
+    draft: Draft,
+    user: User,
+    campaign: CampaignInfo,
+    now: datetime | None = None,
 ) -> ReportReply:
     """Build the reply for the draft's current step, with the data its prompt needs."""
+    now = now or utcnow()
     view = await draft_view(session, draft)
-    tasks = fields = None
-    duplicates: list[str] = []
+    data = draft.data or {}
+    reply = ReportReply(view, today=now.astimezone(ZoneInfo(campaign.timezone)).date())
     if view.step == Step.TASK and user.unit_id is not None:
+        query = data.get("task_query", "")
+        page = int(data.get("task_page", 0))
+        unit_ids = await unit_and_descendants(session, user.unit_id)
+        likely = []
+        if not query and page == 0:
+            likely = await likely_tasks(
+                session,
+                user_id=user.id,
+                unit_ids=unit_ids,
+                campaign_id=campaign.id,
+                site=view.site,
+            )
         tasks = await task_page(
-            session,
-            unit_id=user.unit_id,
-            campaign_id=campaign.id,
-            query=(draft.data or {}).get("task_query", ""),
-            page=int((draft.data or {}).get("task_page", 0)),
+            session, unit_id=user.unit_id, campaign_id=campaign.id, query=query, page=page
         )
-    if view.step in (Step.FIELD, Step.CONFIRM):
-        fields = await all_fields(session)
-    if view.step == Step.CONFIRM and view.site and view.field and user.unit_id is not None:
-        duplicates = await possible_duplicates(session, user.unit_id, view.site, view.field.id)
-    return ReportReply(
-        view,
-        tasks=tasks,
-        fields=fields or [],
-        possible_duplicates=duplicates,
-        today=utcnow().astimezone(ZoneInfo(campaign.timezone)).date(),
-    )
+        return replace(reply, tasks=tasks, likely_tasks=likely)
+    if view.step == Step.SITE:
+        sites = await likely_sites(
+            session, user_id=user.id, latitude=view.latitude, longitude=view.longitude
+        )
+        return replace(reply, sites=sites)
+    if view.step == Step.LOCATION:
+        return replace(reply, last_place=await last_place(session, user_id=user.id, now=now))
+    if view.step == Step.FIELD:
+        return replace(reply, fields=await all_fields(session))
+    if view.step == Step.CONFIRM:
+        duplicates: list[str] = []
+        if view.site and view.field and user.unit_id is not None:
+            duplicates = await possible_duplicates(session, user.unit_id, view.site, view.field.id)
+        return replace(reply, fields=await all_fields(session), possible_duplicates=duplicates)
+    return reply

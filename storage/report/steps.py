@@ -37,9 +37,10 @@ from storage.models import (
     User,
 )
 from storage.report.deadline import parse_deadline
-from storage.report.draft import EDITABLE, Step, draft_view, go_to, next_step
+from storage.report.draft import EDITABLE, Step, answered_ahead, draft_view, go_to, next_step
 from storage.report.rules import ReportRules
 from storage.report.submit import Submitted, submit
+from storage.report.suggestions import earlier_site, last_place
 from storage.units import unit_and_descendants
 from storage.uploads import MAX_PHOTOS
 
@@ -109,9 +110,13 @@ async def _step_task(
         or task.status != TaskStatus.OPEN
     ):
         raise Invalid(N_("That task is not open for your unit. Choose another."))
+    data = draft.data or {}
     set_data(draft, task_id=task.id, task_query=None, task_page=None)
-    if not (draft.data or {}).get("field_id"):
-        set_data(draft, field_id=task.field_id)
+    if not data.get("field_id") or data.get("field_auto"):
+        # The field follows the task until the inspector picks another.
+        set_data(draft, field_id=task.field_id, field_auto=True)
+    if data.get("quick"):
+        answered_ahead(draft, Step.FIELD)
     go_to(draft, next_step(draft, Step.TASK))
     return None
 
@@ -126,6 +131,18 @@ async def _step_site(
     rules: ReportRules,
     now: datetime,
 ) -> StepExtra | None:
+    if given.kind == InputKind.BUTTON:
+        # A site of the inspector's earlier reports, named by that report.
+        action, _, arg = given.button.partition(":")
+        danger_id = small_int(arg)
+        earlier = None
+        if action == "site" and danger_id is not None:
+            earlier = await earlier_site(session, user_id=user.id, danger_id=danger_id)
+        if earlier is None:
+            raise _wrong_kind(given, "text")
+        set_data(draft, site=earlier)
+        go_to(draft, next_step(draft, Step.SITE))
+        return None
     if given.kind != InputKind.TEXT:
         raise _wrong_kind(given, "text")
     site = clean(given.text)
@@ -154,7 +171,7 @@ async def _step_field(
     row = (await session.scalars(select(Field).where(Field.code == code))).first()
     if action != "field" or row is None:
         raise _wrong_kind(given, "button")
-    set_data(draft, field_id=row.id)
+    set_data(draft, field_id=row.id, field_auto=None)
     go_to(draft, next_step(draft, Step.FIELD))
     return None
 
@@ -169,6 +186,13 @@ async def _step_description(
     rules: ReportRules,
     now: datetime,
 ) -> StepExtra | None:
+    set_data(draft, description=description_of(given))
+    go_to(draft, next_step(draft, Step.DESCRIPTION))
+    return None
+
+
+def description_of(given: Input) -> str:
+    """The description a text gives, or why it cannot be one."""
     if given.kind != InputKind.TEXT:
         raise _wrong_kind(given, "text")
     text = plain(given.text).strip()
@@ -180,9 +204,7 @@ async def _step_description(
             length=len(text),
             max=MAX_DESCRIPTION,
         )
-    set_data(draft, description=text)
-    go_to(draft, next_step(draft, Step.DESCRIPTION))
-    return None
+    return text
 
 
 async def _step_photos(
@@ -196,7 +218,9 @@ async def _step_photos(
     now: datetime,
 ) -> StepExtra | None:
     count = await session.scalar(
-        select(func.count()).select_from(Photo).where(Photo.draft_id == draft.id)
+        select(func.count())
+        .select_from(Photo)
+        .where(Photo.draft_id == draft.id, Photo.stage == PhotoStage.BEFORE)
     )
     count = count or 0
     if given.kind == InputKind.BUTTON and given.button == "done":
@@ -206,7 +230,11 @@ async def _step_photos(
         go_to(draft, next_step(draft, Step.PHOTOS))
         return None
     if given.kind == InputKind.BUTTON and given.button == "clear":
-        await session.execute(update(Photo).where(Photo.draft_id == draft.id).values(draft_id=None))
+        await session.execute(
+            update(Photo)
+            .where(Photo.draft_id == draft.id, Photo.stage == PhotoStage.BEFORE)
+            .values(draft_id=None)
+        )
         return StepExtra([Notice(N_("Photos removed. Send new ones."))])
     if given.kind != InputKind.PHOTO or given.photo is None:
         raise _wrong_kind(given, "photo")
@@ -214,7 +242,11 @@ async def _step_photos(
     same = await session.scalar(
         select(func.count())
         .select_from(Photo)
-        .where(Photo.draft_id == draft.id, Photo.sha256 == new.sha256)
+        .where(
+            Photo.draft_id == draft.id,
+            Photo.stage == PhotoStage.BEFORE,
+            Photo.sha256 == new.sha256,
+        )
     )
     if same:
         return StepExtra([Notice(N_("You already sent this photo."))], prompt=False)
@@ -250,6 +282,12 @@ async def _step_location(
             raise Invalid(N_("None of the photos carries a location."))
         lat, lon = view.photo_gps
         source = "photo"
+    elif given.kind == InputKind.BUTTON and given.button == "last":
+        last = await last_place(session, user_id=user.id, now=now)
+        if last is None:
+            raise Invalid(N_("Your last report is over an hour old: send your location."))
+        lat, lon, address = last.latitude, last.longitude, last.address
+        source = "last"
     elif given.kind == InputKind.LOCATION and given.latitude is not None:
         lat, lon = given.latitude, given.longitude
         address = (given.address or "").strip()[:MAX_ADDRESS] or None
@@ -305,9 +343,23 @@ async def _step_level(
     )
     if action != "level" or level not in allowed:
         raise _wrong_kind(given, "button")
-    set_data(draft, level=level)
+    set_level(draft, level, campaign, now)
     go_to(draft, next_step(draft, Step.LEVEL))
     return None
+
+
+def set_level(draft: Draft, level: str, campaign: CampaignInfo, now: datetime) -> None:
+    """Give the draft its level; a default deadline follows the level's default."""
+    set_data(draft, level=level)
+    if (draft.data or {}).get("deadline_auto"):
+        set_default_deadline(draft, campaign, now)
+
+
+def set_default_deadline(draft: Draft, campaign: CampaignInfo, now: datetime) -> None:
+    """The campaign's default deadline for the draft's level, counted from today."""
+    today = now.astimezone(ZoneInfo(campaign.timezone)).date()
+    days = campaign.default_deadline_days((draft.data or {}).get("level") or DangerLevel.GENERAL)
+    set_data(draft, deadline=(today + timedelta(days=days)).isoformat(), deadline_auto=True)
 
 
 async def _step_deadline(
@@ -343,7 +395,7 @@ async def _step_deadline(
         raise Invalid(
             N_("{date} is too far ahead. Choose a date within three years."), date=deadline
         )
-    set_data(draft, deadline=deadline.isoformat())
+    set_data(draft, deadline=deadline.isoformat(), deadline_auto=None)
     go_to(draft, next_step(draft, Step.DEADLINE))
     if deadline > campaign.closing_date:
         return StepExtra(
@@ -367,6 +419,11 @@ async def _step_confirm(
     rules: ReportRules,
     now: datetime,
 ) -> StepExtra | None:
+    if given.kind == InputKind.TEXT and not (draft.data or {}).get("description"):
+        # The card is the form: a report begun by an uncaptioned photo takes its description
+        # typed right there.
+        set_data(draft, description=description_of(given))
+        return None
     if given.kind != InputKind.BUTTON:
         raise _wrong_kind(given, "button")
     action, _, arg = given.button.partition(":")
@@ -375,6 +432,12 @@ async def _step_confirm(
             raise _wrong_kind(given, "button")
         set_data(draft, editing=True)
         draft.step = arg
+        return None
+    if action == "flip" and draft.kind != RecordKind.RISK:
+        # One tap between a general and a major hidden danger (its default deadline follows).
+        level = (draft.data or {}).get("level")
+        flipped = DangerLevel.GENERAL if level == DangerLevel.MAJOR else DangerLevel.MAJOR
+        set_level(draft, flipped, campaign, now)
         return None
     if action != "submit":
         raise _wrong_kind(given, "button")

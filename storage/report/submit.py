@@ -27,6 +27,7 @@ from storage.models import (
     HiddenDanger,
     NumberSequence,
     Photo,
+    PhotoStage,
     PushTarget,
     RecordKind,
     Subscription,
@@ -151,8 +152,12 @@ async def submit(
     session.add(danger)
     await session.flush()
     await session.execute(
-        update(Photo).where(Photo.draft_id == draft.id).values(danger_id=danger.id, draft_id=None)
+        update(Photo)
+        .where(Photo.draft_id == draft.id, Photo.stage == PhotoStage.BEFORE)
+        .values(danger_id=danger.id, draft_id=None)
     )
+    # Photos held for "add or start a new one" and never settled go with the draft.
+    await session.execute(update(Photo).where(Photo.draft_id == draft.id).values(draft_id=None))
     draft.status = DraftStatus.SUBMITTED
     draft.danger_id = danger.id
     record_event(

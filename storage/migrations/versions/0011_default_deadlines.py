@@ -1,0 +1,32 @@
+"""The campaign's default deadline per level: what a report gets unless its reporter picks one.
+
+Revision ID: 0011
+Revises: 0010
+Create Date: 2026-12-01
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0011"
+down_revision: str | None = "0010"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("campaign", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("deadline_days_general", sa.Integer(), server_default="7", nullable=False)
+        )
+        batch_op.add_column(
+            sa.Column("deadline_days_major", sa.Integer(), server_default="30", nullable=False)
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("campaign", schema=None) as batch_op:
+        batch_op.drop_column("deadline_days_major")
+        batch_op.drop_column("deadline_days_general")
