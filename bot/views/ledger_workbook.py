@@ -271,7 +271,9 @@ async def _ledger_sheet(
     book: Workbook, session: AsyncSession, scope: LedgerScope, words: _Words
 ) -> tuple[int, int]:
     """The full ledger; return its rows and how many of them are hidden dangers."""
-    sheet = Sheet(book, words.translate("Hidden-danger ledger"), LEDGER_COLUMNS, words.translate)
+    sheet = Sheet(
+        book, words.translate(N_("Hidden-danger ledger")), LEDGER_COLUMNS, words.translate
+    )
     hidden_dangers = 0
     async for r in danger_rows(session, scope):
         hidden_dangers += r.kind == RecordKind.HIDDEN_DANGER
