@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from bot.push.sender import drain
 from storage import invites, tasks
+from storage.clock import ShiftedClock
 from storage.models import Event, HiddenDanger
+from storage.pushes import enqueue_due
 from tests.factories import make_campaign, task_row
 from tests.fakebotapi import Chat, FakeBotAPI, Message, Person, make_jpeg
 from tests.harness import RunningBot, running_bot, settings_for
@@ -318,3 +322,22 @@ async def test_major_rectification_with_the_five_items_suggested(
     submitted = await updated_card(chat, number)
     assert "Responsibility: Wang, 甘井子区" in (submitted.text or "")
     assert "Time limit: Floors 5-7 by Friday, 8-9 by Monday" in (submitted.text or "")
+
+
+async def test_a_reminder_of_several_opens_each_card(
+    server: FakeBotAPI, bot: RunningBot, clock: ShiftedClock
+) -> None:
+    wang = await join(server, bot, "Wang", "inspector", "甘井子区")
+    first = await report(wang, site="Works G", level="General", color=(200, 40, 140))
+    second = await report(wang, site="Works H", level="General", color=(40, 200, 140))
+    clock.advance(timedelta(days=4))  # both due in 3 days: one reminder names them both
+    async with bot.sessions() as s:
+        await enqueue_due(s, force="reminders")
+    await drain(bot.application.bot, bot.sessions, bot.settings)
+    reminder = await notice(wang.private_chat, "Your hidden dangers that need you")
+    labels = [t for row in reminder.inline_keyboard for t, _ in row]
+    assert labels == [f"{first} · Works G", f"{second} · Works H"]
+    # Each button leads straight to its card, where Rectify is one tap away.
+    await press(wang, reminder, second)
+    card = await updated_card(wang.private_chat, second)
+    assert "📷 Rectify" in [t for row in card.inline_keyboard for t, _ in row]
