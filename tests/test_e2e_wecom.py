@@ -210,11 +210,21 @@ async def test_a_report_from_invite_to_closed_on_wecom_alone(world: WeComWorld) 
     # caption), the note as the following text, Submit from the summary.
     await inspector.text("/mine")
     await inspector.press(":open")
-    assert "Send photos of the rectified site" in texts(await inspector.press(":rectify"))
-    assert "1 after-photos received" in texts(await inspector.image(make_jpeg(color=(90, 180, 90))))
+    rectification = 0
+    begun = await inspector.press(":rectify")
+    rectification += 1
+    assert "Send photos of the rectified site" in texts(begun)
+    received = await inspector.image(make_jpeg(color=(90, 180, 90)))
+    rectification += 1
+    assert "1 after-photos received" in texts(received)
     summary = await inspector.text("防火堤已砌筑")
+    rectification += 1
     assert "Submit this rectification" in texts(summary) and "防火堤已砌筑" in texts(summary)
-    assert "submitted for verification" in texts(await inspector.press(":submit"))
+    submitted = await inspector.press(":submit")
+    rectification += 1
+    assert "submitted for verification" in texts(submitted)
+    assert rectification == 4  # Rectify, the image, its note, Submit
+    print(f"WeCom: rectification in {rectification} actions (an image, then its note as text)")
 
     # The supervisor approves: closed.
     await supervisor.text("/mine")
