@@ -226,11 +226,19 @@ async def test_a_report_from_invite_to_closed_on_wecom_alone(world: WeComWorld) 
     assert rectification == 4  # Rectify, the image, its note, Submit
     print(f"WeCom: rectification in {rectification} actions (an image, then its note as text)")
 
-    # The supervisor approves: closed.
-    await supervisor.text("/mine")
+    # The supervisor is told, with a card whose button opens it; opens it, approves: closed.
+    assert await drain(None, world.sessions, world.settings) >= 1
+    told = supervisor.new()
+    assert "awaits your verification" in texts(told) and keys(told) == ["d:1:open"]
+    verification = 0
     card_now = await supervisor.press(":open")
+    verification += 1
     assert "approve" in " ".join(keys(card_now))
-    assert f"{number} is closed." in texts(await supervisor.press(":approve"))
+    closed = await supervisor.press(":approve")
+    verification += 1
+    assert f"{number} is closed." in texts(closed)
+    assert verification == 2  # open, approve
+    print(f"WeCom: verification in {verification} actions")
 
     async with world.sessions() as s:
         danger = (await s.scalars(select(HiddenDanger))).one()
