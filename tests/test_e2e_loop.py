@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from bot.push.sender import drain
 from storage import invites, tasks
-from storage.models import HiddenDanger
+from storage.clock import ShiftedClock
+from storage.models import Event, HiddenDanger
+from storage.pushes import enqueue_due
 from tests.factories import make_campaign, task_row
 from tests.fakebotapi import Chat, FakeBotAPI, Message, Person, make_jpeg
 from tests.harness import RunningBot, running_bot, settings_for
@@ -85,34 +89,41 @@ async def open_card(person: Person, number: str) -> Message:
     )
 
 
-async def rectify(person: Person, number: str, *, major: bool, color: tuple[int, int, int]) -> None:
+async def rectify(person: Person, number: str, *, major: bool, color: tuple[int, int, int]) -> int:
+    """From the card: Rectify, the five items of a major danger (the report's suggestions taken
+    with one tap where there are some), the after-photos as an album with the note as its
+    caption, Submit. Return how many actions it took."""
     chat = person.private_chat
     card = await open_card(person, number)
-    await press(person, card, "📷 Submit rectification")
+    actions = 0
+    await press(person, card, "📷 Rectify")
+    actions += 1
     if major:
-        for answer in (
-            "Site manager Zhang",
-            "Install nets",
-            "20,000 yuan",
-            "By 12-05",
-            "Close floors",
-        ):
+        for answer in (None, "Install nets", "20,000 yuan", None, "Close floors"):
             prompt = await chat.next_message()
             assert "five items" in (prompt.text or "")
-            person.send_text(answer)
+            if answer is None:  # suggested from the report: one tap takes it
+                await press(person, prompt, "✓ ")
+            else:
+                person.send_text(answer)
+            actions += 1
     prompt = await chat.next_message()
     assert "Send photos of the rectified site" in (prompt.text or "")
-    person.send_photo(make_jpeg(color=color))
-    received = await chat.next_message()
-    assert "1 after-photos received" in (received.text or "")
-    await press(person, received, "✅ Done")
-    assert "Describe in a few words" in ((await chat.next_message()).text or "")
-    person.send_text("Nets installed on every floor")
-    confirm = await chat.next_message()
-    assert "Submit this rectification" in (confirm.text or "")
-    await press(person, confirm, "✅ Submit")
+    person.send_album(
+        [make_jpeg(color=color), make_jpeg(color=(color[0], color[1] // 2, color[2]))],
+        "Nets installed on every floor",
+    )
+    actions += 1
+    summary = await chat.next_message()
+    assert "Submit this rectification" in (summary.text or "")
+    assert "After-photos: 2" in (summary.text or "")
+    assert "Note: Nets installed on every floor" in (summary.text or "")
+    await chat.expect_silence(0.3)  # one answer for the album, not one per picture
+    await press(person, summary, "✅ Submit")
+    actions += 1
     await chat.next_message(lambda m: "submitted for verification" in (m.text or ""))
     await updated_card(chat, number)
+    return actions
 
 
 async def updated_card(chat: Chat, number: str) -> Message:
@@ -143,8 +154,8 @@ async def test_general_and_major_through_reject_and_approve(
         assert comparison.caption == "Before and after rectification"
         card = await updated_card(li.private_chat, number)
         assert "Status: awaiting verification" in (card.text or "")
-        if major:
-            assert "Responsibility: Site manager Zhang" in (card.text or "")
+        if major:  # taken as the report suggested it
+            assert "Responsibility: Wang, 甘井子区" in (card.text or "")
         await press(li, card, "↩️ Reject")
         assert "Why is the rectification rejected" in (
             (await li.private_chat.next_message()).text or ""
@@ -226,3 +237,107 @@ async def test_forged_callbacks_are_refused(server: FakeBotAPI, bot: RunningBot)
     await wang.private_chat.next_message(lambda m: "rectification started" in (m.text or ""))
     again = await wang.press(card, button(card, "🔧 Start rectifying")).answered()
     assert again.show_alert and "Not allowed" in (again.text or "")
+
+
+async def test_rectification_in_three_actions_verification_in_two(
+    server: FakeBotAPI, bot: RunningBot
+) -> None:
+    wang = await join(server, bot, "Wang", "inspector", "甘井子区")
+    li = await join(server, bot, "Li", "supervisor", "甘井子区")
+    number = await report(wang, site="Works E", level="General", color=(200, 90, 10))
+    rectification = await rectify(wang, number, major=False, color=(120, 200, 60))
+    assert rectification == 3  # Rectify, the album with its caption, Submit
+    print(f"rectification in {rectification} actions")
+
+    told = await notice(li.private_chat, f"{number} (Works E) was rectified by Wang")
+    verification = 0
+    await press(li, told, "Open")
+    verification += 1
+    await li.private_chat.next_message(lambda m: bool(m.photo))  # before and after, side by side
+    card = await updated_card(li.private_chat, number)
+    assert "Nets installed on every floor" in (card.text or "")
+    await press(li, card, "✅ Approve and close")
+    verification += 1
+    assert f"{number} is closed." in ((await li.private_chat.next_message()).text or "")
+    assert verification == 2  # open, approve
+    print(f"verification in {verification} actions")
+    await notice(wang.private_chat, f"{number} was verified and closed by Li")
+
+    async with bot.sessions() as s:
+        danger = (await s.scalars(select(HiddenDanger))).one()
+        trail = list(
+            await s.scalars(
+                select(Event.action).where(Event.danger_id == danger.id).order_by(Event.id)
+            )
+        )
+    assert danger.status == "closed"
+    # Rectify on a danger still reported started it: both changes are in the trail.
+    assert trail == [
+        "danger.reported",
+        "danger.rectifying",
+        "danger.rectification_submitted",
+        "danger.closed",
+    ]
+
+
+async def test_major_rectification_with_the_five_items_suggested(
+    server: FakeBotAPI, bot: RunningBot
+) -> None:
+    wang = await join(server, bot, "Wang", "inspector", "甘井子区")
+    await join(server, bot, "Li", "supervisor", "甘井子区")
+    number = await report(wang, site="Works F", level="Major", color=(30, 90, 200))
+    chat = wang.private_chat
+    card = await open_card(wang, number)
+    await press(wang, card, "📷 Rectify")
+    responsibility = await chat.next_message()
+    assert "five items to settle (1/5)" in (responsibility.text or "")
+    assert button(responsibility, "✓ ") == "✓ Wang, 甘井子区"
+    await press(wang, responsibility, "✓ ")
+    measures = await chat.next_message()
+    assert "(2/5)" in (measures.text or "") and not any(
+        t.startswith("✓") for row in measures.inline_keyboard for t, _ in row
+    )
+    wang.send_text("Install nets on floors 5 to 9")
+    funds = await chat.next_message()
+    wang.send_text("20,000 yuan from the contractor")
+    time_limit = await chat.next_message()
+    assert "(4/5)" in (time_limit.text or "")
+    async with bot.sessions() as s:
+        deadline = (await s.scalars(select(HiddenDanger.deadline))).one()
+    assert button(time_limit, "✓ ") == f"✓ {deadline.isoformat()}"
+    wang.send_text("Floors 5-7 by Friday, 8-9 by Monday")  # typed over the suggestion
+    plan = await chat.next_message()
+    assert "(5/5)" in (plan.text or "") and funds.text
+    wang.send_text("Floors closed to workers until then")
+    photos = await chat.next_message()
+    assert "Send photos of the rectified site" in (photos.text or "")
+    wang.send_album([make_jpeg(color=(90, 160, 90)), make_jpeg(color=(90, 90, 160))], "Nets up")
+    summary = await chat.next_message()
+    text = summary.text or ""
+    assert "Five items: Wang, 甘井子区 · Install nets" in text
+    assert "Floors 5-7 by Friday" in text
+    assert len(text.split("\n")) <= 6
+    await press(wang, summary, "✅ Submit")
+    await chat.next_message(lambda m: "submitted for verification" in (m.text or ""))
+    submitted = await updated_card(chat, number)
+    assert "Responsibility: Wang, 甘井子区" in (submitted.text or "")
+    assert "Time limit: Floors 5-7 by Friday, 8-9 by Monday" in (submitted.text or "")
+
+
+async def test_a_reminder_of_several_opens_each_card(
+    server: FakeBotAPI, bot: RunningBot, clock: ShiftedClock
+) -> None:
+    wang = await join(server, bot, "Wang", "inspector", "甘井子区")
+    first = await report(wang, site="Works G", level="General", color=(200, 40, 140))
+    second = await report(wang, site="Works H", level="General", color=(40, 200, 140))
+    clock.advance(timedelta(days=4))  # both due in 3 days: one reminder names them both
+    async with bot.sessions() as s:
+        await enqueue_due(s, force="reminders")
+    await drain(bot.application.bot, bot.sessions, bot.settings)
+    reminder = await notice(wang.private_chat, "Your hidden dangers that need you")
+    labels = [t for row in reminder.inline_keyboard for t, _ in row]
+    assert labels == [f"{first} · Works G", f"{second} · Works H"]
+    # Each button leads straight to its card, where Rectify is one tap away.
+    await press(wang, reminder, second)
+    card = await updated_card(wang.private_chat, second)
+    assert "📷 Rectify" in [t for row in card.inline_keyboard for t, _ in row]

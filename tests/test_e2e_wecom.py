@@ -206,20 +206,39 @@ async def test_a_report_from_invite_to_closed_on_wecom_alone(world: WeComWorld) 
     opened = await supervisor.press(":open")
     assert number in texts(opened)
 
-    # The inspector rectifies: after-photo, Done, a note, Submit.
+    # The inspector rectifies: Rectify, an after-photo (WeCom images come alone, without a
+    # caption), the note as the following text, Submit from the summary.
     await inspector.text("/mine")
     await inspector.press(":open")
-    assert "Send photos of the rectified site" in texts(await inspector.press(":rectify"))
-    assert "1 after-photos received" in texts(await inspector.image(make_jpeg(color=(90, 180, 90))))
-    assert "Describe in a few words" in texts(await inspector.press(":done"))
-    assert "Submit this rectification" in texts(await inspector.text("防火堤已砌筑"))
-    assert "submitted for verification" in texts(await inspector.press(":submit"))
+    rectification = 0
+    begun = await inspector.press(":rectify")
+    rectification += 1
+    assert "Send photos of the rectified site" in texts(begun)
+    received = await inspector.image(make_jpeg(color=(90, 180, 90)))
+    rectification += 1
+    assert "1 after-photos received" in texts(received)
+    summary = await inspector.text("防火堤已砌筑")
+    rectification += 1
+    assert "Submit this rectification" in texts(summary) and "防火堤已砌筑" in texts(summary)
+    submitted = await inspector.press(":submit")
+    rectification += 1
+    assert "submitted for verification" in texts(submitted)
+    assert rectification == 4  # Rectify, the image, its note, Submit
+    print(f"WeCom: rectification in {rectification} actions (an image, then its note as text)")
 
-    # The supervisor approves: closed.
-    await supervisor.text("/mine")
+    # The supervisor is told, with a card whose button opens it; opens it, approves: closed.
+    assert await drain(None, world.sessions, world.settings) >= 1
+    told = supervisor.new()
+    assert "awaits your verification" in texts(told) and keys(told) == ["d:1:open"]
+    verification = 0
     card_now = await supervisor.press(":open")
+    verification += 1
     assert "approve" in " ".join(keys(card_now))
-    assert f"{number} is closed." in texts(await supervisor.press(":approve"))
+    closed = await supervisor.press(":approve")
+    verification += 1
+    assert f"{number} is closed." in texts(closed)
+    assert verification == 2  # open, approve
+    print(f"WeCom: verification in {verification} actions")
 
     async with world.sessions() as s:
         danger = (await s.scalars(select(HiddenDanger))).one()

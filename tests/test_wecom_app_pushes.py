@@ -133,3 +133,20 @@ async def test_a_person_wecom_does_not_know_fails_at_once(
     row = await the_push(sessions)
     assert (row.status, row.attempts) == (OutboxStatus.FAILED, 0)
     assert "81013" in (row.last_error or "")
+
+
+async def test_a_push_about_one_hidden_danger_ends_with_a_card_that_opens_it(
+    sessions: Sessions, settings: Settings, wecom: FakeWeCom
+) -> None:
+    await world(sessions)
+    await register_wecom(sessions, Account.wecom(PERSON), "inspector", "甘井子区")
+    about = NoticePush(key=NOTICE.key, params=NOTICE.params, danger_id=42)
+    async with sessions() as s:
+        enqueue(s, about, channel=Channel.WECOM_APP, target=PERSON, period="1", now=utcnow())
+        await s.commit()
+    assert await send_now(sessions, settings) == 1
+    text, card = wecom.application.messages(PERSON)
+    assert text.content == "Report DL-2026-000123 was closed."
+    assert card.msgtype == "template_card" and card.button_texts == ["Open"]
+    assert [b["key"] for b in card.card["button_list"]] == ["d:42:open"]
+    assert card.card["main_title"]["title"] == "Report DL-2026-000123 was closed."

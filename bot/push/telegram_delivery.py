@@ -21,14 +21,12 @@ from bot.push.pacing import SenderState, Slot, seconds_of
 from bot.views.cards import CAPTION_LIMIT, report_card, telegram_photo
 from bot.views.labels import shorten
 from bot.views.pictures.countdown_card import countdown_png
-from bot.views.push_view import telegram_text
+from bot.views.push_view import push_buttons, telegram_text
 from storage.accounts import Account
 from storage.dangers import danger_card
 from storage.db import Sessions
 from storage.push_payloads import (
     CountdownPush,
-    NoticePush,
-    ReminderPush,
     ReportCardPush,
     payload_json,
     payload_of,
@@ -159,11 +157,11 @@ async def _send_telegram(
     text = telegram_text(_, payload)
     if isinstance(payload, CountdownPush):
         return await send_countdown(bot, chat_id, _, payload, text, state.card_ids)
+    rows = push_buttons(_, payload)
     keyboard = None
-    danger_id = payload.danger_id if isinstance(payload, NoticePush | ReminderPush) else None
-    if danger_id:
+    if rows:
         keyboard = InlineKeyboardMarkup(
-            [[InlineKeyboardButton(_("Open"), callback_data=f"d:{danger_id}:open")]]
+            [[InlineKeyboardButton(b.label, callback_data=b.action) for b in row] for row in rows]
         )
     await bot.send_message(chat_id, text, reply_markup=keyboard)
     return 1

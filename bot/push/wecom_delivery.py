@@ -1,9 +1,11 @@
 """Pushes to WeCom: markdown to a group robot's webhook key, plain text to one person through
-the WeCom application, and what WeCom's refusals mean for either."""
+the WeCom application (and, for a push about one hidden danger, a card whose button opens it),
+and what WeCom's refusals mean for either."""
 
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
@@ -15,9 +17,17 @@ from bot.i18n import Translator
 from bot.push.delivery import NotSent, fail, language_of, record_sent, retry
 from bot.push.pacing import SenderState, Slot
 from bot.views.cards import report_card
-from bot.views.push_view import telegram_text, wecom_markdown, wecom_report_markdown
+from bot.views.labels import shorten
+from bot.views.push_view import push_buttons, telegram_text, wecom_markdown, wecom_report_markdown
 from bot.wecom.api import WeComBusy, WeComError
-from bot.wecom.outgoing import TextMessage, text_pieces
+from bot.wecom.outgoing import (
+    BUTTON_TEXT_LIMIT,
+    CARD_TITLE_LIMIT,
+    ButtonCard,
+    TextMessage,
+    text_pieces,
+)
+from bot.wecom.outgoing import Button as CardButton
 from storage.accounts import Account
 from storage.clock import utcnow
 from storage.dangers import danger_card
@@ -101,17 +111,17 @@ async def deliver_wecom_robot(
 async def deliver_wecom_app(
     sessions: Sessions, settings: Settings, state: SenderState, item: OutboxItem, slot: Slot
 ) -> int:
-    """Send the push to one person through the WeCom application, as plain text."""
+    """Send the push to one person through the WeCom application, as plain text (and a card)."""
     if state.wecom is None:
         # Without a configured application nobody will ever deliver it.
         await fail(sessions, item, "no WeCom application configured")
         return 0
     try:
-        texts = await _wecom_app_texts(sessions, settings, item)
+        messages = await _wecom_app_messages(sessions, settings, item)
         # A text over WeCom's 2,048 bytes goes in parts; a retry after a busy answer in the
         # middle sends the parts before it again, which beats sending a push cut short.
-        for text in texts:
-            answer = await state.wecom.send(item.target, TextMessage(text))
+        for message in messages:
+            answer = await state.wecom.send(item.target, message)
             if item.target in answer.invalid_users:
                 raise WeComError(60111, "WeCom does not know this user id")
     except NotSent as err:
@@ -129,18 +139,35 @@ async def deliver_wecom_app(
         logger.exception("push %s failed", item.key)
         await retry(sessions, item, repr(err))
         return 0
-    return await record_sent(sessions, item, slot, len(texts))
+    return await record_sent(sessions, item, slot, len(messages))
 
 
-async def _wecom_app_texts(sessions: Sessions, settings: Settings, item: OutboxItem) -> list[str]:
-    """The push worded for its person, in messages within WeCom's text limit."""
+async def _wecom_app_messages(
+    sessions: Sessions, settings: Settings, item: OutboxItem
+) -> list[TextMessage | ButtonCard]:
+    """The push worded for its person, in messages within WeCom's text limit; a push about
+    one hidden danger ends with a card whose button opens it, as on Telegram."""
     _ = Translator(await language_of(sessions, settings, Account.wecom(item.target)))
     payload = payload_of(item)
     if isinstance(payload, ReportCardPush):
         async with sessions() as session:
             card = await danger_card(session, payload.danger_id)
-        return text_pieces(report_card(_, card))
-    return text_pieces(telegram_text(_, payload))
+        return [TextMessage(t) for t in text_pieces(report_card(_, card))]
+    text = telegram_text(_, payload)
+    messages: list[TextMessage | ButtonCard] = [TextMessage(t) for t in text_pieces(text)]
+    rows = push_buttons(_, payload)
+    if len(rows) == 1:  # a reminder of several names them in its text; /mine opens them
+        [button] = rows[0]
+        title = shorten(text.split("\n")[0], CARD_TITLE_LIMIT)
+        messages.append(
+            ButtonCard(
+                title=title,
+                description="",
+                buttons=[CardButton(shorten(button.label, BUTTON_TEXT_LIMIT), button.action)],
+                task_id="hd" + secrets.token_hex(16),
+            )
+        )
+    return messages
 
 
 async def _refused_by_wecom(

@@ -1,5 +1,6 @@
-"""The prompts of the closed loop's action conversation: after-photos, a note, the five items of
-a major hidden danger, a reason, a successor, a new deadline, and the confirmation."""
+"""The prompts of the closed loop's action conversation: after-photos (the note as their caption),
+the five items of a major hidden danger (suggested from the report where it can), a reason, a
+successor, a new deadline, and the summary with Submit."""
 
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ FIVE_ITEM_PROMPTS = {
     "time_limit": N_("By when will each measure be done?"),
     "plan": N_("What is the contingency plan until it is done?"),
 }
+
+# A suggested answer on its button: enough to recognise it.
+SUGGESTION_IN_BUTTON = 30
 
 FIVE_ITEM_NAMES = {
     "responsibility": N_("Responsibility"),
@@ -52,19 +56,35 @@ def _five_item_prompt(_: Translator, draft: ActionDraftView, today: date) -> Say
         n=n,
         question=_(FIVE_ITEM_PROMPTS[draft.step]),
     )
-    return Say(text, (_cancel(_, draft),))
+    suggested = str((draft.data.get("suggested") or {}).get(draft.step) or "")
+    if not suggested:
+        return Say(text, (_cancel(_, draft),))
+    # From the report (who answers for it, its deadline): one tap takes it, typing replaces it.
+    text += "\n" + _("Tap to take it as it stands, or type your own.")
+    accept = (Button(f"✓ {shorten(suggested, SUGGESTION_IN_BUTTON)}", f"a:{draft.id}:accept"),)
+    return Say(text, (accept, _cancel(_, draft)))
 
 
 def _photos_prompt(_: Translator, draft: ActionDraftView, today: date) -> Say:
+    note = str(draft.data.get("note") or "")
+    if draft.photos and note:
+        # Photos and the note (an album's caption) are in: the summary, one tap from done.
+        return _summary(_, draft)
     if draft.photos:
-        text = _("{count} after-photos received. Send more, or tap Done.", count=draft.photos)
-    else:
         text = _(
-            "Send photos of the rectified site, taken from where the hidden danger was "
-            "photographed (1 to 10)."
+            "{count} after-photos received. Write in a few words what was done, "
+            "or send more photos.",
+            count=draft.photos,
         )
-    done = (Button(_("✅ Done"), f"a:{draft.id}:done"),)
-    return Say(_head(draft) + text, (done, _cancel(_, draft)))
+        done = (Button(_("✅ Done"), f"a:{draft.id}:done"),)
+        return Say(_head(draft) + text, (done, _cancel(_, draft)))
+    text = _(
+        "Send photos of the rectified site, taken from where the hidden danger was "
+        "photographed (1 to 10), with what was done as the caption."
+    )
+    if note:
+        text += "\n" + _("Note: {note}", note=shorten(note, 300))
+    return Say(_head(draft) + text, (_cancel(_, draft),))
 
 
 def _note_prompt(_: Translator, draft: ActionDraftView, today: date) -> Say:
@@ -72,13 +92,21 @@ def _note_prompt(_: Translator, draft: ActionDraftView, today: date) -> Say:
 
 
 def _confirm_prompt(_: Translator, draft: ActionDraftView, today: date) -> Say:
+    return _summary(_, draft)
+
+
+def _summary(_: Translator, draft: ActionDraftView) -> Say:
+    """The rectification as it will go to the verifier, with Submit: a few lines, the five
+    items (of a major danger) on one."""
     data = draft.data
     lines = [_head(draft) + _("Submit this rectification for verification?")]
     lines.append(_("After-photos: {count}", count=draft.photos))
     lines.append(_("Note: {note}", note=shorten(str(data.get("note", "")), 300)))
-    for key in FIVE_ITEM_NAMES:
-        if key in data:
-            lines.append(f"· {_(FIVE_ITEM_NAMES[key])}: {shorten(str(data[key]), 100)}")
+    items = [shorten(str(data[key]), 40) for key in FIVE_ITEM_NAMES if key in data]
+    if items:
+        lines.append(_("Five items: {items}", items=" · ".join(items)))
+    if draft.step == "photos":
+        lines.append(_("More photos, or a new note, may still be sent."))
     submit = (Button(_("✅ Submit"), f"a:{draft.id}:submit"),)
     return Say("\n".join(lines), (submit, _cancel(_, draft)))
 

@@ -29,7 +29,7 @@ STATUS_MARKS = {"reported": "🆕", "rectifying": "🔧", "submitted": "🔍", "
 
 ACTION_LABELS = {
     Action.START: N_("🔧 Start rectifying"),
-    Action.RECTIFY: N_("📷 Submit rectification"),
+    Action.RECTIFY: N_("📷 Rectify"),
     Action.APPROVE: N_("✅ Approve and close"),
     Action.REJECT: N_("↩️ Reject"),
     Action.EXTEND: N_("⏳ Ask for more time"),

@@ -11,6 +11,7 @@ from datetime import date
 from bot.i18n import Translator
 from bot.views.cards import report_card
 from bot.views.labels import level_name, shorten
+from bot.views.reply import Button, Buttons
 from storage.dangers import DangerCard
 from storage.push_payloads import (
     CountdownPush,
@@ -26,6 +27,9 @@ from storage.push_payloads import (
 
 TELEGRAM_LIMIT = 4096
 RANKED = 10
+# A reminder's buttons: one a hidden danger, the first few (the rest are on /mine).
+REMINDER_BUTTONS = 5
+SITE_IN_BUTTON = 16
 WECOM_LIMIT = 4096  # bytes of UTF-8
 
 
@@ -179,6 +183,23 @@ def reminder_text(_: Translator, data: ReminderPush) -> str:
         lines.append(_("… and {more} more", more=data.count - len(items)))
     lines.append(_("Rectify them, or open one to ask for more time. /mine lists them all."))
     return "\n".join(lines)
+
+
+def push_buttons(_: Translator, data: Payload) -> Buttons:
+    """A push's buttons: each opens a hidden danger's card, where it is rectified or verified
+    (a reminder of several gets one for each of the first few)."""
+    if isinstance(data, ReminderPush) and data.danger_id is None:
+        return tuple(
+            (
+                Button(
+                    f"{item.number} · {shorten(item.site, SITE_IN_BUTTON)}",
+                    f"d:{item.danger_id}:open",
+                ),
+            )
+            for item in data.items[:REMINDER_BUTTONS]
+        )
+    danger_id = data.danger_id if isinstance(data, NoticePush | ReminderPush) else None
+    return ((Button(_("Open"), f"d:{danger_id}:open"),),) if danger_id else ()
 
 
 def telegram_text(_: Translator, data: Payload) -> str:

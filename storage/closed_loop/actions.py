@@ -1,4 +1,5 @@
-"""One-tap actions of the closed loop (start, approve, grant), or the beginning of a typed one."""
+"""One-tap actions of the closed loop (start, approve, grant), or the beginning of a typed one
+(Rectify begins the rectification of a danger still reported as it opens its steps)."""
 
 from __future__ import annotations
 
@@ -132,6 +133,10 @@ async def act(
         await session.rollback()
         return LoopReply(duplicate_update=True, prompt=False)
     danger, facts = await require(session, viewer=viewer, danger_id=danger_id, action=action)
+    if action == Action.RECTIFY and danger.status == DangerStatus.REPORTED:
+        # Rectify on a danger still reported starts its rectification too: one tap, not two,
+        # and the trail still says when it began.
+        await _start(session, viewer, danger, now)
     if action in ACTION_STEPS:
         return await begin_action(session, viewer, danger, action, now)
     one_tap = _ONE_TAP.get(action)

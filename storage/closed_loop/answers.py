@@ -127,19 +127,18 @@ async def _apply(
         draft.step = steps[steps.index(step) - 1]
         return None
     if step in FIVE_ITEMS:
-        set_data(draft, **{step: _text(given, least=2, most=MAX_MEASURE)})
+        set_data(draft, **{step: _five_item(draft, given)})
     elif step == "photos":
-        if given.kind == InputKind.BUTTON and given.button == "done":
-            count = await session.scalar(
-                select(func.count()).select_from(Photo).where(Photo.draft_id == draft.id)
-            )
-            if not count:
-                raise Invalid(N_("Send at least one photo of the rectified site first."))
-        elif given.kind == InputKind.PHOTO and given.photo is not None:
-            await _add_after_photo(session, draft, given)
+        leads_to = await _photos_answer(session, draft, given)
+        if leads_to is None:
             return None
-        else:
-            raise Invalid(N_("Please send a photo (or an image file), or tap Done."))
+        if leads_to == "submit":
+            draft.status = DraftStatus.SUBMITTED
+            return await finish(session, viewer, draft, danger, now)
+        # Done: on to the note, or past it when a caption or a text gave it already.
+        draft.step = "confirm" if (draft.data or {}).get("note") else "note"
+        draft.updated_at = now
+        return None
     elif step == "note":
         set_data(draft, note=_text(given, least=2, most=MAX_NOTE))
     elif step == "reason":
@@ -157,6 +156,41 @@ async def _apply(
         return None
     draft.status = DraftStatus.SUBMITTED
     return await finish(session, viewer, draft, danger, now)
+
+
+def _five_item(draft: Draft, given: Input) -> str:
+    """One of the five items: the suggestion taken with one tap, or typed."""
+    suggested = (draft.data or {}).get("suggested") or {}
+    if given.kind == InputKind.BUTTON and given.button == "accept" and suggested.get(draft.step):
+        return str(suggested[draft.step])
+    return _text(given, least=2, most=MAX_MEASURE)
+
+
+async def _photos_answer(session: AsyncSession, draft: Draft, given: Input) -> str | None:
+    """An answer at the after-photos step: a photo (its caption is the note), the note typed,
+    Done or Submit. Return where it leads: None (stay), "done" or "submit"."""
+    if given.kind == InputKind.PHOTO and given.photo is not None:
+        await _add_after_photo(session, draft, given)
+        # An album carries its caption on one photo only: the others leave the note alone.
+        caption = plain(given.text).strip()
+        if len(caption) >= 2:
+            set_data(draft, note=caption[:MAX_NOTE])
+        return None
+    if given.kind == InputKind.TEXT:
+        set_data(draft, note=_text(given, least=2, most=MAX_NOTE))
+        return None
+    if given.kind == InputKind.BUTTON and given.button in ("done", "submit"):
+        count = await session.scalar(
+            select(func.count()).select_from(Photo).where(Photo.draft_id == draft.id)
+        )
+        if not count:
+            raise Invalid(N_("Send at least one photo of the rectified site first."))
+        if given.button == "done":
+            return "done"
+        if not (draft.data or {}).get("note"):
+            raise Invalid(N_("Write in a few words what was done first."))
+        return "submit"
+    raise Invalid(N_("Please send a photo (or an image file), or tap Done."))
 
 
 async def _successor_chosen(session: AsyncSession, danger: HiddenDanger, given: Input) -> int:

@@ -21,6 +21,8 @@ from storage.models import (
     DraftStatus,
     HiddenDanger,
     Photo,
+    Unit,
+    User,
 )
 from storage.people import user_row
 from storage.permissions import (
@@ -77,21 +79,42 @@ async def action_draft_view(session: AsyncSession, draft: Draft) -> ActionDraftV
     )
 
 
+async def suggested_items(session: AsyncSession, danger: HiddenDanger) -> dict[str, str]:
+    """What the report already settles of the five items, offered for one-tap acceptance: who
+    answers for it (person and unit) and by when (its deadline)."""
+    person = await session.get(User, danger.responsible_id or danger.reporter_id)
+    unit = await session.get(Unit, danger.unit_id)
+    who = ", ".join(n for n in (person.name if person else "", unit.name if unit else "") if n)
+    suggested = {"time_limit": danger.deadline.isoformat()}
+    if who:
+        suggested["responsibility"] = who
+    return suggested
+
+
 async def begin_action(
     session: AsyncSession, viewer: Viewer, danger: HiddenDanger, action: Action, now: datetime
 ) -> LoopReply:
     old = await open_action(session, viewer.user_id)
+    if old is not None and old.kind == action and (old.data or {}).get("danger_id") == danger.id:
+        # The same action on the same danger again (a second tap on the card): go on with it,
+        # photos and answers kept.
+        view = await action_draft_view(session, old)
+        await session.commit()
+        return LoopReply(draft=view)
     if old is not None:  # one typed action at a time: a new one replaces the old
         old.status = DraftStatus.DISCARDED
         await session.execute(update(Photo).where(Photo.draft_id == old.id).values(draft_id=None))
         await session.flush()
     major = danger.level == DangerLevel.MAJOR
+    data: dict[str, object] = {"danger_id": danger.id, "number": danger.number, "major": major}
+    if major and action == Action.RECTIFY:
+        data["suggested"] = await suggested_items(session, danger)
     draft = Draft(
         user_id=viewer.user_id,
         flow=DraftFlow.ACTION,
         kind=action.value,
         step="",
-        data={"danger_id": danger.id, "number": danger.number, "major": major},
+        data=data,
         created_at=now,
         updated_at=now,
     )
