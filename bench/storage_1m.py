@@ -56,6 +56,8 @@ from storage.models import (  # noqa: E402
 from storage.people import who_is  # noqa: E402
 from storage.pushes import countdown_data, enqueue_due  # noqa: E402
 from storage.report import Area, ReportRules, Step, answer_report, begin_report  # noqa: E402
+from storage.report.suggestions import last_place, likely_sites, likely_tasks  # noqa: E402
+from storage.units import unit_and_descendants  # noqa: E402
 
 # The bench's "now": 10:00 in the campaign's zone on a weekday, the middle of a working day.
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
@@ -84,6 +86,7 @@ class Province:
     city_ids: list[int] = field(default_factory=list)
     district_ids: list[int] = field(default_factory=list)
     inspectors: list[int] = field(default_factory=list)  # telegram ids
+    reporters: list[tuple[int, int]] = field(default_factory=list)  # (user id, unit id)
     district_supervisors: list[int] = field(default_factory=list)
     city_supervisors: list[int] = field(default_factory=list)
     to_verify: list[tuple[int, int]] = field(default_factory=list)  # (supervisor, danger id)
@@ -379,6 +382,16 @@ async def province(sessions: Sessions, rng: random.Random) -> Province:
         p.district_ids = [u for u, parent in units if parent in p.city_ids]
         people = list((await s.execute(select(User.telegram_id, User.role, User.unit_id))).all())
         p.inspectors = [t for t, role, _ in people if role == "inspector"]
+        p.reporters = [
+            (user_id, unit_id)
+            for user_id, unit_id in (
+                await s.execute(
+                    select(User.id, User.unit_id).where(
+                        User.role == "inspector", User.unit_id.is_not(None)
+                    )
+                )
+            ).all()
+        ]
         district_sup = {u: t for t, role, u in people if role == "supervisor"}
         p.district_supervisors = [district_sup[d] for d in p.district_ids if d in district_sup]
         p.city_supervisors = [district_sup[c] for c in p.city_ids if c in district_sup]
@@ -516,6 +529,24 @@ async def measure(engine: AsyncEngine, p: Province, runs: int, rng: random.Rando
     await each("countdown of the province group", lambda k: countdown(p.province_id))
     await each("countdown of a city group", lambda k: countdown(rng.choice(p.city_ids)))
     await each("countdown of a district group", lambda k: countdown(rng.choice(p.district_ids)))
+
+    async def guesses(k: int) -> Any:
+        # What a report begun by its photos offers: the last place, the sites near the place
+        # given, the tasks of the nearest site.
+        user_id, unit_id = p.reporters[k * 13 % len(p.reporters)]
+        async with reads() as s:
+            campaign = await campaigns.require_campaign(s)
+            await last_place(s, user_id=user_id, now=NOW)
+            sites = await likely_sites(s, user_id=user_id, latitude=41.8, longitude=123.4)
+            return await likely_tasks(
+                s,
+                user_id=user_id,
+                unit_ids=await unit_and_descendants(s, unit_id),
+                campaign_id=campaign.id,
+                site=sites[0].site if sites else None,
+            )
+
+    await each("photo first: the guesses (place, sites, tasks)", guesses)
 
     async def tick(k: int) -> Any:
         async with sessions() as s:

@@ -112,6 +112,60 @@ def test_sigkill_after_every_step_loses_nothing(
     assert len(registered) == 2  # the replayed /start only greets again
 
 
+def test_sigkill_after_every_action_of_a_photo_first_report_loses_nothing(
+    server: FakeBotAPI, sqlite_url: str, tmp_path: Path
+) -> None:
+    """The same for a report begun by its photos: two photos, the place, the site, the task,
+    a tap on the card, Submit — killed after each, every answer redelivered."""
+    code = asyncio.run(prepare_campaign(sqlite_url))
+    bot = BotProcess(process_env(server, sqlite_url, tmp_path), tmp_path / "bot.log")
+    person = server.user(first_name="Wang", language_code="en")
+    chat = person.private_chat
+
+    def latest(contains: str) -> Message:
+        return next(
+            m for m in reversed(chat.bot_messages) if contains in (m.text or m.caption or "")
+        )
+
+    def press(contains: str, prefix: str) -> None:
+        message = latest(contains)
+        person.press(message, next(t for t in message.buttons if t.startswith(prefix)))
+
+    steps: list[tuple[Callable[[], object], str]] = [
+        (lambda: person.send_text(f"/start {code}"), "You are registered"),
+        (
+            lambda: person.send_photo(
+                make_jpeg(color=(250, 10, 10)), "Dike of the tank farm broken"
+            ),
+            "📷 1 · Location",
+        ),
+        (lambda: person.send_photo(make_jpeg(color=(10, 10, 250))), "📷 2 · Location"),
+        (lambda: person.tap("📍 Send my location", location=(38.9, 121.6)), "📷 2 · Site"),
+        (lambda: person.send_text("Dalian Chemical Works"), "📷 2 · Task"),
+        (lambda: press("📷 2 · Task", "MU-01"), "Please check your report"),
+        (lambda: press("Please check your report", "🔺"), "Major hidden danger"),
+        (lambda: press("Major hidden danger", "✅"), "Submitted as"),
+    ]
+    try:
+        bot.start()
+        for action, expected in steps:
+            action()
+            chat.next_message_sync(
+                lambda m, e=expected: e in (m.text or m.caption or ""),  # type: ignore[misc]
+                within=WAIT,
+            )
+            bot.kill()
+            server.redeliver_last_update()
+            bot.start()
+        time.sleep(2.0)
+    finally:
+        bot.stop()
+    dangers, photos, site = asyncio.run(_count(sqlite_url))
+    assert (dangers, photos, site) == (1, 2, "Dalian Chemical Works")
+    submitted = [m for m in chat.bot_messages if "Submitted as" in (m.text or "")]
+    assert len(submitted) == 1, "a replayed submit must not report twice"
+
+
 def test_an_update_taken_from_telegram_is_handled_after_a_kill(
     server: FakeBotAPI, sqlite_url: str, tmp_path: Path
 ) -> None:
