@@ -13,8 +13,8 @@ from storage.dto import CampaignInfo
 from storage.errors import N_, Invalid, NotFound
 from storage.models import Campaign
 
-# A default deadline within three years, as a typed one (storage/report/steps.py).
-MAX_DEADLINE_DAYS = 3 * 365
+# The furthest a deadline may be set, typed or by default: three years.
+MAX_DEADLINE_DAYS = 3 * 366
 
 
 def _info(row: Campaign) -> CampaignInfo:

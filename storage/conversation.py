@@ -81,6 +81,9 @@ class Input:
     address: str | None = None
     photo: NewPhoto | None = None
     what: str = ""  # for OTHER: sticker, voice, video, … (only to word the hint)
+    # The album a photo came in, where the front says (Telegram's media_group_id): the photos
+    # of one album belong together, a new album is a new batch.
+    album: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

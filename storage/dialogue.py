@@ -76,6 +76,13 @@ class Awaited:
         return self.flow in (None, DraftFlow.REPORT) or self.step == PHOTOS
 
     @property
+    def photo_held(self) -> bool:
+        """Whether a picture sent now is (most likely) held for "add to the open report or start
+        a new one": the report is at a step that takes none. (The rest of the album that began
+        a report joins it instead; the report's own step says so again.)"""
+        return self.flow == DraftFlow.REPORT and self.step != PHOTOS
+
+    @property
     def wants_location(self) -> bool:
         """Whether a location, or the words of the location step's buttons, are an answer."""
         return self.flow == DraftFlow.REPORT and self.step == Step.LOCATION

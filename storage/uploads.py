@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.accounts import Account
 from storage.errors import N_, Invalid
-from storage.models import Draft, DraftStatus, Photo, User
+from storage.models import Draft, DraftStatus, Photo, PhotoStage, User
 
 logger = logging.getLogger(__name__)
 
@@ -30,32 +30,37 @@ GRACE = timedelta(days=1)
 
 @dataclass(frozen=True, slots=True)
 class Room:
-    photos_in_draft: int  # in the person's open drafts (report or action)
+    # In the person's open drafts (report or action), apart from the photos held for "add to
+    # the report or start a new one", which fill a place of their own.
+    photos_in_draft: int
     bytes_today: int  # sent in the last 24 hours
+    photos_held: int = 0
 
 
 async def upload_room(session: AsyncSession, *, account: Account, now: datetime) -> Room:
     """What the person has already sent: photos in their open drafts, bytes in the last day."""
     user_id = select(User.id).where(account.of_user()).scalar_subquery()
-    in_draft = (
+    in_draft, held = (
         select(func.count())
         .select_from(Photo)
         .join(Draft, Draft.id == Photo.draft_id)
-        .where(Draft.user_id == user_id, Draft.status == DraftStatus.OPEN)
+        .where(Draft.user_id == user_id, Draft.status == DraftStatus.OPEN, stage)
         .scalar_subquery()
+        for stage in (Photo.stage != PhotoStage.HELD, Photo.stage == PhotoStage.HELD)
     )
     today = (
         select(func.coalesce(func.sum(Photo.size), 0))
         .where(Photo.user_id == user_id, Photo.created_at > now - DAY)
         .scalar_subquery()
     )
-    photos, sent = (await session.execute(select(in_draft, today))).one()
-    return Room(int(photos or 0), int(sent or 0))
+    photos, sent, kept = (await session.execute(select(in_draft, today, held))).one()
+    return Room(int(photos or 0), int(sent or 0), int(kept or 0))
 
 
-def check_room(room: Room, *, size: int | None, bytes_a_day: int) -> None:
-    """Refuse a photo before it is downloaded, when it would not fit."""
-    if room.photos_in_draft >= MAX_PHOTOS:
+def check_room(room: Room, *, size: int | None, bytes_a_day: int, held: bool = False) -> None:
+    """Refuse a photo before it is downloaded, when it would not fit where it goes: into the
+    open drafts, or (`held`) among the photos held for "add to it or start a new one"."""
+    if (room.photos_held if held else room.photos_in_draft) >= MAX_PHOTOS:
         raise Invalid(N_("That is {max} photos already, the most a report holds."), max=MAX_PHOTOS)
     if room.bytes_today + (size or 0) > bytes_a_day:
         raise Invalid(

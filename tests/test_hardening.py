@@ -296,9 +296,14 @@ async def test_room_for_photos_is_known_before_the_download(sessions: Sessions) 
         await w.send(Input(InputKind.PHOTO, photo=photo(100 + n)))
     async with sessions() as s:
         room = await upload_room(s, account=tg(INSPECTOR), now=utcnow())
-    assert room.photos_in_draft == 10
+    assert room.photos_in_draft == 10 and room.photos_held == 0
     with pytest.raises(Invalid, match="most a report holds"):
         check_room(room, size=1000, bytes_a_day=1 << 30)
+    # A full report may still hold photos for "add to it or start a new one" …
+    check_room(room, size=1000, bytes_a_day=1 << 30, held=True)
+    # … as many as a report holds.
+    with pytest.raises(Invalid, match="most a report holds"):
+        check_room(Room(0, 0, 10), size=1000, bytes_a_day=1 << 30, held=True)
     with pytest.raises(Invalid, match="most a day allows"):
         check_room(Room(0, 499 << 20), size=2 << 20, bytes_a_day=500 << 20)
     check_room(Room(3, 10 << 20), size=2 << 20, bytes_a_day=500 << 20)

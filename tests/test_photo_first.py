@@ -10,9 +10,9 @@ from storage import campaigns
 from storage.conversation import Input, InputKind, NewPhoto
 from storage.db import Sessions
 from storage.models import DangerLevel
-from storage.report import ReportReply, Step, begin_report_with_photo
+from storage.report import ReportReply, Step, answer_report, begin_report_with_photo
 from tests.factories import tg
-from tests.timeline import NOW, today
+from tests.timeline import NOW, TZ, today
 from tests.world import INSPECTOR, RULES, Walker, photo, setup
 
 SITE = "大连某化工有限公司"
@@ -221,3 +221,77 @@ async def test_photos_held_can_begin_a_new_report_instead(sessions: Sessions) ->
     assert stale.notices and stale.notices[0].key == (
         "That button belongs to a report that is no longer open."
     )
+
+
+async def test_only_the_album_that_began_it_joins_without_asking(sessions: Sessions) -> None:
+    await setup(sessions)
+    album = Input(InputKind.PHOTO, photo=photo(1), text="储罐区防火堤破损", album="A1")
+    async with sessions() as s:
+        await begin_report_with_photo(
+            s, account=tg(INSPECTOR), update_id=90_001, given=album, rules=RULES, now=NOW
+        )
+    w = walker(sessions, 92_000)
+    rest = await w.send(Input(InputKind.PHOTO, photo=photo(2), album="A1"))
+    assert rest.draft is not None and len(rest.draft.photos) == 2 and rest.draft.held == 0
+    # Another album, before anything was answered: another hidden danger, perhaps — asked.
+    other = await w.send(Input(InputKind.PHOTO, photo=photo(3), text="配电箱门损坏", album="B2"))
+    assert other.draft is not None and other.draft.held == 1 and len(other.draft.photos) == 2
+    # So is a single photo after an album.
+    single = await w.send(Input(InputKind.PHOTO, photo=photo(4)))
+    assert single.draft is not None and single.draft.held == 2
+    # Submit waits until they are placed; a second tap on the question moves nothing.
+    fresh = await w.press("held:new")
+    assert fresh.draft is not None and len(fresh.draft.photos) == 2
+    assert fresh.draft.description == "配电箱门损坏"
+    again = await w.press("held:add")
+    assert again.notices[0].key == "That question was answered already."
+    assert again.draft is not None and len(again.draft.photos) == 2
+
+
+async def test_photos_outside_any_album_join_one_another_until_an_answer(
+    sessions: Sessions,
+) -> None:
+    """WeCom sends images one by one, with no album: they join the report they began."""
+    await setup(sessions)
+    await start(sessions, photo(1), "储罐区防火堤破损")
+    w = walker(sessions, 92_000)
+    second = await w.send(Input(InputKind.PHOTO, photo=photo(2)))
+    assert second.draft is not None and len(second.draft.photos) == 2
+    # A Telegram album now is a new batch.
+    album = await w.send(Input(InputKind.PHOTO, photo=photo(3), album="C3"))
+    assert album.draft is not None and album.draft.held == 1
+
+
+async def test_submit_waits_while_photos_are_held(sessions: Sessions) -> None:
+    await setup(sessions)
+    await start(sessions, photo(1), "储罐区防火堤破损")
+    w = walker(sessions, 92_000)
+    await w.press("skip")
+    await w.text(SITE)
+    found = await w.text("MU-01")
+    assert found.tasks is not None
+    await w.press(f"task:{found.tasks.items[0].id}")
+    await w.send(Input(InputKind.PHOTO, photo=photo(2)))
+    refused = await w.press("submit")
+    assert refused.submitted is None and refused.draft is not None and refused.draft.held == 1
+    assert refused.notices[0].key == "First say where the photos you sent go."
+    await w.press("held:add")
+    done = await w.press("submit")
+    assert done.submitted is not None
+
+
+async def test_a_default_deadline_counts_from_the_day_it_is_answered(sessions: Sessions) -> None:
+    await setup(sessions)
+    await start(sessions, photo(1), "储罐区防火堤破损")
+    later = NOW + timedelta(days=9)
+    async with sessions() as s:
+        reply = await answer_report(
+            s,
+            account=tg(INSPECTOR),
+            update_id=93_001,
+            given=Input(InputKind.BUTTON, button="skip"),
+            rules=RULES,
+            now=later,
+        )
+    assert reply.draft is not None
+    assert reply.draft.deadline == later.astimezone(TZ).date() + timedelta(days=7)

@@ -81,10 +81,10 @@ def campaign_set(
 
 
 def _deadline_days(_: Translator, text: str) -> tuple[int, int]:
-    general, _sep, major = text.partition(",")
-    if not (general.strip().isdigit() and major.strip().isdigit()):
+    days = [part.strip() for part in text.split(",")]
+    if len(days) != 2 or not all(d.isascii() and d.isdecimal() and len(d) < 6 for d in days):
         fail(_("--deadline-days takes two numbers of days, like 7,30."))
-    return int(general), int(major)
+    return int(days[0]), int(days[1])
 
 
 def _deadlines_line(_: Translator, info: CampaignInfo) -> str:

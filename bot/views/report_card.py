@@ -29,7 +29,12 @@ CHANGE_LABELS = {
 
 
 def summary(
-    _: Translator, draft: DraftView, duplicates: list[str] | None = None, *, today: date
+    _: Translator,
+    draft: DraftView,
+    duplicates: list[str] | None = None,
+    *,
+    today: date,
+    closing: date | None = None,
 ) -> str:
     """The card's text: what the report says, in six lines, and a seventh for possible
     duplicates (fits a 1,024-character caption)."""
@@ -48,6 +53,8 @@ def summary(
         _("Place: {where}", where=location_text(_, draft)),
         _("{level} · deadline {when}", level=_level(_, draft), when=_deadline(_, draft, today)),
     ]
+    if closing is not None and draft.deadline is not None and draft.deadline > closing:
+        lines[-1] += " " + _("⚠️ after the campaign closes ({date})", date=closing.isoformat())
     if draft.description:
         lines.append(_("Description: {text}", text=shorten(draft.description, DESCRIPTION_ON_CARD)))
     else:

@@ -329,7 +329,7 @@ def _confirm_prompt(
     _: Translator, head: str, draft: DraftView, reply: ReportReply, today: date
 ) -> Say:
     return Say(
-        summary(_, draft, reply.possible_duplicates, today=today),
+        summary(_, draft, reply.possible_duplicates, today=today, closing=reply.closing_date),
         card_keyboard(_, draft),
         photo=draft.photos[0].ref if draft.photos else None,
     )

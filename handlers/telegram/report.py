@@ -40,7 +40,7 @@ from storage.dialogue import (
 )
 from storage.errors import N_, DomainError, Invalid
 from storage.photos import MAX_PHOTO_BYTES, PhotoStore
-from storage.report import Area, ReportReply, ReportRules, Step, begin_report
+from storage.report import HELD_ANSWERS, Area, ReportReply, ReportRules, Step, begin_report
 from storage.uploads import check_room, upload_room
 
 logger = logging.getLogger(__name__)
@@ -132,8 +132,9 @@ async def on_button(update: Update, context: BotContext) -> None:
         # Paging edits the list in place instead of sending a new one.
         await edit_pressed(query, Edit(task_keyboard(_, draft_id, reply.tasks, reply.likely_tasks)))
         return
-    if not reply.notices and isinstance(query.message, Message):
-        # The answer is taken: its buttons must not be pressed again.
+    if (not reply.notices or action in HELD_ANSWERS) and isinstance(query.message, Message):
+        # The answer is taken: its buttons must not be pressed again (the held photos'
+        # question says how it was answered, and is answered all the same).
         await edit_pressed(query, Edit())
     await show(update, context, _, reply)
 
@@ -162,13 +163,7 @@ async def on_message(update: Update, context: BotContext) -> None:
     ):
         return
     try:
-        given = await _input_from(
-            message,
-            context,
-            caller.account,
-            wants_photo=awaited.wants_photo,
-            at_location=awaited.wants_location,
-        )
+        given = await _input_from(message, context, caller.account, awaited)
     except DomainError as err:
         # A photo the store refused: say why, then the same step again, as for any wrong input.
         await message.reply_text(_.error(err))
@@ -223,7 +218,7 @@ async def _show_answer(
 
 
 async def _input_from(
-    message: Message, context: BotContext, account: Account, *, wants_photo: bool, at_location: bool
+    message: Message, context: BotContext, account: Account, awaited: Awaited
 ) -> Input:
     """Turn a Telegram message into a plain input (downloading photos only when wanted)."""
     if message.location is not None:
@@ -238,14 +233,19 @@ async def _input_from(
             address=address,
         )
     if message.photo or (message.document and _is_image(message)):
-        if not wants_photo:
+        if not awaited.wants_photo:
             return Input(InputKind.PHOTO)
-        photo = await _download_photo(message, context, account)
+        photo = await _download_photo(message, context, account, held=awaited.photo_held)
         # The caption is the description of a report the photo begins (one photo of an album
         # carries it, usually the first).
-        return Input(InputKind.PHOTO, photo=photo, text=message.caption or "")
+        return Input(
+            InputKind.PHOTO,
+            photo=photo,
+            text=message.caption or "",
+            album=message.media_group_id,
+        )
     if message.text is not None:
-        pressed = typed_location_button(message.text) if at_location else None
+        pressed = typed_location_button(message.text) if awaited.wants_location else None
         if pressed is not None:
             return Input(InputKind.BUTTON, button=pressed)
         return Input(InputKind.TEXT, text=message.text)
@@ -263,7 +263,9 @@ def _is_image(message: Message) -> bool:
     return mime.startswith("image/") or name.endswith(IMAGE_SUFFIXES)
 
 
-async def _download_photo(message: Message, context: BotContext, account: Account) -> NewPhoto:
+async def _download_photo(
+    message: Message, context: BotContext, account: Account, *, held: bool
+) -> NewPhoto:
     """Fetch the photo's bytes from Telegram and keep them in the photo store."""
     source = "photo"
     if message.photo:
@@ -280,7 +282,7 @@ async def _download_photo(message: Message, context: BotContext, account: Accoun
     # Before the download: a photo that will not fit costs neither bandwidth nor disk.
     async with context.reads() as session:
         room = await upload_room(session, account=account, now=utcnow())
-    check_room(room, size=size, bytes_a_day=context.settings.photo_mb_per_day << 20)
+    check_room(room, size=size, bytes_a_day=context.settings.photo_mb_per_day << 20, held=held)
     try:
         tg_file = await context.bot.get_file(file_id)
         data = bytes(await tg_file.download_as_bytearray())

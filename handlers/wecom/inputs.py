@@ -34,7 +34,8 @@ async def message_input(turn: Turn, awaited: Awaited) -> Input:
     if message.kind is MessageKind.IMAGE and message.media_id:
         if not awaited.wants_photo:
             return Input(InputKind.PHOTO)
-        return Input(InputKind.PHOTO, photo=await download_photo(turn, message.media_id))
+        photo = await download_photo(turn, message.media_id, held=awaited.photo_held)
+        return Input(InputKind.PHOTO, photo=photo)
     if message.kind is MessageKind.TEXT:
         text = message.content or ""
         # WeCom has no reply keyboard: the location step's choices are words to type.
@@ -45,13 +46,13 @@ async def message_input(turn: Turn, awaited: Awaited) -> Input:
     return Input(InputKind.OTHER, what=message.msg_type)
 
 
-async def download_photo(turn: Turn, media_id: str) -> NewPhoto:
+async def download_photo(turn: Turn, media_id: str, *, held: bool = False) -> NewPhoto:
     """Fetch a person's photo from WeCom and keep it in the photo store."""
     front = turn.front
     # Before the download: a photo that will not fit costs neither bandwidth nor disk.
     async with front.sessions() as session:
         room = await upload_room(session, account=turn.account, now=utcnow())
-    check_room(room, size=None, bytes_a_day=front.settings.photo_mb_per_day << 20)
+    check_room(room, size=None, bytes_a_day=front.settings.photo_mb_per_day << 20, held=held)
     try:
         data = await front.client.download_media(media_id, max_bytes=MAX_PHOTO_BYTES)
     except MediaTooLarge as err:

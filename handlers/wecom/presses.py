@@ -21,6 +21,7 @@ from storage import dialogue
 from storage.dialogue import Cancelled
 from storage.errors import DomainError
 from storage.lists import list_dangers
+from storage.report import HELD_ANSWERS
 
 if TYPE_CHECKING:
     from handlers.wecom.turn import Turn
@@ -59,7 +60,7 @@ async def press_report(turn: Turn, key: str) -> None:
         keyboard = task_keyboard(turn._, draft_id, reply.tasks, reply.likely_tasks)
         await turn.say(Edit(keyboard), pressed=True)
         return
-    if not reply.notices:
+    if not reply.notices or action in HELD_ANSWERS:
         # The answer is taken: its buttons must not be pressed again.
         await turn.say(Edit(), pressed=True)
     await turn.show_report(reply)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.accounts import Account
+from storage.campaigns import require_campaign
 from storage.closed_loop.replies import ActionDraftView, LoopReply
 from storage.conversation import (
     claim_update,
@@ -79,13 +81,19 @@ async def action_draft_view(session: AsyncSession, draft: Draft) -> ActionDraftV
     )
 
 
-async def suggested_items(session: AsyncSession, danger: HiddenDanger) -> dict[str, str]:
+async def suggested_items(
+    session: AsyncSession, danger: HiddenDanger, now: datetime
+) -> dict[str, str]:
     """What the report already settles of the five items, offered for one-tap acceptance: who
-    answers for it (person and unit) and by when (its deadline)."""
+    answers for it (person and unit) and by when (its deadline, unless that has passed)."""
     person = await session.get(User, danger.responsible_id or danger.reporter_id)
     unit = await session.get(Unit, danger.unit_id)
     who = ", ".join(n for n in (person.name if person else "", unit.name if unit else "") if n)
-    suggested = {"time_limit": danger.deadline.isoformat()}
+    campaign = await require_campaign(session)
+    today = now.astimezone(ZoneInfo(campaign.timezone)).date()
+    suggested = {}
+    if danger.deadline >= today:
+        suggested["time_limit"] = danger.deadline.isoformat()
     if who:
         suggested["responsibility"] = who
     return suggested
@@ -108,7 +116,7 @@ async def begin_action(
     major = danger.level == DangerLevel.MAJOR
     data: dict[str, object] = {"danger_id": danger.id, "number": danger.number, "major": major}
     if major and action == Action.RECTIFY:
-        data["suggested"] = await suggested_items(session, danger)
+        data["suggested"] = await suggested_items(session, danger, now)
     draft = Draft(
         user_id=viewer.user_id,
         flow=DraftFlow.ACTION,

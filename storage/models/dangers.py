@@ -72,6 +72,8 @@ class HiddenDanger(Base):
             *("unit_id", "status", "deadline", "kind", "campaign_id"),
         ),
         Index("ix_hidden_danger_reporter_status_deadline", "reporter_id", "status", "deadline"),
+        # A person's latest reports, newest first: what a new report's guesses look back on.
+        Index("ix_hidden_danger_reporter_created", "reporter_id", "created_at", "id"),
         Index(
             "ix_hidden_danger_responsible_status_deadline", "responsible_id", "status", "deadline"
         ),

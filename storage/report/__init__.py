@@ -14,7 +14,6 @@ from storage.report.draft import (
     PhotoView,
     Step,
     TaskChoice,
-    joins_photos,
 )
 from storage.report.operations import (
     JUST_SUBMITTED,
@@ -26,7 +25,7 @@ from storage.report.operations import (
     discard_report,
     resume_report,
 )
-from storage.report.photo_first import ADD_HELD, NEW_FROM_HELD
+from storage.report.photo_first import ADD_HELD, HELD_ANSWERS, NEW_FROM_HELD
 from storage.report.rules import Area, ReportRules
 from storage.report.steps import MAX_ADDRESS, MAX_DESCRIPTION, MAX_SITE, QUICK_DEADLINES
 from storage.report.submit import Submitted
@@ -36,6 +35,7 @@ from storage.report.task_list import TASKS_PER_PAGE, TaskPage, task_page
 __all__ = [
     "ADD_HELD",
     "EDITABLE",
+    "HELD_ANSWERS",
     "JUST_SUBMITTED",
     "MAX_ADDRESS",
     "MAX_DESCRIPTION",
@@ -60,7 +60,6 @@ __all__ = [
     "begin_report_with_photo",
     "current_step",
     "discard_report",
-    "joins_photos",
     "parse_deadline",
     "resume_report",
     "task_page",

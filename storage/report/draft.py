@@ -234,13 +234,18 @@ def answered_ahead(draft: Draft, step: Step) -> None:
         set_data(draft, ahead=[*ahead, step.value])
 
 
-def joins_photos(draft: Draft) -> bool:
-    """Whether a photo sent now joins the draft's photos: at its photos step, or while the album
-    that began it is still coming in. Any other photo waits for "add to it or start a new one"."""
+def joins_photos(draft: Draft, album: str | None) -> bool:
+    """Whether a photo sent now (in `album`, if the front says) joins the draft's photos: at
+    its photos step, or while the batch that began it is still coming in — the rest of its
+    album, or, begun by a photo outside any album, more such photos — until another answer.
+    Any other photo waits for "add to it or start a new one"."""
     data = draft.data or {}
-    if data.get("editing"):
-        return draft.step == Step.PHOTOS
-    return draft.step == Step.PHOTOS or bool(data.get("album_open"))
+    if draft.step == Step.PHOTOS:
+        return True
+    batch = data.get("album_open")
+    if not batch or data.get("editing"):
+        return False
+    return album is None if batch is True else album == batch
 
 
 def go_to(draft: Draft, step: Step) -> None:

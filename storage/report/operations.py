@@ -49,9 +49,10 @@ from storage.report.draft import (
 )
 from storage.report.photo_first import (
     ADD_HELD,
-    NEW_FROM_HELD,
+    HELD_ANSWERS,
     add_held,
     fill_quick_draft,
+    held_count,
     hold_photo,
     new_from_held,
     new_quick_draft,
@@ -59,7 +60,7 @@ from storage.report.photo_first import (
     take_caption,
 )
 from storage.report.rules import ReportRules
-from storage.report.steps import STEPS
+from storage.report.steps import STEPS, set_default_deadline
 from storage.report.submit import Submitted, possible_duplicates
 from storage.report.suggestions import (
     LastPlace,
@@ -94,6 +95,7 @@ class ReportReply:
     sites: list[SiteChoice] = field(default_factory=list)
     last_place: LastPlace | None = None
     today: date | None = None  # in the campaign's time zone, for quick picks of dates
+    closing_date: date | None = None  # the campaign's: a deadline after it is marked
     # A report begun minutes after the last one went in names it (its answer may have been lost).
     last_submitted: str | None = None
 
@@ -161,7 +163,7 @@ async def begin_report_with_photo(
         return await answer_report(
             session, account=account, update_id=update_id, given=given, rules=rules, now=now
         )
-    draft = new_quick_draft(user, now)
+    draft = new_quick_draft(user, now, album=given.album)
     session.add(draft)
     await session.flush()
     # Through the photos step's own function: the photo gets every check of that step.
@@ -268,7 +270,12 @@ async def answer_report(
             [Notice(N_("That report is no longer open. Send /report to start a new one."))],
             prompt=False,
         )
-    if given.kind == InputKind.BUTTON and given.button in (ADD_HELD, NEW_FROM_HELD):
+    if given.kind == InputKind.BUTTON and given.button in HELD_ANSWERS:
+        if not await held_count(session, draft):
+            # The question was answered already (a second tap on it): nothing to move.
+            reply = await _reply(session, draft, user, campaign, now)
+            await session.commit()
+            return replace(reply, notices=[Notice(N_("That question was answered already."))])
         if given.button == ADD_HELD:
             notices = await add_held(session, draft, rules)
         else:
@@ -276,7 +283,23 @@ async def answer_report(
         reply = await _reply(session, draft, user, campaign, now)
         await session.commit()
         return replace(reply, notices=notices)
-    if given.kind == InputKind.PHOTO and given.photo is not None and not joins_photos(draft):
+    if (
+        given.kind == InputKind.BUTTON
+        and given.button == "submit"
+        and await held_count(session, draft)
+    ):
+        # Submitted with photos held, they would be lost: where they go is asked first.
+        reply = await _reply(session, draft, user, campaign, now)
+        await session.commit()
+        return replace(reply, notices=[Notice(N_("First say where the photos you sent go."))])
+    if (draft.data or {}).get("deadline_auto"):
+        # A default deadline counts from the day the report is answered, not the day it began.
+        set_default_deadline(draft, campaign, now)
+    if (
+        given.kind == InputKind.PHOTO
+        and given.photo is not None
+        and not joins_photos(draft, given.album)
+    ):
         # A photo the report does not take now: kept, and the question asked.
         return await _hold(session, draft, user, campaign, given, now)
     handler = STEPS[Step.PHOTOS] if given.kind == InputKind.PHOTO else STEPS[Step(draft.step)]
@@ -358,7 +381,11 @@ async def _reply(
     now = now or utcnow()
     view = await draft_view(session, draft)
     data = draft.data or {}
-    reply = ReportReply(view, today=now.astimezone(ZoneInfo(campaign.timezone)).date())
+    reply = ReportReply(
+        view,
+        today=now.astimezone(ZoneInfo(campaign.timezone)).date(),
+        closing_date=campaign.closing_date,
+    )
     if view.step == Step.TASK and user.unit_id is not None:
         query = data.get("task_query", "")
         page = int(data.get("task_page", 0))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.conversation import Input, InputKind, Notice, set_data
@@ -35,16 +35,18 @@ from storage.uploads import MAX_PHOTOS
 # The buttons of the question a held photo asks.
 ADD_HELD = "held:add"
 NEW_FROM_HELD = "held:new"
+HELD_ANSWERS = (ADD_HELD, NEW_FROM_HELD)
 
 
-def new_quick_draft(user: User, now: datetime) -> Draft:
-    """An empty report draft that its photos begin."""
+def new_quick_draft(user: User, now: datetime, *, album: str | None = None) -> Draft:
+    """An empty report draft that its photos begin (`album`: theirs, if the front says)."""
     return Draft(
         user_id=user.id,
         flow=DraftFlow.REPORT,
         kind=RecordKind.HIDDEN_DANGER,
         step=Step.PHOTOS.value,
-        data={"quick": True, "album_open": True},
+        # The batch still coming in: the rest of that album, or more photos outside any album.
+        data={"quick": True, "album_open": album or True},
         created_at=now,
         updated_at=now,
     )
@@ -138,6 +140,16 @@ async def hold_photo(session: AsyncSession, draft: Draft, given: Input) -> None:
     if given.text.strip() and not (draft.data or {}).get("held_caption"):
         set_data(draft, held_caption=given.text)
     await session.flush()
+
+
+async def held_count(session: AsyncSession, draft: Draft) -> int:
+    """How many photos wait for "add to it or start a new one"."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Photo)
+        .where(Photo.draft_id == draft.id, Photo.stage == PhotoStage.HELD)
+    )
+    return count or 0
 
 
 async def add_held(session: AsyncSession, draft: Draft, rules: ReportRules) -> list[Notice]:

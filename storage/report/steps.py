@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.accounts import Account
+from storage.campaigns import MAX_DEADLINE_DAYS
 from storage.conversation import (
     Input,
     InputKind,
@@ -391,7 +392,7 @@ async def _step_deadline(
         raise _wrong_kind(given, "date")
     if deadline < today:
         raise Invalid(N_("{date} has passed. Choose a date from today on."), date=deadline)
-    if deadline > today + timedelta(days=3 * 366):
+    if deadline > today + timedelta(days=MAX_DEADLINE_DAYS):
         raise Invalid(
             N_("{date} is too far ahead. Choose a date within three years."), date=deadline
         )

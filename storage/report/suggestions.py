@@ -3,8 +3,8 @@ of the last one, the sites near where they stand, the tasks of a site.
 
 An inspector works through one area and one list of tasks: the fourth report at a site is
 filed under the task of the first three. Every guess is one tap to take and never taken
-without that tap. The look-back is the inspector's latest reports only (an index range on the
-reporter), so a guess costs the same at a million hidden dangers as at ten.
+without that tap. The look-back is the inspector's latest reports only (a range of the index on
+reporter and time), so a guess costs the same at a million hidden dangers as at ten.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The campaign's default deadline per level: what a report gets unless its reporter picks one.
+"""The campaign's default deadline per level (what a report gets unless its reporter picks one),
+and an index on a person's latest reports (what a new report's guesses look back on).
 
 Revision ID: 0011
 Revises: 0010
@@ -24,9 +25,15 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("deadline_days_major", sa.Integer(), server_default="30", nullable=False)
         )
+    op.create_index(
+        "ix_hidden_danger_reporter_created",
+        "hidden_danger",
+        ["reporter_id", "created_at", "id"],
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_hidden_danger_reporter_created", table_name="hidden_danger")
     with op.batch_alter_table("campaign", schema=None) as batch_op:
         batch_op.drop_column("deadline_days_major")
         batch_op.drop_column("deadline_days_general")
