@@ -348,10 +348,15 @@ async def build(url: str, n: int, rng: random.Random) -> None:
         await connection.commit()
     # After a bulk load PostgreSQL's visibility map is empty until autovacuum comes by, and
     # until then no count is index-only: vacuum now, as after any bulk load.
-    statement = "VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE"
-    async with engine.connect() as connection:
-        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-        await autocommit.execute(text(statement))
+    # SQLite's ANALYZE runs in a transaction like any write (in the engine's autocommit mode
+    # it was silently dropped, and SQLite planned without statistics); VACUUM may not.
+    if engine.dialect.name == "postgresql":
+        async with engine.connect() as connection:
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await autocommit.execute(text("VACUUM ANALYZE"))
+    else:
+        async with engine.begin() as connection:
+            await connection.execute(text("ANALYZE"))
     await engine.dispose()
 
 

@@ -1,5 +1,6 @@
 """The campaign's default deadline per level (what a report gets unless its reporter picks one),
-and an index on a person's latest reports (what a new report's guesses look back on).
+an index on a person's latest reports (what a new report's guesses look back on), and the
+index of photos by draft kept to the photos still in one (see storage/models/dangers.py).
 
 Revision ID: 0011
 Revises: 0010
@@ -30,9 +31,20 @@ def upgrade() -> None:
         "hidden_danger",
         ["reporter_id", "created_at", "id"],
     )
+    op.drop_index("ix_photo_draft_id", table_name="photo")
+    in_a_draft = sa.text("draft_id IS NOT NULL")
+    op.create_index(
+        "ix_photo_draft_id",
+        "photo",
+        ["draft_id"],
+        sqlite_where=in_a_draft,
+        postgresql_where=in_a_draft,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_photo_draft_id", table_name="photo")
+    op.create_index("ix_photo_draft_id", "photo", ["draft_id"])
     op.drop_index("ix_hidden_danger_reporter_created", table_name="hidden_danger")
     with op.batch_alter_table("campaign", schema=None) as batch_op:
         batch_op.drop_column("deadline_days_major")
