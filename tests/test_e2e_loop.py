@@ -232,10 +232,15 @@ async def test_forged_callbacks_are_refused(server: FakeBotAPI, bot: RunningBot)
         assert answer.show_alert and (
             "Not allowed" in (answer.text or "") or "not valid" in (answer.text or "")
         )
-    # A stale button: Wang starts rectifying twice from the same card.
-    await press(wang, card, "🔧 Start rectifying")
+    # The card offers one button to rectify (it starts the rectification too) …
+    assert "📷 Rectify" in card.buttons and "🔧 Start rectifying" not in card.buttons
+    # … and a stale "start" (an older card's) pressed twice is refused the second time.
+    card.reply_markup = {
+        "inline_keyboard": [[{"text": "start", "callback_data": f"d:{danger_id}:start"}]]
+    }
+    await wang.press(card, "start").answered()
     await wang.private_chat.next_message(lambda m: "rectification started" in (m.text or ""))
-    again = await wang.press(card, button(card, "🔧 Start rectifying")).answered()
+    again = await wang.press(card, "start").answered()
     assert again.show_alert and "Not allowed" in (again.text or "")
 
 

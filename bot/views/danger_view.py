@@ -210,8 +210,12 @@ def card_text(_: Translator, detail: DangerDetail, *, tz_name: str) -> str:
 def card_keyboard(_: Translator, detail: DangerDetail) -> Buttons:
     """The actions this person may take now, and the photos."""
     danger_id = detail.card.id
+    # Rectify starts the rectification too: one button for the one thing to do on site.
+    shown = [
+        a for a in detail.actions if not (a == Action.START and Action.RECTIFY in detail.actions)
+    ]
     rows: list[tuple[Button, ...]] = [
-        (Button(_(ACTION_LABELS[a]), f"d:{danger_id}:{a.value}"),) for a in detail.actions
+        (Button(_(ACTION_LABELS[a]), f"d:{danger_id}:{a.value}"),) for a in shown
     ]
     rows.append(
         (
