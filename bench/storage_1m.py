@@ -39,7 +39,13 @@ from storage import campaigns, clock, migrate  # noqa: E402
 from storage.accounts import Account  # noqa: E402
 from storage.closed_loop import danger_detail  # noqa: E402
 from storage.conversation import Input, InputKind, NewPhoto  # noqa: E402
-from storage.db import Sessions, create_engine, make_sessions, reading  # noqa: E402
+from storage.db import (  # noqa: E402
+    Sessions,
+    create_engine,
+    make_sessions,
+    reading,
+    refresh_statistics,
+)
 from storage.figures import figures  # noqa: E402
 from storage.ledger import ledger_scope, statistics  # noqa: E402
 from storage.lists import list_dangers  # noqa: E402
@@ -348,15 +354,15 @@ async def build(url: str, n: int, rng: random.Random) -> None:
         await connection.commit()
     # After a bulk load PostgreSQL's visibility map is empty until autovacuum comes by, and
     # until then no count is index-only: vacuum now, as after any bulk load.
-    # SQLite's ANALYZE runs in a transaction like any write (in the engine's autocommit mode
-    # it was silently dropped, and SQLite planned without statistics); VACUUM may not.
+    # SQLite gets the statistics hdbot's housekeeping gives it once a day (in the engine's
+    # autocommit mode an ANALYZE was silently dropped: it runs in a transaction like any write).
     if engine.dialect.name == "postgresql":
         async with engine.connect() as connection:
             autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
             await autocommit.execute(text("VACUUM ANALYZE"))
     else:
-        async with engine.begin() as connection:
-            await connection.execute(text("ANALYZE"))
+        async with make_sessions(engine)() as session:
+            await refresh_statistics(session)
     await engine.dispose()
 
 

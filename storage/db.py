@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -107,3 +107,17 @@ def offloaded(sessions: Sessions) -> tuple[Sessions, AsyncEngine | None]:
         return sessions, None
     threaded = create_engine(engine.url.render_as_string(hide_password=False), offload=True)
     return make_sessions(threaded), threaded
+
+
+async def refresh_statistics(session: AsyncSession) -> bool:
+    """Give SQLite's planner fresh statistics of every index (ANALYZE); return whether it ran.
+
+    Without them SQLite guesses, and at a hundred thousand hidden dangers and more it reads a
+    person's lists through the index of every unit's open records instead of theirs (/overdue
+    of a district: 150 ms instead of 2 ms at a million). PostgreSQL's autovacuum keeps its own.
+    """
+    if session.get_bind().dialect.name != "sqlite":
+        return False
+    await session.execute(text("ANALYZE"))
+    await session.commit()
+    return True

@@ -11,10 +11,10 @@ import random
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select, text, update
 
 from storage.campaigns import require_campaign
-from storage.db import Sessions
+from storage.db import Sessions, refresh_statistics
 from storage.figures import figures
 from storage.fraud import BANDS, NEAR_DUPLICATE_BITS, near_values
 from storage.ledger import ledger_scope, statistics
@@ -247,3 +247,23 @@ def test_the_hash_bands_find_every_hash_within_six_bits() -> None:
             in near_values((a >> start) & ((1 << width) - 1), width)
             for start, width in BANDS
         )
+
+
+async def test_sqlite_s_planner_gets_statistics_and_the_lists_stay_the_same(
+    sessions: Sessions,
+) -> None:
+    """ANALYZE (bot/housekeeping.py, daily) changes how SQLite reads, never what it answers."""
+    await world(sessions)
+    await _records(sessions, 300)
+    async with sessions() as s:
+        before = await list_dangers(s, account=tg(SUPERVISOR), scope="overdue", now=NOW)
+    async with sessions() as s:
+        ran = await refresh_statistics(s)
+        dialect = s.get_bind().dialect.name
+    assert ran == (dialect == "sqlite")
+    async with sessions() as s:
+        if dialect == "sqlite":
+            stats = await s.scalar(text("SELECT count(*) FROM sqlite_stat1"))
+            assert stats and stats > 10
+        after = await list_dangers(s, account=tg(SUPERVISOR), scope="overdue", now=NOW)
+    assert after == before
