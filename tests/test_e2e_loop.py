@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from bot.sandbox.botapi import Chat, FakeBotAPI, Message, Person, make_jpeg
 from storage import invites, tasks
 from storage.models import HiddenDanger
 from tests.factories import make_campaign, task_row
-from tests.fakebotapi import Chat, FakeBotAPI, Message, Person, make_jpeg
 from tests.harness import RunningBot, running_bot, settings_for
 
 pytestmark = pytest.mark.e2e

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from bot.sandbox.botapi import Chat, FakeBotAPI, Message, Person, make_jpeg
 from storage import invites
 from storage.models import HiddenDanger, Photo
-from tests.fakebotapi import Chat, FakeBotAPI, Message, Person, make_jpeg
 from tests.harness import RunningBot, running_bot, settings_for
 from tests.phone import button, enrol, seed_campaign
 

@@ -1,6 +1,6 @@
 """The server API of a WeCom self-built application, faked beside the group robots.
 
-`FakeWeCom` (tests/fakewecom.py) serves these routes on the same address, so one
+`FakeWeCom` (bot/sandbox/wecom/server.py) serves these routes on the same address, so one
 `HDBOT_WECOM_BASE_URL` reaches both; reach this part as `wecom.application`. It answers as
 WeCom does (HTTP 200 and an errcode) and checks what WeCom checks:
 
@@ -21,7 +21,7 @@ WeCom does (HTTP 200 and an errcode) and checks what WeCom checks:
 - `POST /cgi-bin/message/update_template_card`: kept in `card_updates()`.
 
 `fail_next(errcode, times=N, path=...)` makes the next N calls (of one path, or any) answer
-that errcode. What WeCom sends to the application's callback is in tests/wecom_callbacks.py.
+that errcode. What WeCom sends to the application's callback is in bot/sandbox/wecom/callbacks.py.
 """
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
+from bot.sandbox.wecom.callbacks import Credentials, WeComCallbacks
 from bot.wecom.api import WeComClient
 from bot.wecom.crypto import CallbackCrypto
-from tests.wecom_callbacks import Credentials, WeComCallbacks
 
 TOKEN_LIFETIME = 7200
 IMAGE_LIMIT = 10 * 1024 * 1024
