@@ -25,7 +25,9 @@ from storage.accounts import Account
 from storage.clock import utcnow
 from storage.db import Sessions, create_engine, make_sessions
 from storage.groups import bind_group, subscribe
+from storage.languages import ENGLISH
 from storage.linking import link_accounts
+from storage.people import choose_language
 from storage.pushes import add_wecom_target
 
 ACTOR = "demo"
@@ -136,6 +138,10 @@ async def _register(sessions: Sessions, member: Cast) -> None:
         await link_accounts(
             s, telegram=telegram, wecom=Account.wecom(member.wecom_user_id), actor=ACTOR
         )
+    if not member.language_code.startswith("zh"):
+        # As if they had tapped English after /lang: their notices come in it too.
+        async with sessions() as s:
+            await choose_language(s, account=telegram, language=ENGLISH)
 
 
 async def _groups(sessions: Sessions, telegram: FakeBotAPI) -> None:
