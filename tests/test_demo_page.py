@@ -1,6 +1,6 @@
 """The demo's chat page in a real headless browser (Debian's chromium, through its
-chromedriver): a whole report with a photo uploaded from disk and buttons pressed, then
-"run pushes now" and the countdown in the city group's view.
+chromedriver): a whole report with a photo uploaded from disk and buttons pressed, /lang,
+the same person on WeCom, then "run pushes now" and the countdown in the city group's view.
 
 The browser is never downloaded: `make test` installs chromium and chromium-driver as root
 on Debian (tests/browser.sh); where they cannot be had, this test is skipped in one line.
@@ -141,14 +141,26 @@ def test_a_report_with_a_photo_then_the_countdown_in_the_group(
         page.press("button.inline-btn[data-data$=':submit']")
         page.until(lambda: re.search(r"DL-\d{4}-000008", page.text()), "the report's number")
 
+        # /lang: the bot and the page's own labels speak English from now on.
+        page.type("/lang")
+        page.press("button.inline-btn[data-data='lang:en']")
+        page.until(lambda: "Run pushes now" in browser.find_element(By.ID, "push-now").text, "en")
+
+        # The same person on WeCom: the application's answer, its buttons on a card.
+        page.click("[data-chat=wecom]")
+        page.element("[data-chat=wecom].on")
+        page.type("/mine")
+        page.element(".card .buttons button[data-key]")
+
         page.click("#push-now")
-        page.until(lambda: "countdown" in browser.find_element(By.ID, "toast").text, "queued")
+        page.until(lambda: "countdown 2" in browser.find_element(By.ID, "toast").text, "queued")
         page.click("[data-person=city]")
         page.element("[data-person=city].on")
         page.click("[data-chat=city-group]")
         closing = (today() + timedelta(weeks=WEEKS_TO_CLOSE)).isoformat()
         page.until(lambda: closing in page.text(), "the countdown in the city group")
-        page.element("#messages img")  # the countdown card
+        card = page.element("#messages img")  # the countdown card, the last picture there
+        browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", card)
         shot = tmp_path / "demo-page.png"
         browser.save_screenshot(str(shot))
         print(f"screenshot: {shot}")

@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from aiohttp import web
 
@@ -153,7 +153,7 @@ class DemoPage:
         headers = {"Cache-Control": "max-age=3600"}
         if record.kind == "document":
             # An exported ledger downloads under its own name.
-            headers["Content-Disposition"] = _attachment(record.file_name or "file")
+            headers["Content-Disposition"] = _attachment(unquote(record.file_name or "file"))
         content_type = record.mime_type or (
             "image/jpeg" if record.kind in ("photo", "thumbnail") else "application/octet-stream"
         )
@@ -264,7 +264,10 @@ class DemoPage:
         member = _member(form.fields)
         callbacks = self._ready().wecom.application.callbacks
         for image in form.files[:9]:
-            await self._wecom_post(member, callbacks.image(member.wecom_user_id, image), photo=True)
+            # Kept first, as WeCom keeps what a person sends: the page shows it from there.
+            media_id = self._ready().wecom.application.put_media(image)
+            xml = callbacks.image(member.wecom_user_id, media_id=media_id)
+            await self._wecom_post(member, xml, photo=f"/api/wecom/media/{media_id}")
         return _done()
 
     async def wecom_location(self, request: web.Request) -> web.Response:

@@ -10,6 +10,7 @@ received it; the page escapes it before reading its few marks.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote
 
 from bot.sandbox.botapi import Chat, FileRecord, Message
 from bot.sandbox.wecom import SentMessage
@@ -54,7 +55,8 @@ def _message(message: Message) -> JSON:
         document = message.document
         shown["document"] = {
             "url": _file_url(document),
-            "name": document.file_name or "file",
+            # aiohttp's multipart percent-encodes a file name that is not ASCII.
+            "name": unquote(document.file_name or "file"),
             "size": document.size,
             "thumb": _file_url(document.thumbnail) if document.thumbnail else None,
         }

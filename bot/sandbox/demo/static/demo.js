@@ -13,7 +13,9 @@ const LABELS = {
     city: "全市", empty: "还没有消息。试试 /help 或 /report。", robotEmpty: "机器人还没有发消息。按「立即推送」。",
     note: "本页面在本机运行：模拟的 Telegram 与企业微信，真实的 hdbot。切换身份即可看到各人的对话。",
     pressed: "已选择：{what}", edited: "已编辑", members: "{n} 位成员", failed: "没有成功：{why}",
-    file: "文件", geoFailed: "无法获取位置", photoSent: "［照片］", locationSent: "［位置］{where}",
+    kind_countdown: "倒计时", kind_overdue: "逾期汇总", kind_reminder: "提醒", kind_digest: "监管汇总",
+    kind_escalation: "升级通报", kind_notice: "通知",
+    file: "文件", geoFailed: "无法获取位置", locationSent: "［位置］{where}",
   },
   en: {
     title: "hdbot demo", push: "Run pushes now (countdown, reminders)", who: "I am", telegram: "Telegram",
@@ -26,7 +28,9 @@ const LABELS = {
     empty: "No messages yet. Try /help or /report.", robotEmpty: "The robot has sent nothing yet. Press \"Run pushes now\".",
     note: "This page runs on your machine: a stand-in Telegram and WeCom, the real hdbot. Switch who you are to see each person's chats.",
     pressed: "Chosen: {what}", edited: "edited", members: "{n} members", failed: "That did not work: {why}",
-    file: "file", geoFailed: "Could not get the location", photoSent: "[photo]", locationSent: "[location] {where}",
+    kind_countdown: "countdown", kind_overdue: "overdue digest", kind_reminder: "reminders",
+    kind_digest: "supervisors' digests", kind_escalation: "escalations", kind_notice: "notices",
+    file: "file", geoFailed: "Could not get the location", locationSent: "[location] {where}",
   },
 };
 
@@ -35,7 +39,7 @@ const state = { world: null, person: null, view: null, lastShown: "", lastWorld:
 const $ = (id) => document.getElementById(id);
 
 function t(key, params) {
-  let text = (LABELS[state.lang] || LABELS.en)[key] || key;
+  let text = (LABELS[state.lang] || LABELS.en)[key] || (key.startsWith("kind_") ? key.slice(5) : key);
   for (const [name, value] of Object.entries(params || {})) text = text.replace(`{${name}}`, value);
   return text;
 }
@@ -307,7 +311,8 @@ function renderReplyKeyboard(rows) {
 
 function wecomMessage(message) {
   if (!message.from_bot) {
-    const text = message.text || (message.photo ? t("photoSent") : message.location ? t("locationSent", { where: message.location.join(", ") }) : "");
+    if (message.photo) return el("div", { class: "msg me" }, el("img", { class: "photo", src: message.photo, alt: "" }));
+    const text = message.text || (message.location ? t("locationSent", { where: message.location.join(", ") }) : "");
     return el("div", { class: "msg me" }, el("div", { class: "body", text }));
   }
   if (message.kind === "template_card") return wecomCard(message.card);
@@ -414,7 +419,7 @@ async function pushNow() {
   button.disabled = true;
   try {
     const { queued } = await api("/api/push", {});
-    const what = Object.entries(queued).map(([kind, n]) => `${kind} ${n}`).join(", ");
+    const what = Object.entries(queued).map(([kind, n]) => `${t("kind_" + kind)} ${n}`).join(", ");
     toast(what ? t("queued", { what }) : t("nothing"));
   } catch (error) {
     toast(t("failed", { why: error.message }));
