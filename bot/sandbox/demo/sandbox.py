@@ -18,7 +18,6 @@ from aiohttp import web
 from bot.app import build_application
 from bot.config import Settings
 from bot.sandbox.botapi import FakeBotAPI
-from bot.sandbox.demo.cast import GROUPS
 from bot.sandbox.demo.page import DemoPage, Sandbox
 from bot.sandbox.demo.seed import Seeded, seed
 from bot.sandbox.wecom import Credentials, FakeWeCom
@@ -90,6 +89,7 @@ async def run_demo(
         await runner.cleanup()
         raise PortTaken(f"{host}:{port}: {err.strerror or err}") from None
     bound = runner.addresses[0][1] if runner.addresses else port
+    url = f"http://{host}:{bound}"
     try:
         with (
             FakeBotAPI(username="hdbot_demo_bot", first_name="hdbot") as telegram,
@@ -97,14 +97,7 @@ async def run_demo(
         ):
             settings = demo_settings(base, folder, telegram, wecom)
             seeded = await seed(settings, telegram=telegram, wecom=wecom)
-            await _serve(
-                page,
-                settings,
-                telegram,
-                wecom,
-                stop,
-                lambda: ready(f"http://{host}:{bound}", seeded),
-            )
+            await _serve(page, settings, seeded, telegram, wecom, stop, lambda: ready(url, seeded))
     finally:
         await runner.cleanup()
 
@@ -112,6 +105,7 @@ async def run_demo(
 async def _serve(
     page: DemoPage,
     settings: Settings,
+    seeded: Seeded,
     telegram: FakeBotAPI,
     wecom: FakeWeCom,
     stop: asyncio.Event,
@@ -132,14 +126,7 @@ async def _serve(
         serving = application.bot_data.wecom_serving
         if serving is not None:
             wecom.application.callbacks.url = serving.url
-        with telegram.state.lock:
-            groups = {
-                g.key: c.id
-                for g in GROUPS
-                for c in telegram.state.chats.values()
-                if c.title == g.title
-            }
-        page.sandbox = Sandbox(settings, telegram, wecom, sessions, application, groups)
+        page.sandbox = Sandbox(settings, telegram, wecom, sessions, application, seeded.group_chats)
         ready()
         await stop.wait()
     finally:

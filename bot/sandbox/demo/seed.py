@@ -49,6 +49,7 @@ class Seeded:
     closing_date: date
     tasks: int
     dangers: int
+    group_chats: dict[str, int]  # each group's key (cast.py) → its chat id in the fake Telegram
 
 
 def closing_date(settings: Settings) -> date:
@@ -79,7 +80,7 @@ async def seed(
             await _register(sessions, member)
             wecom.application.add_person(member.wecom_user_id, member.name)
         dangers = await DangerSeeder(sessions, telegram, settings).seed_all()
-        await _groups(sessions, telegram)
+        group_chats = await _groups(sessions, telegram)
         wecom.add_robot(ROBOT_KEY)
         async with sessions() as s:
             await add_wecom_target(
@@ -89,7 +90,9 @@ async def seed(
                 kinds="countdown,overdue,reports",
                 name=GROUPS[0].title,
             )
-        return Seeded(closing_date=closing, tasks=result.total, dangers=dangers)
+        return Seeded(
+            closing_date=closing, tasks=result.total, dangers=dangers, group_chats=group_chats
+        )
     finally:
         await engine.dispose()
 
@@ -144,12 +147,13 @@ async def _register(sessions: Sessions, member: Cast) -> None:
             await choose_language(s, account=telegram, language=ENGLISH)
 
 
-async def _groups(sessions: Sessions, telegram: FakeBotAPI) -> None:
+async def _groups(sessions: Sessions, telegram: FakeBotAPI) -> dict[str, int]:
     """Make each group in the fake Telegram, bound and subscribed by its creator."""
+    chats = {}
     for group in GROUPS:
         members = [telegram.state.people[_telegram_id(key)] for key in group.members]
         chat = telegram.group(group.title, creator=members[0], members=members[1:])
-        chat.username = None
+        chats[group.key] = chat.id
         creator = Account.telegram(members[0].id)
         async with sessions() as s:
             await bind_group(
@@ -171,6 +175,7 @@ async def _groups(sessions: Sessions, telegram: FakeBotAPI) -> None:
                     account=creator,
                     is_chat_admin=True,
                 )
+    return chats
 
 
 def _telegram_id(key: str) -> int:
