@@ -25,6 +25,7 @@ pytestmark = [pytest.mark.e2e]
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 WAIT = 15.0
+SITE = "大连某化工有限公司 <b>A&B</b><img src=x>"
 
 if CHROMIUM is None or CHROMEDRIVER is None:
     pytest.skip(
@@ -128,7 +129,7 @@ def test_a_report_with_a_photo_then_the_countdown_in_the_group(
         page.element("[data-chat=private].on")
         page.type("/report")
         page.press("button.inline-btn[data-data*=':task:']")
-        page.type("大连某化工有限公司")
+        page.type(SITE)
         page.press("button.inline-btn[data-data*=':field:']")
         page.type("储罐区防火堤破损，未及时修复")
         page.answered(lambda: browser.find_element(By.ID, "photo-input").send_keys(str(photo)))
@@ -140,6 +141,9 @@ def test_a_report_with_a_photo_then_the_countdown_in_the_group(
         page.press("button.inline-btn[data-data$=':days:7']")
         page.press("button.inline-btn[data-data$=':submit']")
         page.until(lambda: re.search(r"DL-\d{4}-000008", page.text()), "the report's number")
+        # What the inspector typed is shown as typed, never read as HTML by the page.
+        assert SITE in page.text()
+        assert not browser.find_elements(By.CSS_SELECTOR, "#messages img[src='x']")
 
         # /lang: the bot and the page's own labels speak English from now on.
         page.type("/lang")

@@ -10,12 +10,13 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.demo_thread import free_port
+from tests.demo_thread import DemoThread, free_port
 from tests.timeline import clock_env
 
 pytestmark = [pytest.mark.e2e]
@@ -112,3 +113,26 @@ def test_a_port_in_use_is_refused_in_one_line(tmp_path: Path) -> None:
     assert len(lines) == 1 and lines[0].startswith(
         f"hdbot: cannot serve the demo page on 127.0.0.1:{port}"
     )
+
+
+def post(url: str, body: dict[str, object]) -> int:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as refused:
+        return int(refused.code)
+
+
+def test_the_page_acts_only_as_a_cast_member_in_their_own_chats(tmp_path: Path) -> None:
+    with DemoThread(tmp_path / "demo") as url:
+        world = json.loads(fetch(url + "/api/world")[1])
+        district = next(g["chat"] for g in world["groups"] if g["key"] == "district-group")
+        send = url + "/api/telegram/send"
+        assert post(send, {"person": "inspector", "text": "/help"}) == 200
+        assert post(send, {"person": "city", "chat": district, "text": "/countdown"}) == 403
+        assert post(send, {"person": "nobody", "text": "/help"}) == 404
+        assert post(send, {"person": "inspector", "chat": "x", "text": "/help"}) == 400
+        assert post(url + "/api/wecom/press", {"person": "inspector"}) == 400

@@ -282,10 +282,11 @@ class DemoPage:
     async def wecom_press(self, request: web.Request) -> web.Response:
         body = await _json(request)
         member = _member(body)
+        task_id, key = body.get("task_id"), body.get("key")
+        if not isinstance(task_id, str) or not isinstance(key, str) or not task_id or not key:
+            raise web.HTTPBadRequest(text="a card's task_id and a button's key, please")
         callbacks = self._ready().wecom.application.callbacks
-        xml = callbacks.button_press(
-            member.wecom_user_id, task_id=str(body.get("task_id")), key=str(body.get("key"))
-        )
+        xml = callbacks.button_press(member.wecom_user_id, task_id=task_id, key=key)
         await self._wecom_post(member, xml)
         return _done()
 
