@@ -1,10 +1,11 @@
-# Two commands on a fresh machine: `make run` runs hdbot, `make test` runs every check.
+# On a fresh machine: `make demo` tries hdbot in the browser (no Telegram needed), `make run`
+# runs it, `make test` runs every check.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install lock fonts postgres run test lint locales locales-update clean
+.PHONY: install lock fonts browser postgres demo run test lint locales locales-update clean
 
 # Every dependency comes from requirements.lock, pinned with its hashes: a fresh machine gets
 # exactly the versions that were tested. `make lock` remakes it from pyproject.toml.
@@ -48,6 +49,12 @@ run: locales fonts
 	$(BIN)/hdbot db upgrade
 	$(BIN)/hdbot run
 
+# A local sandbox: the example campaign, a stand-in Telegram and WeCom, the real bot, and a chat
+# page at http://127.0.0.1:$(DEMO_PORT) (`make demo DEMO_PORT=9000` for another port).
+DEMO_PORT ?= 8080
+demo: locales fonts
+	$(BIN)/hdbot demo --port $(DEMO_PORT)
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -66,7 +73,12 @@ SECOND_DATE ?= 2027-02-15T10:00:00+08:00
 postgres:
 	@bash tests/postgres.sh
 
-test: locales fonts lint postgres
+# Debian's chromium and chromedriver for the demo page's browser test (tests/test_demo_page.py):
+# installed as root with apt-get when missing; where they cannot be had, that test is skipped.
+browser:
+	@bash tests/browser.sh
+
+test: locales fonts lint postgres browser
 	@echo "== pytest with the machine's clock at $(FIRST_DATE) (every test)"
 	@$(BIN)/pytest -p no:cacheprovider -q --machine-date "$(FIRST_DATE)"
 	@echo "== pytest with the machine's clock at $(SECOND_DATE) (all but the slow reliability and load tests)"

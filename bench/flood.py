@@ -29,7 +29,7 @@ from PIL import Image
 
 from bench.inbound import REPORT, at_pace
 from bench.live import Sample, answered, hdbot_process, machine, seed, temp_folder, until_polling
-from tests.fakebotapi import Chat, FakeBotAPI, Message, Person
+from bot.sandbox.botapi import Chat, FakeBotAPI, Message, Person
 
 STRANGERS = 20
 STRANGER_RATE = 5.0  # messages a second, each

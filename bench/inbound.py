@@ -41,7 +41,7 @@ from bench.live import (
     temp_folder,
     until_polling,
 )
-from tests.fakebotapi import FakeBotAPI, Message, Person, make_jpeg
+from bot.sandbox.botapi import FakeBotAPI, Message, Person, make_jpeg
 
 # The report, step by step: (name, kind, what the inspector does, the answer to wait for).
 Act = Callable[[Person, Message | None], object]

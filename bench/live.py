@@ -1,7 +1,7 @@
 """What the inbound benchmarks share: a fake Telegram, a seeded database, hdbot in its own process.
 
 The bot runs as `hdbot run` (long polling) in a child process, exactly as deployed, against the
-fake Bot API of tests/fakebotapi in this process; its CPU time is read from the kernel
+fake Bot API of bot/sandbox/botapi in this process; its CPU time is read from the kernel
 (/proc/PID/schedstat, nanoseconds) so the fake server's own work is never counted. People act
 through the fake as on a phone and each answer is timed from the update to the bot's reply.
 """
@@ -25,10 +25,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.sandbox.botapi import FakeBotAPI, Message, Person  # noqa: E402
 from storage import campaigns, invites, migrate, tasks, units  # noqa: E402
 from storage.accounts import Account  # noqa: E402
 from storage.db import create_engine, make_sessions  # noqa: E402
-from tests.fakebotapi import FakeBotAPI, Message, Person  # noqa: E402
 
 TASKS = [
     {

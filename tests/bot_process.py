@@ -12,10 +12,10 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.sandbox.botapi import FakeBotAPI
 from storage import invites, tasks
 from storage.db import create_engine, make_sessions
 from tests.factories import make_campaign, task_row
-from tests.fakebotapi import FakeBotAPI
 from tests.timeline import clock_env
 
 T = TypeVar("T")

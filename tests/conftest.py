@@ -17,10 +17,10 @@ import time_machine
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.sandbox.botapi import FakeBotAPI
 from storage import clock as hdbot_clock
 from storage import migrate
 from storage.db import Sessions, create_engine, make_sessions
-from tests.fakebotapi import FakeBotAPI
 from tests.timeline import NOW
 
 # As `hdbot` does at start: durations from python-telegram-bot come as timedelta.

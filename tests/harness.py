@@ -11,8 +11,8 @@ from pathlib import Path
 from bot.app import build_application
 from bot.config import Settings
 from bot.context import HdApplication
+from bot.sandbox.botapi import FakeBotAPI
 from storage.db import Sessions, create_engine, make_sessions
-from tests.fakebotapi import FakeBotAPI
 from tests.transactions import TransactionWatch
 
 

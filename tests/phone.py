@@ -6,9 +6,9 @@ and waits for the bot's answer the person would wait for.
 
 from __future__ import annotations
 
+from bot.sandbox.botapi import Message, Person
 from storage import invites, tasks
 from tests.factories import make_campaign, task_row
-from tests.fakebotapi import Message, Person
 from tests.harness import RunningBot
 
 

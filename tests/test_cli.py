@@ -17,10 +17,10 @@ from openpyxl import Workbook
 from bot.cli import main
 from bot.config import Settings
 from bot.redaction import redact
+from bot.sandbox.botapi import FakeBotAPI
 from storage import tasks
 from storage.db import create_engine, make_sessions
 from tests.factories import task_row
-from tests.fakebotapi import FakeBotAPI
 from tests.world import INSPECTOR, OTHER_INSPECTOR, register, report
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

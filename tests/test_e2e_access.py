@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.sandbox.botapi import FakeBotAPI, Person
 from storage import handover, people
 from tests.factories import tg
-from tests.fakebotapi import FakeBotAPI, Person
 from tests.harness import RunningBot, running_bot, settings_for
 from tests.phone import enrol, seed_campaign
 

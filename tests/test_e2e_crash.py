@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from bot.sandbox.botapi import FakeBotAPI, Message, make_jpeg
 from storage.db import create_engine, make_sessions
 from storage.models import HiddenDanger, Photo
 from tests.bot_process import WAIT, BotProcess, prepare_campaign, process_env
-from tests.fakebotapi import FakeBotAPI, Message, make_jpeg
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -22,13 +22,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from bot.sandbox.botapi import Chat, FakeBotAPI, Message, Person, make_jpeg
 from storage import invites, tasks, units
 from storage.db import create_engine, make_sessions
 from storage.groups import bind_group, subscribe
 from storage.models import HiddenDanger, Outbox, OutboxStatus, Photo
 from tests.bot_process import BotProcess, process_env
 from tests.factories import CITY, DISTRICTS, make_campaign, task_row, tg
-from tests.fakebotapi import Chat, FakeBotAPI, Message, Person, make_jpeg
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

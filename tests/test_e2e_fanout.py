@@ -21,12 +21,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select, update
 
+from bot.sandbox.botapi import Chat, FakeBotAPI, LogEntry, Message, Person, make_jpeg, most_within
 from storage import invites, tasks
 from storage.clock import utcnow
 from storage.models import GroupChat, Outbox, OutboxStatus, Subscription, Unit
 from storage.pushes import enqueue_due
 from tests.factories import make_campaign, task_row
-from tests.fakebotapi import Chat, FakeBotAPI, LogEntry, Message, Person, make_jpeg, most_within
 from tests.harness import RunningBot, running_bot, settings_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # load tests: at the first machine date only

@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 import handlers.ledger as ledger_answers
 from bot.intake.updates import OrderedUpdateProcessor
+from bot.sandbox.botapi import Chat, FakeBotAPI, Message, Person, make_jpeg
 from storage.models import Draft, DraftStatus, Photo, User
-from tests.fakebotapi import Chat, FakeBotAPI, Message, Person, make_jpeg
 from tests.harness import RunningBot, running_bot, settings_for
 from tests.phone import enrol, report_up_to_photos, seed_campaign
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakebotapi import FakeBotAPI, Message, Person, jpeg_with_odd_exif, make_jpeg
+from bot.sandbox.botapi import FakeBotAPI, Message, Person, jpeg_with_odd_exif, make_jpeg
 from tests.harness import RunningBot, running_bot, settings_for
 from tests.phone import enrol, report_up_to_photos, seed_campaign
 

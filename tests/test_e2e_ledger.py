@@ -10,9 +10,9 @@ import pytest
 from openpyxl import load_workbook
 from PIL import Image
 
+from bot.sandbox.botapi import FakeBotAPI, Person
 from storage import invites, tasks
 from tests.factories import make_campaign, task_row
-from tests.fakebotapi import FakeBotAPI, Person
 from tests.harness import RunningBot, running_bot, settings_for
 
 pytestmark = pytest.mark.e2e

@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import select
 
 from bot.push.sender import drain
+from bot.sandbox.botapi import Chat, FakeBotAPI, Message, Person, make_jpeg
 from storage import invites, tasks
 from storage.clock import ShiftedClock
 from storage.models import Event, HiddenDanger
 from storage.pushes import enqueue_due
 from tests.factories import make_campaign, task_row
-from tests.fakebotapi import Chat, FakeBotAPI, Message, Person, make_jpeg
 from tests.harness import RunningBot, running_bot, settings_for
 
 pytestmark = pytest.mark.e2e

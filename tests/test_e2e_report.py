@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from bot.sandbox.botapi import Chat, FakeBotAPI, Message, Person, make_jpeg
 from storage import invites
 from storage.conversation import Input, InputKind
 from storage.models import HiddenDanger, Photo, Task
 from storage.report import begin_report_with_photo
-from tests.fakebotapi import Chat, FakeBotAPI, Message, Person, make_jpeg
 from tests.harness import RunningBot, running_bot, settings_for
 from tests.phone import enrol, seed_campaign
 from tests.world import RULES, Walker, photo

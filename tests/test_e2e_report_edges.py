@@ -21,6 +21,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.i18n import Translator
+from bot.sandbox.botapi import CallbackPress, Chat, FakeBotAPI, Message, Person, make_jpeg
 from bot.views.labels import level_name
 from bot.views.report_view import STEP_TITLES
 from storage import invites, people, tasks
@@ -38,7 +39,6 @@ from storage.models import (
 )
 from storage.report import Step
 from tests.factories import make_campaign, task_row, tg
-from tests.fakebotapi import CallbackPress, Chat, FakeBotAPI, Message, Person, make_jpeg
 from tests.harness import RunningBot, running_bot, settings_for
 
 pytestmark = pytest.mark.e2e

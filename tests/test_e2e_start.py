@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.sandbox.botapi import FakeBotAPI
 from storage.clock import ShiftedClock
-from tests.fakebotapi import FakeBotAPI
 from tests.harness import RunningBot, running_bot, settings_for
 
 pytestmark = pytest.mark.e2e

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from bot.sandbox.botapi import Chat, FakeBotAPI, LogEntry, Message, make_jpeg, most_within
 from storage.clock import utcnow
 from storage.db import create_engine, make_sessions
 from storage.models import (
@@ -34,7 +35,6 @@ from storage.models import (
     Unit,
 )
 from tests.bot_process import WAIT, BotProcess, prepare_campaign, process_env
-from tests.fakebotapi import Chat, FakeBotAPI, LogEntry, Message, make_jpeg, most_within
 from tests.timeline import TZ
 from tests.webhook_proxy import RoundRobinProxy, free_port
 

@@ -1,8 +1,8 @@
 """The WeCom front end to end, through the fake WeCom server only (no Telegram).
 
-WeCom's side is played by tests/fakewecom.py: it seals each callback as WeCom does and POSTs
-it to the front's callback, keeps every message the application sends, serves the photos a
-person sent for `media/get`, and is the group robot the new report's card goes to.
+WeCom's side is played by bot/sandbox/wecom/server.py: it seals each callback as WeCom does
+and POSTs it to the front's callback, keeps every message the application sends, serves the
+photos a person sent for `media/get`, and is the group robot the new report's card goes to.
 """
 
 from __future__ import annotations
@@ -17,6 +17,10 @@ from sqlalchemy import func, select
 
 from bot.config import Settings
 from bot.push.sender import drain
+from bot.sandbox.botapi.images import make_jpeg
+from bot.sandbox.wecom.application import SentMessage, client_of
+from bot.sandbox.wecom.callbacks import Credentials, WeComCallbacks
+from bot.sandbox.wecom.server import FakeWeCom
 from bot.wecom.api import WeComClient
 from bot.wecom.callback import CallbackReceiver, Serving, callback_app, serve
 from bot.wecom.incoming import parse_message
@@ -29,10 +33,6 @@ from storage.lists import list_dangers
 from storage.models import HiddenDanger, Photo, User, WeComInbox
 from storage.pushes import add_wecom_target
 from tests.factories import make_campaign, task_row
-from tests.fakebotapi.images import make_jpeg
-from tests.fakewecom import FakeWeCom
-from tests.fakewecom_app import SentMessage, client_of
-from tests.wecom_callbacks import Credentials, WeComCallbacks
 
 ROBOT = "robot-ganjingzi-0001"
 NUMBER = re.compile(r"DL-\d{4}-\d{6}")

@@ -44,7 +44,7 @@ from telegram.error import (
 from telegram.ext import ApplicationBuilder, CommandHandler, ContextTypes
 from telegram.request import HTTPXRequest
 
-from tests.fakebotapi import FakeBotAPI, make_jpeg
+from bot.sandbox.botapi import FakeBotAPI, make_jpeg
 
 GPS = (38.9140, 121.6147)  # Dalian
 

@@ -22,11 +22,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
+from bot.sandbox.botapi import jpeg_with_odd_exif, make_jpeg
 from bot.views.cards import display_jpeg
 from bot.views.pictures.before_after import before_after
 from storage.errors import Invalid
 from storage.photos import PhotoStore
-from tests.fakebotapi import jpeg_with_odd_exif, make_jpeg
 
 ROOT = Path(tempfile.mkdtemp(prefix="hdbot-image-fuzz-"))
 STORE = PhotoStore(ROOT)

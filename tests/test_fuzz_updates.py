@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import update
 
+from bot.sandbox.botapi import Chat, FakeBotAPI, Person, make_jpeg
 from storage import invites
 from storage.closed_loop import act, answer_action
 from storage.conversation import Input, InputKind, NewPhoto
@@ -31,7 +32,6 @@ from storage.permissions import Action
 from storage.report import Area, ReportRules, Step, answer_report, begin_report
 from tests.bot_thread import BotThread
 from tests.factories import tg
-from tests.fakebotapi import Chat, FakeBotAPI, Person, make_jpeg
 from tests.harness import RunningBot, settings_for
 from tests.phone import seed_campaign
 

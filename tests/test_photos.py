@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw, ImageOps, TiffImagePlugin, features
 
+from bot.sandbox.botapi import jpeg_with_odd_exif
 from bot.views.cards import display_jpeg
 from bot.views.pictures.before_after import before_after
 from storage.errors import Invalid
@@ -34,7 +35,6 @@ from storage.photos import (
     inspect_image,
     perceptual_hash,
 )
-from tests.fakebotapi import jpeg_with_odd_exif
 
 EXIF_IFD, GPS_IFD = 0x8769, 0x8825
 ORIENTATION, DATETIME_ORIGINAL, OFFSET_TIME_ORIGINAL = 0x0112, 0x9003, 0x9011

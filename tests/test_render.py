@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from telegram import Bot
 
+from bot.sandbox.botapi import FakeBotAPI, make_jpeg
 from bot.views.reply import Ask, Button, Document, Say
 from handlers.telegram.render import say_in_chat
-from tests.fakebotapi import FakeBotAPI, make_jpeg
 
 CHOICES = ((Button("General", "r:7:level:general"), Button("Major", "r:7:level:major")),)
 

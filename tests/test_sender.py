@@ -18,10 +18,10 @@ import bot.push.delivery as delivery_module
 from bot.config import Settings
 from bot.push.pacing import Pacer, SenderState
 from bot.push.sender import drain
+from bot.sandbox.botapi import Chat, FakeBotAPI
 from storage.db import Sessions
 from storage.models import GroupChat, Outbox, OutboxStatus
 from storage.pushes import enqueue_due
-from tests.fakebotapi import Chat, FakeBotAPI
 from tests.timeline import at
 from tests.world import ADMIN, group, world
 

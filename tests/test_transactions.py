@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
+from bot.sandbox.botapi import FakeBotAPI
 from bot.transport import AiohttpRequest
 from storage.db import create_engine, make_sessions, reading
-from tests.fakebotapi import FakeBotAPI
 from tests.transactions import TransactionWatch
 
 

@@ -1,6 +1,6 @@
 """WeCom group robots as push targets: the countdown as markdown, once, within WeCom's limits.
 
-The real storage and sender run against FakeWeCom (tests/fakewecom.py), which answers as
+The real storage and sender run against FakeWeCom (bot/sandbox/wecom/server.py), which answers as
 WeCom's robot webhook does: HTTP 200 and an errcode. Telegram is a FakeBotAPI, used only for
 the notices to admins and, through the command line, for a subscribed group.
 """
@@ -22,6 +22,8 @@ from telegram import Bot
 from bot.cli import main
 from bot.config import Settings
 from bot.push.sender import drain
+from bot.sandbox.botapi import FakeBotAPI
+from bot.sandbox.wecom.server import FakeWeCom
 from storage import groups, people, tasks, units
 from storage.clock import utcnow
 from storage.db import Sessions, create_engine, make_sessions
@@ -39,8 +41,6 @@ from storage.models import (
 )
 from storage.pushes import add_wecom_target, enqueue_due
 from tests.factories import make_campaign, task_row, tg
-from tests.fakebotapi import FakeBotAPI
-from tests.fakewecom import FakeWeCom
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ROBOT = "693a91f6-7b3e-4bc4-97a0-0ec2d1fa5aaa"  # shaped like a real robot key

@@ -16,6 +16,8 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from bot.sandbox.wecom.application import FakeWeComApplication, client_of
+from bot.sandbox.wecom.server import FakeWeCom
 from bot.wecom.api import MediaTooLarge, WeComBusy, WeComClient, WeComError
 from bot.wecom.outgoing import (
     Button,
@@ -24,8 +26,6 @@ from bot.wecom.outgoing import (
     ImageMessage,
     TextMessage,
 )
-from tests.fakewecom import FakeWeCom
-from tests.fakewecom_app import FakeWeComApplication, client_of
 
 SEND = "/cgi-bin/message/send"
 PHOTO = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40

@@ -1,6 +1,6 @@
 """The WeCom application's callback, served for real and called as WeCom calls it.
 
-The fake WeCom (tests/wecom_callbacks.py) seals each callback as documented and POSTs it;
+The fake WeCom (bot/sandbox/wecom/callbacks.py) seals each callback as documented and POSTs it;
 the receiver must answer the URL check, parse every kind of message, refuse what WeCom did
 not seal for this corp, hand each message on once however often it is retried, answer before
 the handling is done, and keep one person's messages in order.
@@ -13,13 +13,13 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from bot.sandbox.wecom.application import client_of
+from bot.sandbox.wecom.callbacks import WeComCallbacks, cdata
+from bot.sandbox.wecom.server import FakeWeCom
 from bot.wecom.callback import CallbackReceiver, Serving, callback_app, serve
 from bot.wecom.incoming import MessageKind, WeComMessage
 from bot.wecom.outgoing import Button, ButtonCard
 from storage.clock import utcnow
-from tests.fakewecom import FakeWeCom
-from tests.fakewecom_app import client_of
-from tests.wecom_callbacks import WeComCallbacks, cdata
 
 
 class Inbox:

@@ -17,13 +17,13 @@ from telegram import Bot
 
 from bot.config import Settings
 from bot.push.sender import drain
+from bot.sandbox.wecom.server import FakeWeCom
 from storage.accounts import Account
 from storage.clock import utcnow
 from storage.db import Sessions
 from storage.models import Channel, Outbox, OutboxStatus
 from storage.push_payloads import NoticePush
 from storage.pushes import MAX_ATTEMPTS, enqueue
-from tests.fakewecom import FakeWeCom
 from tests.world import register_wecom, world
 
 pytestmark = pytest.mark.e2e

@@ -6,8 +6,8 @@ import pytest
 
 from bot.config import ConfigError, load_settings
 from bot.redaction import HIDDEN, redact
+from bot.sandbox.wecom.callbacks import Credentials
 from bot.wecom.api import WeComClient
-from tests.wecom_callbacks import Credentials
 
 CREDENTIALS = Credentials()
 ENVIRON = CREDENTIALS.environ("http://127.0.0.1:40123", listen="0.0.0.0:9000")

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from bot.sandbox.wecom.application import FakeWeComApplication, client_of
+from bot.sandbox.wecom.server import FakeWeCom
 from bot.views.reply import Ask, Button, Document, Edit, Say, grid
 from handlers.wecom.render import Pressed, WeComRenderer
 from storage.dto import PhotoRef
-from tests.fakewecom import FakeWeCom
-from tests.fakewecom_app import FakeWeComApplication, client_of
 
 USER = "inspector01"
 

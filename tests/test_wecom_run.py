@@ -23,6 +23,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.sandbox.botapi import FakeBotAPI
+from bot.sandbox.wecom.server import FakeWeCom
 from storage.accounts import Account
 from storage.clock import utcnow
 from storage.models import Channel, Outbox
@@ -30,8 +32,6 @@ from storage.people import who_is
 from storage.push_payloads import NoticePush
 from storage.pushes import add_wecom_target, enqueue
 from tests.bot_process import WAIT, BotProcess, in_session, prepare_campaign, process_env
-from tests.fakebotapi import FakeBotAPI
-from tests.fakewecom import FakeWeCom
 from tests.timeline import TZ
 
 pytestmark = [pytest.mark.e2e]

@@ -182,6 +182,6 @@ def main(ctx: click.Context, config_file: Path | None, verbose: bool) -> None:
 
 
 # The commands register themselves on `main` when their modules are imported.
-from bot.cli import campaign, database, ledger, people, pushes, running  # noqa: E402
+from bot.cli import campaign, database, demo, ledger, people, pushes, running  # noqa: E402
 
-__all__ = ["campaign", "database", "ledger", "main", "people", "pushes", "running"]
+__all__ = ["campaign", "database", "demo", "ledger", "main", "people", "pushes", "running"]

@@ -1,6 +1,6 @@
 """The server API of a WeCom self-built application, faked beside the group robots.
 
-`FakeWeCom` (tests/fakewecom.py) serves these routes on the same address, so one
+`FakeWeCom` (bot/sandbox/wecom/server.py) serves these routes on the same address, so one
 `HDBOT_WECOM_BASE_URL` reaches both; reach this part as `wecom.application`. It answers as
 WeCom does (HTTP 200 and an errcode) and checks what WeCom checks:
 
@@ -21,7 +21,7 @@ WeCom does (HTTP 200 and an errcode) and checks what WeCom checks:
 - `POST /cgi-bin/message/update_template_card`: kept in `card_updates()`.
 
 `fail_next(errcode, times=N, path=...)` makes the next N calls (of one path, or any) answer
-that errcode. What WeCom sends to the application's callback is in tests/wecom_callbacks.py.
+that errcode. What WeCom sends to the application's callback is in bot/sandbox/wecom/callbacks.py.
 """
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
+from bot.sandbox.wecom.callbacks import Credentials, WeComCallbacks
 from bot.wecom.api import WeComClient
 from bot.wecom.crypto import CallbackCrypto
-from tests.wecom_callbacks import Credentials, WeComCallbacks
 
 TOKEN_LIFETIME = 7200
 IMAGE_LIMIT = 10 * 1024 * 1024
@@ -141,6 +141,7 @@ class _Failure:
 class _Media:
     data: bytes
     content_type: str
+    name: str | None = None  # the file name an upload gave
 
 
 @dataclass
@@ -205,11 +206,13 @@ class FakeWeComApplication:
         with self.lock:
             self._state.names[user_id] = name
 
-    def put_media(self, data: bytes, content_type: str = "image/jpeg") -> str:
+    def put_media(
+        self, data: bytes, content_type: str = "image/jpeg", name: str | None = None
+    ) -> str:
         """Keep a file as WeCom keeps what a person sent; return its media_id."""
         media_id = f"fake-media-{next(self._ids)}-{secrets.token_hex(6)}"
         with self.lock:
-            self._state.media[media_id] = _Media(data, content_type)
+            self._state.media[media_id] = _Media(data, content_type, name)
         return media_id
 
     async def press(self, user: str, text: str) -> int:
@@ -250,6 +253,12 @@ class FakeWeComApplication:
         """The bytes kept under a media_id (uploaded by the application, or put by a test)."""
         with self.lock:
             return self._state.media[media_id].data
+
+    def media_file(self, media_id: str) -> tuple[bytes, str, str | None]:
+        """A kept file's bytes, content type and upload name; KeyError when unknown."""
+        with self.lock:
+            media = self._state.media[media_id]
+            return media.data, media.content_type, media.name
 
     def wait_for_messages(self, count: int, user: str | None = None, within: float = 5.0) -> None:
         """Block until `count` messages were sent (to one person, if given)."""
@@ -301,11 +310,13 @@ class FakeWeComApplication:
     async def _upload(self, request: web.Request) -> web.Response:
         data = b""
         content_type = "application/octet-stream"
+        name: str | None = None
         if request.content_type.startswith("multipart/"):
             async for part in await request.multipart():
                 if isinstance(part, BodyPartReader) and part.name == "media":
                     data = await part.read()
                     content_type = part.headers.get("Content-Type", content_type)
+                    name = part.filename
 
         def answer(query: dict[str, str], body: Any) -> dict[str, Any]:
             kind = query.get("type")
@@ -313,7 +324,7 @@ class FakeWeComApplication:
                 raise _Refused(40058, "type")
             if not 5 < len(data) <= (IMAGE_LIMIT if kind == "image" else FILE_LIMIT):
                 raise _Refused(40009 if kind == "image" else 40006)
-            media_id = self.put_media(data, content_type)
+            media_id = self.put_media(data, content_type, name)
             return {"type": kind, "media_id": media_id, "created_at": str(int(self.clock()))}
 
         return await self._serve(request, answer, body=len(data))

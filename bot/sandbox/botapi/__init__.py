@@ -1,4 +1,5 @@
-"""A fake Telegram Bot API server, so end-to-end tests run the real Application over HTTP.
+"""A fake Telegram Bot API server: end-to-end tests and `hdbot demo` run the real Application
+against it over HTTP.
 
 Example (async test, bot in the test's loop)::
 

@@ -1,4 +1,4 @@
-"""FakeBotAPI: a fake Telegram Bot API server for end-to-end tests.
+"""FakeBotAPI: a fake Telegram Bot API server, for end-to-end tests and `hdbot demo`.
 
 It serves HTTP on 127.0.0.1 from its own thread and event loop, so one server can serve an
 Application running in the test's loop, a bot in a subprocess, and a sync test, all at once.

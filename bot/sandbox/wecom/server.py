@@ -27,7 +27,7 @@ test can make a robot answer its next requests with a chosen errcode (``fail_nex
 
 The same server fakes a self-built application's API (tokens, messages, media, template
 cards) and plays WeCom's side of its callback: ``wecom.application``
-(tests/fakewecom_app.py).
+(bot/sandbox/wecom/application.py).
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ from typing import Any, Self
 
 from aiohttp import web
 
-from tests.fakewecom_app import FakeWeComApplication
-from tests.wecom_callbacks import Credentials
+from bot.sandbox.wecom.application import FakeWeComApplication
+from bot.sandbox.wecom.callbacks import Credentials
 
 SEND_PATH = "/cgi-bin/webhook/send"
 MARKDOWN_LIMIT = 4096  # bytes of UTF-8
@@ -336,8 +336,8 @@ class FakeWeCom:
             failure.times -= 1
             if failure.times <= 0:
                 robot.failures.popleft()
-            message = failure.errmsg or ERRMSG.get(failure.errcode, "injected error")
-            return failure.status, failure.errcode, _with_hint(message, failure.errcode), True
+            said = failure.errmsg or ERRMSG.get(failure.errcode, "injected error")
+            return failure.status, failure.errcode, _with_hint(said, failure.errcode), True
         if not isinstance(body, dict) or body.get("msgtype") not in ("markdown", "text"):
             return 200, 40008, _with_hint(ERRMSG[40008], 40008), False
         msgtype = body["msgtype"]
