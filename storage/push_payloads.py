@@ -60,6 +60,8 @@ class RankedUnit:
     open: int
     rate: int
     tasks_percent: int
+    # How many were found (None in pushes queued before it was kept): none found has no rate.
+    found: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -10,11 +10,14 @@ from typing import TypeVar
 import pytest
 from sqlalchemy import select
 
+from bot.i18n import Translator
+from bot.views.push_view import countdown_lines
 from storage.clock import utcnow
 from storage.db import Sessions
 from storage.models import Channel, Outbox
 from storage.push_payloads import (
     PAYLOAD_TYPES,
+    CountdownPush,
     DigestPush,
     EscalationPush,
     LateDanger,
@@ -172,3 +175,22 @@ def test_keys_are_the_ones_rows_always_had() -> None:
     assert outbox_key(
         PushKind.NOTICE, channel=Channel.TELEGRAM, target=7, period=day, occasion=tag
     ) == (f"tg:7:{tag}")
+
+
+def test_a_unit_where_nothing_was_found_has_no_rate_on_the_countdown() -> None:
+    """Not "100%" beside a unit at 22%: a unit with nothing found shows "—"; a push queued
+    before `found` was kept shows its rate as it was."""
+    ranking = (
+        RankedUnit(unit="甘井子区", overdue=3, open=7, rate=22, tasks_percent=10, found=9),
+        RankedUnit(unit="市民政局", overdue=0, open=0, rate=100, tasks_percent=0, found=0),
+        RankedUnit(unit="长海县", overdue=0, open=0, rate=100, tasks_percent=0),
+    )
+    lines = countdown_lines(Translator("zh_CN"), countdown_push(ranking=ranking))
+    ranked = [line for line in lines if line[:2] in ("1.", "2.", "3.")]
+    assert ranked[0].endswith("整改率 22%")
+    assert ranked[1].endswith("整改率 —")
+    assert ranked[2].endswith("整改率 100%")
+    stored = payload_of(
+        Outbox(kind="countdown", payload=payload_json(countdown_push(ranking=ranking)))
+    )
+    assert isinstance(stored, CountdownPush) and stored.ranking == ranking

@@ -22,7 +22,20 @@ from storage.report import (
     resume_report,
 )
 from tests.factories import tg
-from tests.world import INSPECTOR, RULES, SUPERVISOR, Walker, fill_to_confirm, photo, setup
+from tests.world import (
+    INSPECTOR,
+    RULES,
+    SUPERVISOR,
+    Person,
+    Walker,
+    after_photo,
+    fill_to_confirm,
+    photo,
+    rectify,
+    report,
+    setup,
+    world,
+)
 
 NOW = datetime(2026, 11, 29, 2, 0, tzinfo=UTC)  # 10:00 in Dalian
 
@@ -291,3 +304,19 @@ async def test_a_deactivated_person_can_report_no_more(sessions: Sessions) -> No
     async with sessions() as s:
         with pytest.raises(NotFound):
             await begin_report(s, account=tg(INSPECTOR), update_id=1)
+
+
+async def test_a_report_begun_after_a_rectification_names_the_last_report(
+    sessions: Sessions,
+) -> None:
+    """ "Your last report went in as …" names a report, never the hidden danger just rectified
+    (a rectification's draft names its hidden danger too)."""
+    await world(sessions)
+    first = await report(sessions, photo_base=1)
+    second = await report(sessions, photo_base=2)
+    done = await rectify(Person(sessions, INSPECTOR, 95_000), first, [after_photo(3)])
+    assert done.notices or done.detail is not None
+    async with sessions() as s:
+        numbers = dict((await s.execute(select(HiddenDanger.id, HiddenDanger.number))).all())
+        begun = await begin_report(s, account=tg(INSPECTOR), update_id=96_000)
+    assert begun.last_submitted == numbers[second]

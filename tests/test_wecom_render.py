@@ -12,7 +12,7 @@ from PIL import Image
 from bot.sandbox.wecom.application import FakeWeComApplication, client_of
 from bot.sandbox.wecom.server import FakeWeCom
 from bot.views.reply import Ask, Button, Document, Edit, Say, grid
-from handlers.wecom.render import Pressed, WeComRenderer
+from handlers.wecom.render import Pressed, WeComRenderer, button_text, legend
 from storage.dto import PhotoRef
 
 USER = "inspector01"
@@ -181,3 +181,15 @@ async def test_a_document_is_sent_as_a_file_after_its_text(
     assert text.content == "台账"
     assert file.msgtype == "file" and file.media_id
     assert fake.media(file.media_id) == ledger.read_bytes()
+
+
+def test_a_label_is_cut_as_wecom_counts_it() -> None:
+    """Ten characters, an emoji one of them: whole on its button, and not in the legend."""
+    ten = "🏭 大连石化储运公司"
+    assert len(ten) == 10
+    assert button_text(ten) == ten and legend(((Button(ten, "r:1:site:7"),),)) == (
+        [],
+        ((Button(ten, "r:1:site:7"),),),
+    )
+    eleven = ten + "站"
+    assert button_text(eleven) == "🏭 大连石化储运公…"

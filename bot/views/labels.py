@@ -65,6 +65,11 @@ def shorten(text: str, limit: int) -> str:
     return "".join(out) + "…"
 
 
+def rate_text(rate: int, found: int | None) -> str:
+    """A rectification rate: "—" where nothing was found (no rate to speak of, not "100%")."""
+    return "—" if found == 0 else f"{rate}%"
+
+
 def role_name(_: Translator, role: str) -> str:
     """Return the role's name in the translator's language."""
     return _(ROLE_NAMES[role]) if role in ROLE_NAMES else role

@@ -10,7 +10,7 @@ from datetime import date
 
 from bot.i18n import Translator
 from bot.views.cards import report_card
-from bot.views.labels import level_name, shorten
+from bot.views.labels import level_name, rate_text, shorten
 from bot.views.reply import Button, Buttons
 from storage.dangers import DangerCard
 from storage.push_payloads import (
@@ -77,8 +77,8 @@ def countdown_lines(_: Translator, data: CountdownPush) -> list[str]:
     )
     lines.append(
         _(
-            "Rectification rate: {rate}% · major still open: {major}",
-            rate=f.rate,
+            "Rectification rate: {rate} · major still open: {major}",
+            rate=rate_text(f.rate, f.found),
             major=f.major_open,
         )
     )
@@ -89,12 +89,12 @@ def countdown_lines(_: Translator, data: CountdownPush) -> list[str]:
         for n, row in enumerate(data.ranking[:RANKED], start=1):
             lines.append(
                 _(
-                    "{n}. {unit}: {overdue} overdue, {open} open, rate {rate}%",
+                    "{n}. {unit}: {overdue} overdue, {open} open, rate {rate}",
                     n=n,
                     unit=row.unit,
                     overdue=row.overdue,
                     open=row.open,
-                    rate=row.rate,
+                    rate=rate_text(row.rate, row.found),
                 )
             )
         if len(data.ranking) > RANKED:

@@ -151,7 +151,7 @@ class WeComRenderer:
             text = "\n".join([text, *lines])
         cards = button_cards(_, buttons, first_task_id=pressed.task_id)
         in_place, after = (cards[0], cards[1:]) if cards else (None, [])
-        done = ButtonState(shorten(_("Done"), BUTTON_TEXT_LIMIT))
+        done = ButtonState(button_text(_("Done")))
         try:
             await self.client.update_card(
                 userids=[user_id],
@@ -214,13 +214,19 @@ def button_cards(
             ButtonCard(
                 title=shorten(title, 36),
                 description="",
-                buttons=[
-                    CardButton(shorten(b.label, BUTTON_TEXT_LIMIT) or "…", b.action) for b in chunk
-                ],
+                buttons=[CardButton(button_text(b.label) or "…", b.action) for b in chunk],
                 task_id=first_task_id if n == 1 and first_task_id else new_task_id(),
             )
         )
     return cards
+
+
+def button_text(label: str) -> str:
+    """A label cut to WeCom's ten characters as WeCom counts them (an emoji is one; Telegram's
+    count, `shorten`'s, makes it two, and a label then lost a character the legend kept)."""
+    if len(label) <= BUTTON_TEXT_LIMIT:
+        return label
+    return label[: BUTTON_TEXT_LIMIT - 1] + "…"
 
 
 def new_task_id() -> str:

@@ -78,6 +78,7 @@ async def countdown_data(
                 open=r.figures.open,
                 rate=r.figures.rectification_rate,
                 tasks_percent=r.figures.tasks_percent,
+                found=r.figures.found,
             )
             for r in rows
         ]

@@ -126,6 +126,8 @@ async def begin_report(
         .join(Draft, Draft.danger_id == HiddenDanger.id)
         .where(
             Draft.user_id == user.id,
+            # A report's draft: a rectification's draft names its hidden danger too.
+            Draft.flow == DraftFlow.REPORT,
             Draft.status == DraftStatus.SUBMITTED,
             Draft.updated_at >= utcnow() - JUST_SUBMITTED,
         )

@@ -14,6 +14,7 @@ from functools import cache
 from PIL import Image, ImageDraw, ImageFont
 
 from bot.i18n import Translator
+from bot.views.labels import rate_text
 from bot.views.pictures.fonts import font
 from bot.views.push_view import days_line
 from storage.push_payloads import CountdownPush, FigureCounts, RankedUnit
@@ -354,9 +355,9 @@ def _rate_tile(
         card,
         box,
         title=_("Rectification rate"),
-        value=f"{f.rate}%",
+        value=rate_text(f.rate, f.found),
         colour=GREEN,
-        percent=float(f.rate),
+        percent=float(f.rate if f.found else 0),
         note=_("Major still open: {count}", count=f.major_open),
         note_alert=bool(f.major_open),
     )
@@ -395,6 +396,6 @@ def _ranking(_: Translator, card: _Card, y: float, rows: list[RankedUnit]) -> No
             bold=bool(overdue),
         )
         card.text((cols[1], base), str(row.open), 30, INK, anchor="rs")
-        card.text((cols[2], base), f"{row.rate}%", 30, INK, anchor="rs")
+        card.text((cols[2], base), rate_text(row.rate, row.found), 30, INK, anchor="rs")
         y += row_h
         card.draw.line((MARGIN, y, right, y), fill=RULE, width=1)
