@@ -372,6 +372,7 @@ function inlineMarkdown(parent, text) {
 // --- acting -------------------------------------------------------------------------------
 
 async function act(action) {
+  state.stick = true;  // whoever acts wants to see the answer
   try {
     await action();
   } catch (error) {
@@ -430,7 +431,14 @@ async function pushNow() {
 
 function wire() {
   const box = $("messages");
+  // Only the person's own scrolling decides whether the chat follows new messages: a redraw,
+  // or a picture still taking its size, scrolls too, and must not stop the following.
+  const touched = () => { state.touched = Date.now(); };
+  for (const kind of ["wheel", "touchstart", "mousedown", "keydown"]) {
+    box.addEventListener(kind, touched, { passive: true });
+  }
   box.addEventListener("scroll", () => {
+    if (Date.now() - (state.touched || 0) > 1500) return;
     state.stick = box.scrollHeight - box.scrollTop - box.clientHeight < 60;
   });
   // A picture that loads after the chat was drawn pushes it up: follow it down.
