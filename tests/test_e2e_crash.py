@@ -137,12 +137,12 @@ def test_sigkill_after_every_action_of_a_photo_first_report_loses_nothing(
             lambda: person.send_photo(
                 make_jpeg(color=(250, 10, 10)), "Dike of the tank farm broken"
             ),
-            "📷 1 · Location",
+            "📷 1 photo · Location",
         ),
-        (lambda: person.send_photo(make_jpeg(color=(10, 10, 250))), "📷 2 · Location"),
-        (lambda: person.tap("📍 Send my location", location=(38.9, 121.6)), "📷 2 · Site"),
-        (lambda: person.send_text("Dalian Chemical Works"), "📷 2 · Task"),
-        (lambda: press("📷 2 · Task", "MU-01"), "Please check your report"),
+        (lambda: person.send_photo(make_jpeg(color=(10, 10, 250))), "📷 2 photos · Location"),
+        (lambda: person.tap("📍 Send my location", location=(38.9, 121.6)), "📷 2 photos · Site"),
+        (lambda: person.send_text("Dalian Chemical Works"), "📷 2 photos · Task"),
+        (lambda: press("📷 2 photos · Task", "MU-01"), "Please check your report"),
         (lambda: press("Please check your report", "🔺"), "Major hidden danger"),
         (lambda: press("Major hidden danger", "✅"), "Submitted as"),
     ]

@@ -228,7 +228,7 @@ async def test_an_album_with_a_caption_is_a_whole_report_in_five_actions(
     wang.send_album([make_jpeg(color=(200, 30 * i, 40)) for i in range(3)], caption)
     actions += 1
     place_prompt = await chat.next_message()
-    assert (place_prompt.text or "").startswith("📷 3 · 位置")
+    assert (place_prompt.text or "").startswith("📷 3 张照片 · 位置")
     assert chat.reply_keyboard is not None
     assert ["📍 发送我的位置"] in chat.reply_keyboard
     assert ["📌 与上一份报告同一地点"] in chat.reply_keyboard  # the last one is minutes old

@@ -370,12 +370,12 @@ async def test_an_image_begins_a_report_on_wecom_and_the_card_is_the_form(
     inspector.sent = 0
 
     begun = texts(await inspector.image(make_jpeg(color=(200, 40, 40))))
-    assert begun.startswith("📷 1 · Location") and "Send a location" in begun
+    assert begun.startswith("📷 1 photo · Location") and "Send a location" in begun
     # A second image straight after joins the first (WeCom sends an album one by one).
-    assert "📷 2 · Location" in texts(await inspector.image(make_jpeg(color=(40, 200, 40))))
+    assert "📷 2 photos · Location" in texts(await inspector.image(make_jpeg(color=(40, 200, 40))))
     site = texts(await inspector.location(38.91, 121.61, "甘井子区革镇堡街道"))
-    assert "Location noted" in site and "📷 2 · Site" in site
-    assert "📷 2 · Task" in texts(await inspector.text("大连某化工厂"))
+    assert "Location noted" in site and "📷 2 photos · Site" in site
+    assert "📷 2 photos · Task" in texts(await inspector.text("大连某化工厂"))
     card = await inspector.press(":task:")
     assert "Description: — type it here to add it" in texts(card)
     # An image now asks where it goes; it joins.

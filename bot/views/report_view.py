@@ -54,7 +54,12 @@ def _header(_: Translator, draft: DraftView) -> str:
         return _("✏️ Change: {title}", title=_(STEP_TITLES[step]))
     if draft.quick:
         # A report begun by its photos asks two or three things: no "step 6 of 9" to count.
-        return _("📷 {count} · {title}", count=len(draft.photos), title=_(STEP_TITLES[step]))
+        return _.plural(
+            "📷 {n} photo · {title}",
+            "📷 {n} photos · {title}",
+            len(draft.photos),
+            title=_(STEP_TITLES[step]),
+        )
     return _(
         "Step {n}/{total} · {title}",
         n=list(Step).index(step) + 1,

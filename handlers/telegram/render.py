@@ -30,7 +30,7 @@ from telegram import (
     ReplyKeyboardRemove,
     ReplyParameters,
 )
-from telegram.constants import ChatType
+from telegram.constants import ChatType, MessageLimit
 from telegram.error import BadRequest, TelegramError
 
 from bot.context import BotContext
@@ -160,6 +160,32 @@ async def _send_pictures(
         InputMediaPhoto(file, caption=caption if i == 0 else None) for i, file in enumerate(files)
     ]
     await bot.send_media_group(chat_id, media, reply_parameters=answering)
+
+
+async def settle_pressed(pressed: CallbackQuery) -> None:
+    """The answer is taken: take the pressed message's buttons away, and write under its text
+    which one was pressed, so the chat reads as questions and answers."""
+    message = pressed.message
+    label = None
+    if isinstance(message, Message) and message.reply_markup is not None:
+        label = next(
+            (
+                button.text
+                for row in message.reply_markup.inline_keyboard
+                for button in row
+                if button.callback_data == pressed.data
+            ),
+            None,
+        )
+    if isinstance(message, Message) and message.text and label:
+        text = f"{message.text}\n→ {label}"
+        if telegram_length(text) <= MessageLimit.MAX_TEXT_LENGTH:
+            try:
+                await pressed.edit_message_text(text, entities=message.entities, reply_markup=None)
+                return
+            except TelegramError as err:
+                logger.warning("a pressed message could not be marked (%s)", err)
+    await edit_pressed(pressed, Edit())
 
 
 async def edit_pressed(pressed: CallbackQuery, edit: Edit) -> None:

@@ -26,7 +26,7 @@ from handlers.telegram.albums import answer_album_later, first_of_album_at_wrong
 from handlers.telegram.dangers import loop_rules, show_loop
 from handlers.telegram.people import Caller, answer_query, identify
 from handlers.telegram.prompts import report_today, show_where_they_stand
-from handlers.telegram.render import edit_pressed, send_replies
+from handlers.telegram.render import edit_pressed, send_replies, settle_pressed
 from storage.accounts import Account
 from storage.clock import utcnow
 from storage.conversation import Input, InputKind, NewPhoto
@@ -135,7 +135,7 @@ async def on_button(update: Update, context: BotContext) -> None:
     if (not reply.notices or action in HELD_ANSWERS) and isinstance(query.message, Message):
         # The answer is taken: its buttons must not be pressed again (the held photos'
         # question says how it was answered, and is answered all the same).
-        await edit_pressed(query, Edit())
+        await settle_pressed(query)
     await show(update, context, _, reply)
 
 

@@ -40,8 +40,17 @@ class Story:
     days_ago: int
     deadline_days: int  # one of the quick picks: 3, 7, 15, 30
     stage: str  # reported, rectifying, submitted, closed, rejected
-    task: int = 0  # which of the inspector's open tasks (in the list's order)
+    task: str = ""  # the code of the campaign task it is filed under (one of 甘井子区's)
 
+
+# What the inspector writes for the five items (五落实) of a major hidden danger.
+FIVE_ANSWERS = {
+    "responsibility": "企业安全总监张明负责，王建跟踪督办",
+    "measures": "修复防火堤，增设可燃气体报警装置",
+    "funds": "企业自筹12万元",
+    "time_limit": "两周内完成",
+    "plan": "制定泄漏应急处置预案并组织演练",
+}
 
 STORIES = (
     Story(
@@ -52,6 +61,7 @@ STORIES = (
         0,
         15,
         "reported",
+        task="PR-01",
     ),
     Story(
         "甘井子区华北路加油站",
@@ -61,7 +71,7 @@ STORIES = (
         20,
         7,
         "reported",
-        task=1,
+        task="MU-01",
     ),
     Story(
         "泉水地铁站配套工地",
@@ -71,7 +81,7 @@ STORIES = (
         2,
         7,
         "rectifying",
-        task=2,
+        task="SC-08",
     ),
     Story(
         "辛寨子街道燃气调压站",
@@ -81,7 +91,7 @@ STORIES = (
         12,
         3,
         "rectifying",
-        task=3,
+        task="SC-11",
     ),
     Story(
         "红旗西路商业综合体",
@@ -91,7 +101,7 @@ STORIES = (
         6,
         7,
         "submitted",
-        task=4,
+        task="MU-15",
     ),
     Story(
         "革镇堡冷链物流园",
@@ -101,17 +111,17 @@ STORIES = (
         9,
         7,
         "closed",
-        task=5,
+        task="SC-01",
     ),
     Story(
-        "大连湾渔港码头",
-        "fishing_vessels",
-        "渔船救生衣配备不足，消防器材过期",
+        "大连湾危险货物运输车辆停车场",
+        "transportation",
+        "停车场未设置防静电接地装置，消防器材过期",
         "general",
         25,
         15,
         "rejected",
-        task=6,
+        task="MU-02",
     ),
 )
 
@@ -147,8 +157,9 @@ class DangerSeeder:
         async with self.sessions() as s:
             begun = await begin_report(s, account=self.inspector, update_id=None)
         assert begun.tasks is not None
-        items = begun.tasks.items
-        await self._press(f"task:{items[story.task % len(items)].id}")
+        found = await self._text(story.task)  # typing searches the tasks by code and title
+        assert found.tasks is not None and found.tasks.items, f"no open task {story.task}"
+        await self._press(f"task:{found.tasks.items[0].id}")
         await self._text(story.site)
         await self._press(f"field:{story.field}")
         await self._text(story.description)
@@ -178,14 +189,14 @@ class DangerSeeder:
             return
         await self._act(self.supervisor, danger_id, Action.REJECT)
         await self._loop(
-            self.supervisor, Input(InputKind.TEXT, text="救生衣数量仍不足，请补齐后重新提交")
+            self.supervisor, Input(InputKind.TEXT, text="防静电接地仍未接通，请整改后重新提交")
         )
 
     async def _rectify(self, story: Story, danger_id: int) -> None:
         await self._act(self.inspector, danger_id, Action.RECTIFY)
         if story.level == "major":
             for item in FIVE_ITEMS:
-                await self._loop(self.inspector, Input(InputKind.TEXT, text=f"{item}：已落实"))
+                await self._loop(self.inspector, Input(InputKind.TEXT, text=FIVE_ANSWERS[item]))
         after = self._photo(story.site, fixed=True)
         await self._loop(self.inspector, Input(InputKind.PHOTO, photo=after))
         await self._loop(self.inspector, Input(InputKind.BUTTON, button="done"))
