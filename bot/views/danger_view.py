@@ -153,7 +153,10 @@ def card_text(_: Translator, detail: DangerDetail, *, tz_name: str) -> str:
     card = detail.card
     lines = [
         f"{STATUS_MARKS.get(card.status, '•')} {kind_name(_, card.kind)} {card.number}",
-        _(
+        # Closed says it all: "closed · closed" said it twice.
+        _("Status: {status}", status=status_name(_, card.status))
+        if card.status == "closed"
+        else _(
             "Status: {status} · {when}",
             status=status_name(_, card.status),
             when=days_text(_, detail.days_left, card.status),
