@@ -135,13 +135,15 @@ async def _report(person: Person, n: int, known: set[str], trail: list[str]) -> 
             person.send_text("/report")
             continue
         # Whatever else arrived meanwhile, act on the newest question — unless one of them
-        # said the report went in: a person who reads "Submitted as …" is done, even when a
-        # nudge of theirs has begun the next report meanwhile (that one is the next report's).
+        # said the report went in ("Submitted as …", or, that answer lost to a kill, "your
+        # last report went in as …" when the next one begins): a person who reads it is done,
+        # even when a nudge of theirs has begun the next report meanwhile (that one is the
+        # next report's).
         newest = [m for m in chat.bot_messages if m.message_id >= prompt.message_id and _asks(m)]
         went_in = [
             number
             for m in newest
-            if _asks(m) == "done"
+            if "Submitted as" in (m.text or "") or "went in as" in (m.text or "")
             for number in NUMBER.findall(m.text or "")
             if number not in known
         ]
@@ -150,11 +152,6 @@ async def _report(person: Person, n: int, known: set[str], trail: list[str]) -> 
             return
         prompt = newest[-1]
         step = _asks(prompt)
-        numbers = NUMBER.findall(prompt.text or "")
-        if step == "task" and numbers and numbers[0] not in known:
-            # The answer lost to a kill: named when the next report begins.
-            known.update(numbers)
-            return
         trail.append(f"{n}:{step}")
         before = chat.messages[-1].message_id
         _act(person, prompt, step, n)

@@ -320,3 +320,25 @@ async def test_a_report_begun_after_a_rectification_names_the_last_report(
         numbers = dict((await s.execute(select(HiddenDanger.id, HiddenDanger.number))).all())
         begun = await begin_report(s, account=tg(INSPECTOR), update_id=96_000)
     assert begun.last_submitted == numbers[second]
+
+
+async def test_a_replayed_report_command_still_says_the_last_report_went_in(
+    sessions: Sessions,
+) -> None:
+    """Submit's answer lost to a crash, the person sends /report; that update comes again
+    after another crash: its replay must still say the last report went in, or they log it
+    twice. So must the offer to resume the draft it began."""
+    await setup(sessions)
+    w = Walker(sessions)
+    await fill_to_confirm(w)
+    done = await w.press("submit")
+    assert done.submitted is not None
+    async with sessions() as s:
+        first = await begin_report(s, account=tg(INSPECTOR), update_id=97_001)
+    async with sessions() as s:
+        replayed = await begin_report(s, account=tg(INSPECTOR), update_id=97_001)
+    async with sessions() as s:
+        again = await begin_report(s, account=tg(INSPECTOR), update_id=97_002)
+    assert first.last_submitted == done.submitted.number
+    assert replayed.duplicate_update and replayed.last_submitted == done.submitted.number
+    assert again.resume_offer and again.last_submitted == done.submitted.number

@@ -380,6 +380,8 @@ def report_reply(_: Translator, reply: ReportReply, *, today: date) -> list[Say]
             "You have a report in progress (stopped at: {step}). Resume it or discard it?",
             step=_(STEP_TITLES[reply.draft.step]),
         )
+        if reply.last_submitted:
+            text += "\n" + _("(Your last report went in as {number}.)", number=reply.last_submitted)
         return [*says, Say(text, resume_keyboard(_, reply.draft.id))]
     if reply.prompt or reply.duplicate_update:
         prompt = prompt_for(_, reply, today=today)

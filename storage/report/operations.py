@@ -117,29 +117,16 @@ async def begin_report(
         return await _replay(session, user)
     draft = await open_draft(session, user.id)
     if draft is not None:
+        last = await _just_submitted(session, user.id)
         await session.commit()
-        return ReportReply(await draft_view(session, draft), resume_offer=True, prompt=False)
-    # A crash can swallow the "Submitted" answer: whoever starts again a few minutes later is
-    # told their last report went in, so it is not logged twice.
-    last = await session.scalar(
-        select(HiddenDanger.number)
-        .join(Draft, Draft.danger_id == HiddenDanger.id)
-        .where(
-            Draft.user_id == user.id,
-            # A report's draft: a rectification's draft names its hidden danger too.
-            Draft.flow == DraftFlow.REPORT,
-            Draft.status == DraftStatus.SUBMITTED,
-            Draft.updated_at >= utcnow() - JUST_SUBMITTED,
-        )
-        .order_by(Draft.updated_at.desc())
-        .limit(1)
-    )
+        view = await draft_view(session, draft)
+        return ReportReply(view, resume_offer=True, prompt=False, last_submitted=last)
     draft = Draft(user_id=user.id, flow=DraftFlow.REPORT, kind=kind, step=Step.TASK.value, data={})
     session.add(draft)
     await session.flush()
     reply = await _reply(session, draft, user, campaign)
     await session.commit()
-    return replace(reply, last_submitted=last)
+    return reply
 
 
 async def begin_report_with_photo(
@@ -359,6 +346,28 @@ async def _stale_notice(session: AsyncSession, user: User, draft_id: int) -> Not
     return Notice(N_("That button belongs to a report that is no longer open."))
 
 
+async def _just_submitted(session: AsyncSession, user_id: int) -> str | None:
+    """The number of the person's report submitted minutes ago, if any.
+
+    A crash can swallow the "Submitted" answer, and a replay of the update cannot say it
+    again: whoever starts a report a few minutes later is told their last one went in, so it
+    is not logged twice.
+    """
+    return await session.scalar(
+        select(HiddenDanger.number)
+        .join(Draft, Draft.danger_id == HiddenDanger.id)
+        .where(
+            Draft.user_id == user_id,
+            # A report's draft: a rectification's draft names its hidden danger too.
+            Draft.flow == DraftFlow.REPORT,
+            Draft.status == DraftStatus.SUBMITTED,
+            Draft.updated_at >= utcnow() - JUST_SUBMITTED,
+        )
+        .order_by(Draft.updated_at.desc())
+        .limit(1)
+    )
+
+
 async def _replay(session: AsyncSession, user: User) -> ReportReply:
     """A redelivered update: change nothing, show where the draft stands."""
     user_id = user.id  # rollback expires the row; keep the id
@@ -404,7 +413,11 @@ async def _reply(
         tasks = await task_page(
             session, unit_id=user.unit_id, campaign_id=campaign.id, query=query, page=page
         )
-        return replace(reply, tasks=tasks, likely_tasks=likely)
+        # Nothing answered yet: say whether the last report went in (also when this prompt is
+        # a replay's, the update that began the draft having come again after a crash).
+        fresh = not data.get("task_id") and not data.get("quick")
+        last = await _just_submitted(session, user.id) if fresh else None
+        return replace(reply, tasks=tasks, likely_tasks=likely, last_submitted=last)
     if view.step == Step.SITE:
         sites = await likely_sites(
             session, user_id=user.id, latitude=view.latitude, longitude=view.longitude
