@@ -19,6 +19,13 @@ from storage.models import HiddenDanger
 
 # A whole number as hdbot gives them: prefix, year, sequence (DL-2026-000123).
 WHOLE_NUMBER = re.compile(r"[A-Za-z]{1,10}-\d{4}-\d{1,9}")
+
+
+def is_number(text: str) -> bool:
+    """Whether the text is a whole hidden-danger number (typed alone, it asks for that record)."""
+    return bool(WHOLE_NUMBER.fullmatch(text.strip()))
+
+
 TRIGRAM = 3
 FEW = 2000  # matches looked up by id rather than joined
 

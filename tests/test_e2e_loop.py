@@ -346,3 +346,13 @@ async def test_a_reminder_of_several_opens_each_card(
     await press(wang, reminder, second)
     card = await updated_card(wang.private_chat, second)
     assert "📷 Rectify" in [t for row in card.inline_keyboard for t, _ in row]
+
+
+async def test_a_number_typed_alone_finds_its_hidden_danger(
+    server: FakeBotAPI, bot: RunningBot
+) -> None:
+    wang = await join(server, bot, "Wang", "inspector", "甘井子区")
+    number = await report(wang, site="Works F", level="General", color=(30, 90, 160))
+    wang.send_text(f" {number.lower()} ")
+    found = await wang.private_chat.next_message(lambda m: (m.text or "").startswith("Found for"))
+    assert any(number in label for row in found.inline_keyboard for label, _ in row)

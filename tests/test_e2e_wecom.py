@@ -389,6 +389,11 @@ async def test_an_image_begins_a_report_on_wecom_and_the_card_is_the_form(
     assert "Submitted as" in submitted
     print(f"\nWeCom, photo first: {inspector.sent} messages for a report with 3 images")
     assert inspector.sent == 9  # 3 images, place, site, task, "add", description, Submit
+    # Its number typed alone finds it.
+    found = NUMBER.search(submitted)
+    assert found is not None
+    again = await inspector.text(found.group())
+    assert found.group() in texts(again) and keys(again) == ["d:1:open"]
 
     async with world.sessions() as s:
         danger = (await s.scalars(select(HiddenDanger))).one()

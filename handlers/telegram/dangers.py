@@ -40,6 +40,11 @@ async def find_command(update: Update, context: BotContext) -> None:
     await _list(update, context, "find", " ".join(context.args or []))
 
 
+async def find_typed_number(update: Update, context: BotContext, number: str) -> None:
+    """A hidden danger's number typed alone, with nothing open: what /find NUMBER answers."""
+    await _list(update, context, "find", number.strip())
+
+
 async def _list(update: Update, context: BotContext, scope: str, query: str) -> None:
     caller = await identify(update, context)
     message = update.effective_message

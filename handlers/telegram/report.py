@@ -23,7 +23,7 @@ from bot.views.report_view import (
 )
 from bot.views.report_words import parse_button, report_kind, report_usage, typed_location_button
 from handlers.telegram.albums import answer_album_later, first_of_album_at_wrong_step
-from handlers.telegram.dangers import loop_rules, show_loop
+from handlers.telegram.dangers import find_typed_number, loop_rules, show_loop
 from handlers.telegram.people import Caller, answer_query, identify
 from handlers.telegram.prompts import report_today, show_where_they_stand
 from handlers.telegram.render import edit_pressed, send_replies, settle_pressed
@@ -41,6 +41,7 @@ from storage.dialogue import (
 from storage.errors import N_, DomainError, Invalid
 from storage.photos import MAX_PHOTO_BYTES, PhotoStore
 from storage.report import HELD_ANSWERS, Area, ReportReply, ReportRules, Step, begin_report
+from storage.search import is_number
 from storage.uploads import check_room, upload_room
 
 logger = logging.getLogger(__name__)
@@ -150,6 +151,9 @@ async def on_message(update: Update, context: BotContext) -> None:
     picture = bool(message.photo or (message.document and _is_image(message)))
     # With nothing open, a picture begins a report (photo first); anything else gets the hint.
     if awaited.flow is None and not picture:
+        if message.text and is_number(message.text):
+            await find_typed_number(update, context, message.text)
+            return
         await message.reply_text(
             _("To log a hidden danger, send /report. /help shows everything I can do.")
         )

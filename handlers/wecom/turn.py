@@ -11,7 +11,7 @@ from bot.views.reply import Reply, Say
 from bot.views.report_view import location_noted, prompt_for, report_reply
 from bot.views.start_view import help_text
 from bot.wecom.incoming import MessageKind, WeComMessage
-from handlers.wecom.commands import answer_stranger, command_of, run_command
+from handlers.wecom.commands import answer_stranger, command_of, list_command, run_command
 from handlers.wecom.inputs import message_input
 from handlers.wecom.presses import press
 from handlers.wecom.render import Pressed
@@ -22,6 +22,7 @@ from storage.dialogue import Awaited
 from storage.errors import DomainError
 from storage.people import Visitor
 from storage.report import ReportReply, Step
+from storage.search import is_number
 
 if TYPE_CHECKING:
     from handlers.wecom.front import WeComFront
@@ -97,6 +98,10 @@ class Turn:
         # With nothing open, an image begins a report (photo first; WeCom images carry no
         # caption); anything else gets the hint.
         if awaited.flow is None and self.message.kind is not MessageKind.IMAGE:
+            typed = (self.message.content or "").strip()
+            if self.message.kind is MessageKind.TEXT and is_number(typed):
+                await list_command(self, "find", typed)  # a number alone finds its record
+                return
             await self.say(
                 Say(
                     self._("To log a hidden danger, send /report. /help shows everything I can do.")
