@@ -411,7 +411,7 @@ async def _reply(
                 site=view.site,
             )
         tasks = await task_page(
-            session, unit_id=user.unit_id, campaign_id=campaign.id, query=query, page=page
+            session, unit_ids=unit_ids, campaign_id=campaign.id, query=query, page=page
         )
         # Nothing answered yet: say whether the last report went in (also when this prompt is
         # a replay's, the update that began the draft having come again after a crash).

@@ -13,7 +13,6 @@ from storage.models import (
     TaskStatus,
 )
 from storage.report.draft import TaskChoice
-from storage.units import unit_and_descendants
 
 TASKS_PER_PAGE = 6
 
@@ -49,10 +48,10 @@ def _task_query(unit_ids: set[int], campaign_id: int, query: str) -> Select[Any]
 
 
 async def task_page(
-    session: AsyncSession, *, unit_id: int, campaign_id: int, query: str = "", page: int = 0
+    session: AsyncSession, *, unit_ids: set[int], campaign_id: int, query: str = "", page: int = 0
 ) -> TaskPage:
-    """Return one page of the open tasks of a unit and its sub-units, latest due date first."""
-    unit_ids = await unit_and_descendants(session, unit_id)
+    """Return one page of the open tasks of the units (a unit and its sub-units), latest due
+    date first."""
     base = _task_query(unit_ids, campaign_id, query)
     total = await session.scalar(select(func.count()).select_from(base.subquery())) or 0
     pages = max(1, -(-total // TASKS_PER_PAGE))
